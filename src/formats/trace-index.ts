@@ -1,0 +1,234 @@
+/**
+ * The first pass over a Chrome-trace JSON file: what every command needs to know before it can
+ * rewrite or analyse events, kept in a few bytes per event (typed arrays, no event objects).
+ */
+import { F, type ScanHandler, type ScannedEvent, type TopLevelEntry } from '../io/scanner.js';
+import { argsOf, fieldEquals, objectMemberSpan, phaseOf, rawField, stringField } from '../io/fields.js';
+import { TimeBase, durationNs } from '../model/time.js';
+import { Diagnostics, type DiagnosticName } from '../model/diagnostics.js';
+import { Growable } from '../model/growable.js';
+import { ByteInterner } from '../model/interner.js';
+import { FLOW_ENCLOSING, FLOW_NEXT, type FlowArrays, type SliceArrays } from '../transforms/lanes.js';
+
+const PH_X = 0x58, PH_M = 0x4d, PH_S = 0x73, PH_T = 0x74, PH_F = 0x66;
+
+export interface TrackInfo {
+  /** Raw JSON text of pid and tid (`0`, `"Spans"`). */
+  pidRaw: string;
+  tidRaw: string;
+  threadName?: string;
+  sortIndex?: number;
+  /** Absolute byte spans of the sort_index values of this track's thread_sort_index events. */
+  sortIndexSpans?: [number, number][];
+}
+
+export interface IndexOptions {
+  /** Pair flow starts and finishes (needed by `check`; costs memory per flow id). */
+  pairFlows?: boolean;
+}
+
+export const KIND_OTHER = 0, KIND_SLICE = 1, KIND_FLOW = 2, KIND_META = 3;
+
+/**
+ * What an event is to the lane fix: a slice (X with a numeric ts), a flow (s/t/f with a numeric
+ * ts), metadata, or other. Both passes use this one function so their ordinals agree.
+ */
+export function eventKind(ev: ScannedEvent, time: TimeBase): number {
+  const ph = phaseOf(ev);
+  if (ph === PH_M) return KIND_META;
+  if (ph !== PH_X && ph !== PH_S && ph !== PH_T && ph !== PH_F) return KIND_OTHER;
+  const s = ev.f[2 * F.ts]!;
+  if (s < 0 || Number.isNaN(time.ns(ev.buf, s, ev.f[2 * F.ts + 1]!))) return KIND_OTHER;
+  return ph === PH_X ? KIND_SLICE : KIND_FLOW;
+}
+
+export class TraceIndex implements ScanHandler {
+  readonly header: TopLevelEntry[] = [];
+  readonly trailer: TopLevelEntry[] = [];
+  readonly diagnostics = new Diagnostics();
+  readonly time = new TimeBase();
+  readonly tracks: TrackInfo[] = [];
+  private readonly trackIds = new Map<string, number>();
+  /** Largest numeric tid per raw pid (to allocate new tids that collide with none). */
+  readonly maxTid = new Map<string, number>();
+  readonly processNames = new Map<string, string>();
+  /** Raw pid/tid bytes -> track id (no strings per event). */
+  private readonly trackKeys = new ByteInterner();
+
+  private readonly sTrack = new Growable(Int32Array);
+  private readonly sTs = new Growable(Float64Array);
+  private readonly sDur = new Growable(Float64Array);
+  private readonly sIndex = new Growable(Uint32Array);
+  private readonly sCat = new Growable(Uint16Array);
+  private readonly catKeys = new ByteInterner();
+  private readonly sTidAt = new Growable(Float64Array);
+  private readonly sTidLen = new Growable(Uint8Array);
+  private readonly fTidAt = new Growable(Float64Array);
+  private readonly fTidLen = new Growable(Uint8Array);
+  private readonly fTrack = new Growable(Int32Array);
+  private readonly fTs = new Growable(Float64Array);
+  private readonly fBind = new Growable(Uint8Array);
+  /** flow key -> bit 1: has start, bit 2: has finish; plus the first event index (for examples). */
+  private readonly flowPairs: Map<string, { bits: number; index: number; ts: string | undefined; name: string | undefined }> | undefined;
+
+  eventCount = 0;
+  metadataCount = 0;
+  minTs = Infinity;
+  maxEnd = -Infinity;
+
+  constructor(readonly file: string, opts: IndexOptions = {}) {
+    if (opts.pairFlows) this.flowPairs = new Map();
+  }
+
+  topLevel(entry: TopLevelEntry, afterEvents: boolean): void {
+    (afterEvents ? this.trailer : this.header).push(entry);
+  }
+
+  trackOf(pidRaw: string, tidRaw: string): number {
+    const key = pidRaw + '\u0001' + tidRaw;
+    let id = this.trackIds.get(key);
+    if (id === undefined) {
+      id = this.tracks.length;
+      this.tracks.push({ pidRaw, tidRaw });
+      this.trackIds.set(key, id);
+      const n = Number(tidRaw);
+      if (Number.isInteger(n)) this.maxTid.set(pidRaw, Math.max(this.maxTid.get(pidRaw) ?? -Infinity, n));
+    }
+    return id;
+  }
+
+  /** Id of an existing track, or undefined. */
+  findTrack(pidRaw: string, tidRaw: string): number | undefined {
+    return this.trackIds.get(pidRaw + '\u0001' + tidRaw);
+  }
+
+  private diag(name: DiagnosticName, ev: ScannedEvent, detail?: string): void {
+    this.diagnostics.add(name, { file: this.file, index: ev.index, name: stringField(ev, F.name), ts: rawField(ev, F.ts), detail });
+  }
+
+  event(ev: ScannedEvent): void {
+    this.eventCount++;
+    const ph = phaseOf(ev);
+    const f = ev.f;
+    const b = ev.buf;
+    if (ph === PH_M) { this.metadataCount++; this.metadata(ev); return; }
+    if (ph === 0) { this.diag('event_missing_ph', ev); return; }
+    const tsS = f[2 * F.ts]!;
+    const t = tsS >= 0 ? this.time.ns(b, tsS, f[2 * F.ts + 1]!) : NaN;
+    if (Number.isNaN(t)) {
+      this.diag('event_missing_ts', ev);
+      return;
+    }
+    if (t < this.minTs) this.minTs = t;
+    const track = this.trackFor(ev);
+    if (ph === PH_X) {
+      const dS = f[2 * F.dur]!;
+      let d = dS >= 0 ? durationNs(b, dS, f[2 * F.dur + 1]!) : NaN;
+      if (Number.isNaN(d)) { this.diag('complete_event_missing_dur', ev); d = 0; }
+      else if (d < 0) { this.diag('negative_duration', ev); d = 0; }
+      this.sTrack.push(track);
+      this.sTs.push(t);
+      this.sDur.push(d);
+      this.sIndex.push(ev.index);
+      const cs = f[2 * F.cat]!;
+      this.sCat.push(cs < 0 ? this.catKeys.intern(b, 0, 0) : this.catKeys.intern(b, cs, f[2 * F.cat + 1]!));
+      this.tidSpan(ev, this.sTidAt, this.sTidLen);
+      if (t + d > this.maxEnd) this.maxEnd = t + d;
+      return;
+    }
+    if (t > this.maxEnd) this.maxEnd = t;
+    if (ph === PH_S || ph === PH_T || ph === PH_F) {
+      this.fTrack.push(track);
+      this.tidSpan(ev, this.fTidAt, this.fTidLen);
+      this.fTs.push(t);
+      this.fBind.push(ph === PH_F && !fieldEquals(ev, F.bp, 'e') ? FLOW_NEXT : FLOW_ENCLOSING);
+      if (this.flowPairs && ph !== PH_T) {
+        const key = (rawField(ev, F.cat) ?? '') + '\u0001' + (rawField(ev, F.id) ?? '');
+        const p = this.flowPairs.get(key);
+        const bit = ph === PH_S ? 1 : 2;
+        if (p) p.bits |= bit;
+        else this.flowPairs.set(key, { bits: bit, index: ev.index, ts: rawField(ev, F.ts), name: stringField(ev, F.name) });
+      }
+    }
+  }
+
+  /** Records where the tid value is (absolute offset, length) so pass 2 can patch it blind. */
+  private tidSpan(ev: ScannedEvent, at: Growable<Float64Array>, len: Growable<Uint8Array>): void {
+    const s = ev.f[2 * F.tid]!;
+    const n = ev.f[2 * F.tid + 1]! - s;
+    if (s < 0 || n > 255) { at.push(-1); len.push(0); return; }
+    at.push(ev.offset + (s - ev.start));
+    len.push(n);
+  }
+
+  private trackFor(ev: ScannedEvent): number {
+    const f = ev.f;
+    const ps = f[2 * F.pid]!;
+    const tsp = f[2 * F.tid]!;
+    if (ps < 0 || tsp < 0) {
+      this.diag('event_missing_track', ev);
+      return this.trackOf(rawField(ev, F.pid) ?? '', rawField(ev, F.tid) ?? '');
+    }
+    const id = this.trackKeys.intern(ev.buf, ps, f[2 * F.pid + 1]!, tsp, f[2 * F.tid + 1]!);
+    if (id === this.trackOfKey.length) this.trackOfKey.push(this.trackOf(rawField(ev, F.pid)!, rawField(ev, F.tid)!));
+    return this.trackOfKey[id]!;
+  }
+  private readonly trackOfKey: number[] = [];
+
+  private metadata(ev: ScannedEvent): void {
+    const isThreadName = fieldEquals(ev, F.name, 'thread_name');
+    const isThreadSort = !isThreadName && fieldEquals(ev, F.name, 'thread_sort_index');
+    const isProcName = !isThreadName && !isThreadSort && fieldEquals(ev, F.name, 'process_name');
+    if (!isThreadName && !isThreadSort && !isProcName) return;
+    let args: Record<string, unknown> | undefined;
+    try { args = argsOf(ev); } catch { return; }
+    const pid = rawField(ev, F.pid) ?? '';
+    if (isProcName) {
+      if (typeof args?.['name'] === 'string') this.processNames.set(pid, args['name']);
+      return;
+    }
+    const track = this.tracks[this.trackOf(pid, rawField(ev, F.tid) ?? '')]!;
+    if (isThreadName && typeof args?.['name'] === 'string') track.threadName = args['name'];
+    if (isThreadSort && typeof args?.['sort_index'] === 'number') {
+      track.sortIndex = args['sort_index'];
+      const span = objectMemberSpan(ev.buf, ev.f[2 * F.args]!, ev.f[2 * F.args + 1]!, 'sort_index');
+      if (span) (track.sortIndexSpans ??= []).push([ev.offset + span[0] - ev.start, ev.offset + span[1] - ev.start]);
+    }
+  }
+
+  /** The collected slices (complete events). */
+  slices(): SliceArrays & { eventIndex: Uint32Array; cat: Uint16Array } {
+    return { count: this.sTrack.length, track: this.sTrack.view(), ts: this.sTs.view(), dur: this.sDur.view(), eventIndex: this.sIndex.view(), cat: this.sCat.view() };
+  }
+
+  flows(): FlowArrays {
+    return { count: this.fTrack.length, track: this.fTrack.view(), ts: this.fTs.view(), binding: this.fBind.view() };
+  }
+
+  /** The category of a slice's cat id ('' when absent). */
+  catName(id: number): string {
+    const k = this.catKeys.key(id);
+    return k.length === 0 ? '' : (JSON.parse(k.toString('utf8')) as string);
+  }
+
+  /** Absolute offset and length of each slice's / flow's tid value (-1 when it has none). */
+  tidSpans(): { sliceAt: Float64Array; sliceLen: Uint8Array; flowAt: Float64Array; flowLen: Uint8Array } {
+    return { sliceAt: this.sTidAt.view(), sliceLen: this.sTidLen.view(), flowAt: this.fTidAt.view(), flowLen: this.fTidLen.view() };
+  }
+
+  /** Reports flow ids with a start and no finish, or a finish and no start (pairFlows only). */
+  reportDanglingFlows(): void {
+    if (!this.flowPairs) return;
+    for (const p of this.flowPairs.values()) {
+      if (p.bits === 3) continue;
+      this.diagnostics.add(p.bits === 1 ? 'flow_missing_end' : 'flow_missing_start', { file: this.file, index: p.index, name: p.name, ts: p.ts });
+    }
+  }
+
+  /** Header value by key, parsed (small keys only). */
+  headerValue(key: string): unknown {
+    const e = this.header.find((h) => h.key === key) ?? this.trailer.find((h) => h.key === key);
+    if (!e) return undefined;
+    try { return JSON.parse(e.rawValue.toString('utf8')); } catch { return undefined; }
+  }
+}

@@ -1,0 +1,390 @@
+/**
+ * A resumable scanner for Chrome-trace JSON: bytes in (chunk by chunk), one event out at a time.
+ *
+ * Written by hand on purpose: streaming JSON libraries (stream-json, clarinet) tokenise every
+ * value into JS objects and run at tens of MB/s; traceforge needs the event boundaries, the
+ * byte spans of a few top-level fields, and the untouched original bytes, at hundreds of MB/s
+ * (see bench/). Nothing here ever builds the file as one string, so inputs larger than V8's
+ * maximum string length (~512 MB–1 GB) and larger than 2 GB work with bounded memory.
+ *
+ * Shapes accepted: the Kineto object form `{ ..., "traceEvents": [ {...}, ... ], ... }` and the
+ * bare array form `[ {...}, ... ]` (torch_npu's trace_view.json).
+ */
+import { TraceforgeError } from '../errors.js';
+
+/** Field ids of the top-level event keys the scanner records spans for. */
+export const F = {
+  ph: 0, pid: 1, tid: 2, ts: 3, dur: 4, name: 5, cat: 6, id: 7, bp: 8, args: 9, s: 10, bind_id: 11,
+} as const;
+export const FIELD_COUNT = 12;
+export type FieldId = (typeof F)[keyof typeof F];
+
+/**
+ * One event as scanned: a view into the scanner's buffer. Valid only during the callback;
+ * copy (`raw()`) what must outlive it.
+ */
+export interface ScannedEvent {
+  /** The buffer holding the event bytes. */
+  buf: Buffer;
+  /** Event bytes are buf[start, end). */
+  start: number;
+  end: number;
+  /** 0-based position of the event in the events array. */
+  index: number;
+  /** Byte offset of the event in the decompressed input. */
+  offset: number;
+  /** Value spans of known top-level keys: value of field k is buf[f[2k], f[2k+1]); -1 if absent. */
+  f: Int32Array;
+}
+
+/** A top-level entry other than the events: its raw key (with quotes) and raw value bytes. */
+export interface TopLevelEntry {
+  readonly key: string;
+  readonly rawKey: Buffer;
+  readonly rawValue: Buffer;
+}
+
+export interface ScanHandler {
+  /** A top-level key/value other than traceEvents; `afterEvents` when it follows the array. */
+  topLevel?(entry: TopLevelEntry, afterEvents: boolean): void;
+  /** One event. */
+  event(ev: ScannedEvent): void;
+}
+
+export type TraceShape = 'object' | 'array';
+
+const enum S {
+  Start, ObjKey, ObjAfterValue, Events, EventsAfter, EventsElem, Done,
+}
+
+const WS = new Uint8Array(256);
+WS[0x20] = WS[0x09] = WS[0x0a] = WS[0x0d] = 1;
+/**
+ * Byte classes outside strings inside nested values: 0 not allowed in JSON there, 1 allowed
+ * (white space, ':', ',', numbers, true/false/null letters), 2 quote, 3 open, 4 close.
+ */
+const CLASS = new Uint8Array(256);
+for (const c of ' \t\r\n:,0123456789-+.eEtrufalsn') CLASS[c.charCodeAt(0)] = 1;
+CLASS[0x22] = 2;
+CLASS[0x7b] = CLASS[0x5b] = 3;
+CLASS[0x7d] = CLASS[0x5d] = 4;
+
+const NEED_MORE = -1;
+
+function fieldIdOf(b: Buffer, s: number, e: number): number {
+  // s..e are the key bytes without quotes.
+  switch (e - s) {
+    case 1: return b[s] === 0x73 ? F.s : -1; // s
+    case 2:
+      if (b[s] === 0x70 && b[s + 1] === 0x68) return F.ph;
+      if (b[s] === 0x74 && b[s + 1] === 0x73) return F.ts;
+      if (b[s] === 0x69 && b[s + 1] === 0x64) return F.id;
+      if (b[s] === 0x62 && b[s + 1] === 0x70) return F.bp;
+      return -1;
+    case 3:
+      if (b[s + 1] === 0x69 && b[s + 2] === 0x64) { // pid / tid
+        if (b[s] === 0x70) return F.pid;
+        if (b[s] === 0x74) return F.tid;
+        return -1;
+      }
+      if (b[s] === 0x64 && b[s + 1] === 0x75 && b[s + 2] === 0x72) return F.dur;
+      if (b[s] === 0x63 && b[s + 1] === 0x61 && b[s + 2] === 0x74) return F.cat;
+      return -1;
+    case 4:
+      if (b[s] === 0x6e && b[s + 1] === 0x61 && b[s + 2] === 0x6d && b[s + 3] === 0x65) return F.name;
+      if (b[s] === 0x61 && b[s + 1] === 0x72 && b[s + 2] === 0x67 && b[s + 3] === 0x73) return F.args;
+      return -1;
+    case 7:
+      return b.toString('latin1', s, e) === 'bind_id' ? F.bind_id : -1;
+    default: return -1;
+  }
+}
+
+export interface ScannerOptions {
+  /** Name for messages (the file path). */
+  name: string;
+}
+
+/**
+ * Push bytes with `push`, call `finish` at the end. Events and top-level entries are delivered
+ * to the handler synchronously. Errors are TraceforgeError('E_PARSE') with the byte offset.
+ */
+export class TraceScanner {
+  private state = S.Start;
+  private shape: TraceShape | undefined;
+  private buf: Buffer = Buffer.alloc(0);
+  private pos = 0;
+  /** Absolute offset of buf[0] in the input. */
+  private base = 0;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  /** Bytes needed before a rescan is worthwhile (avoids quadratic rescans of huge values). */
+  private needBytes = 0;
+  private eventIndex = 0;
+  private sawEvents = false;
+  private readonly ev: ScannedEvent;
+
+  constructor(private readonly handler: ScanHandler, private readonly opts: ScannerOptions) {
+    this.ev = { buf: this.buf, start: 0, end: 0, index: 0, offset: 0, f: new Int32Array(FIELD_COUNT * 2) };
+  }
+
+  /** The trace's shape, once known. */
+  get traceShape(): TraceShape | undefined { return this.shape; }
+  /** Number of events delivered so far. */
+  get eventCount(): number { return this.eventIndex; }
+  /** Bytes consumed so far. */
+  get bytesConsumed(): number { return this.base + this.pos; }
+  /** True once the whole trace was read (closing bracket seen). */
+  get complete(): boolean { return this.state === S.Done; }
+  /** Absolute offset just after the last complete event (for salvage). */
+  lastEventEnd = 0;
+  /** Absolute offset of the ']' that closes the events array (-1 until seen). */
+  eventsClose = -1;
+
+  push(chunk: Buffer): void {
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+    if (this.pendingBytes < this.needBytes) return;
+    this.absorb();
+    this.run();
+  }
+
+  /** Ends the input: throws when the trace is incomplete. */
+  finish(): void {
+    if (this.pendingBytes > 0) { this.absorb(); this.needBytes = 0; this.run(); }
+    if (this.state === S.Done) return;
+    const at = this.base + this.buf.length;
+    if (this.state === S.Start) throw this.err('the input holds no JSON (only white space)', at);
+    const where = this.state === S.Events || this.state === S.EventsAfter || this.state === S.EventsElem
+      ? `inside the events array after event ${this.eventIndex}` : 'in the top-level object';
+    throw this.err(`truncated JSON: the input ends ${where}`, at);
+  }
+
+  private absorb(): void {
+    const rest = this.buf.length - this.pos;
+    const parts = rest > 0 ? [this.buf.subarray(this.pos), ...this.pending] : this.pending;
+    this.base += this.pos;
+    this.buf = parts.length === 1 ? parts[0]! : Buffer.concat(parts, rest + this.pendingBytes);
+    this.pos = 0;
+    this.pending = [];
+    this.pendingBytes = 0;
+  }
+
+  private err(msg: string, at: number): TraceforgeError {
+    return new TraceforgeError('E_PARSE', `${this.opts.name}: ${msg} (byte ${at})`, this.opts.name, at);
+  }
+
+  private unexpected(i: number, expected: string): TraceforgeError {
+    const b = this.buf;
+    const c = b[i]!;
+    const shown = c >= 0x20 && c < 0x7f ? `'${String.fromCharCode(c)}'` : `byte 0x${c.toString(16).padStart(2, '0')}`;
+    let what = `not valid JSON: expected ${expected}, found ${shown}`;
+    if (c === 0x4e && b.toString('latin1', i, i + 3) === 'NaN') what = 'not valid JSON: NaN is not a JSON number';
+    else if (c === 0x49 || (c === 0x2d && b[i + 1] === 0x49)) what = 'not valid JSON: Infinity is not a JSON number';
+    return this.err(what, this.base + i);
+  }
+
+  private skipWs(i: number): number {
+    const b = this.buf;
+    const n = b.length;
+    while (i < n && WS[b[i]!] === 1) i++;
+    return i;
+  }
+
+  /** End of the string starting at the quote at i (index after the closing quote), or NEED_MORE. */
+  private stringEnd(i: number): number {
+    const b = this.buf;
+    // Short strings (keys, names) are faster to walk in JS than through a native indexOf call.
+    const n = Math.min(b.length, i + 32);
+    let q = i + 1;
+    for (; q < n; q++) {
+      const c = b[q];
+      if (c === 0x22) return q + 1;
+      if (c === 0x5c) break;
+    }
+    if (q === n) q = i;
+    else q = i;
+    for (;;) {
+      q = b.indexOf(0x22, q + 1);
+      if (q < 0) return NEED_MORE;
+      // count backslashes before the quote
+      let k = q - 1;
+      while (b[k] === 0x5c) k--;
+      if ((q - 1 - k) % 2 === 0) return q + 1;
+    }
+  }
+
+  /** End of the JSON value starting at i, or NEED_MORE. Validates lightly (see BARE). */
+  private valueEnd(i: number): number {
+    const b = this.buf;
+    const n = b.length;
+    if (i >= n) return NEED_MORE;
+    const c = b[i]!;
+    if (c === 0x22) return this.stringEnd(i);
+    if (c === 0x7b || c === 0x5b) {
+      let depth = 0;
+      let j = i;
+      while (j < n) {
+        const k = CLASS[b[j]!]!;
+        if (k === 1) { j++; continue; }
+        if (k === 2) {
+          const e = this.stringEnd(j);
+          if (e < 0) return NEED_MORE;
+          j = e;
+          continue;
+        }
+        if (k === 3) depth++;
+        else if (k === 4) { if (--depth === 0) return j + 1; }
+        else throw this.unexpected(j, 'a JSON value');
+        j++;
+      }
+      return NEED_MORE;
+    }
+    // number or literal
+    if (c === 0x74 || c === 0x66 || c === 0x6e) {
+      const lit = c === 0x74 ? 'true' : c === 0x66 ? 'false' : 'null';
+      if (n - i < lit.length) return NEED_MORE;
+      if (b.toString('latin1', i, i + lit.length) !== lit) throw this.unexpected(i, 'a JSON value');
+      return i + lit.length;
+    }
+    if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
+      if (c === 0x2d && i + 1 < n && !(b[i + 1]! >= 0x30 && b[i + 1]! <= 0x39)) throw this.unexpected(i + 1, 'a digit');
+      let j = i + 1;
+      while (j < n) {
+        const d = b[j]!;
+        if ((d >= 0x30 && d <= 0x39) || d === 0x2e || d === 0x65 || d === 0x45 || d === 0x2b || d === 0x2d) j++;
+        else return j;
+      }
+      return NEED_MORE; // a number may continue in the next chunk
+    }
+    throw this.unexpected(i, 'a JSON value');
+  }
+
+  private run(): void {
+    const b = this.buf;
+    const n = b.length;
+    let i = this.pos;
+    const h = this.handler;
+    for (;;) {
+      i = this.skipWs(i);
+      if (i >= n) { this.pos = i; this.needBytes = 0; return; }
+      const c = b[i]!;
+      switch (this.state) {
+        case S.Start:
+          if (c === 0xef && b[i + 1] === 0xbb && b[i + 2] === 0xbf) { i += 3; continue; } // BOM
+          if (c === 0x7b) { this.shape = 'object'; this.state = S.ObjKey; i++; continue; }
+          if (c === 0x5b) { this.shape = 'array'; this.state = S.Events; this.sawEvents = true; i++; continue; }
+          throw this.unexpected(i, "a trace ('{' or '[')");
+        case S.ObjKey: {
+          if (c === 0x7d) { this.state = S.Done; i++; continue; }
+          if (c !== 0x22) throw this.unexpected(i, 'a key string or \'}\'');
+          const ke = this.stringEnd(i);
+          if (ke < 0) return this.needMore(i);
+          let j = this.skipWs(ke);
+          if (j >= n) return this.needMore(i);
+          if (b[j] !== 0x3a) throw this.unexpected(j, "':'");
+          j = this.skipWs(j + 1);
+          if (j >= n) return this.needMore(i);
+          const key = b.toString('utf8', i + 1, ke - 1);
+          if (key === 'traceEvents' && !this.sawEvents) {
+            if (b[j] !== 0x5b) {
+              throw this.err(`"traceEvents" is not an array (it starts with '${String.fromCharCode(b[j]!)}')`, this.base + j);
+            }
+            this.sawEvents = true;
+            this.state = S.Events;
+            i = j + 1;
+            continue;
+          }
+          const ve = this.valueEnd(j);
+          if (ve < 0) return this.needMore(i);
+          h.topLevel?.({ key, rawKey: Buffer.from(b.subarray(i, ke)), rawValue: Buffer.from(b.subarray(j, ve)) }, this.sawEvents);
+          this.state = S.ObjAfterValue;
+          i = ve;
+          continue;
+        }
+        case S.ObjAfterValue:
+          if (c === 0x2c) { this.state = S.ObjKey; i++; continue; }
+          if (c === 0x7d) { this.state = S.Done; i++; continue; }
+          throw this.unexpected(i, "',' or '}'");
+        case S.Events:
+        case S.EventsElem:
+          if (c === 0x5d && this.state === S.Events) { this.endEvents(i); i++; continue; }
+          if (c === 0x7b) {
+            const e = this.scanEventAt(i);
+            if (e < 0) return this.needMore(i);
+            this.lastEventEnd = this.base + e;
+            this.state = S.EventsAfter;
+            i = e;
+            continue;
+          }
+          throw c === 0x5d
+            ? this.err(`not valid JSON: trailing comma after event ${this.eventIndex - 1}`, this.base + i)
+            : this.err(`event ${this.eventIndex} is not a JSON object`, this.base + i);
+        case S.EventsAfter:
+          if (c === 0x2c) { this.state = S.EventsElem; i++; continue; }
+          if (c === 0x5d) { this.endEvents(i); i++; continue; }
+          throw this.unexpected(i, "',' or ']' after an event");
+        case S.Done:
+          throw this.err('unexpected data after the end of the trace', this.base + i);
+      }
+    }
+  }
+
+  private scanEventAt(i: number): number {
+    const e = this.eventEnd(i);
+    if (e < 0) return e;
+    const ev = this.ev;
+    ev.buf = this.buf;
+    ev.start = i;
+    ev.end = e;
+    ev.index = this.eventIndex++;
+    ev.offset = this.base + i;
+    this.handler.event(ev);
+    return e;
+  }
+
+  /** Scans the event object at i (buf[i] == '{'), filling ev.f. Returns its end or NEED_MORE. */
+  private eventEnd(i: number): number {
+    const b = this.buf;
+    const n = b.length;
+    const f = this.ev.f;
+    f.fill(-1);
+    let j = this.skipWs(i + 1);
+    if (j >= n) return NEED_MORE;
+    if (b[j] === 0x7d) return j + 1;
+    for (;;) {
+      if (j >= n) return NEED_MORE;
+      if (b[j] !== 0x22) throw this.unexpected(j, 'a key string');
+      const ks = j + 1;
+      const ke = this.stringEnd(j);
+      if (ke < 0) return NEED_MORE;
+      j = this.skipWs(ke);
+      if (j >= n) return NEED_MORE;
+      if (b[j] !== 0x3a) throw this.unexpected(j, "':'");
+      j = this.skipWs(j + 1);
+      const vs = j;
+      const ve = this.valueEnd(j);
+      if (ve < 0) return NEED_MORE;
+      const fid = fieldIdOf(b, ks, ke - 1);
+      if (fid >= 0) { f[2 * fid] = vs; f[2 * fid + 1] = ve; }
+      j = this.skipWs(ve);
+      if (j >= n) return NEED_MORE;
+      const d = b[j];
+      if (d === 0x2c) { j = this.skipWs(j + 1); continue; }
+      if (d === 0x7d) return j + 1;
+      throw this.unexpected(j, "',' or '}'");
+    }
+  }
+
+  private endEvents(i: number): void {
+    this.eventsClose = this.base + i;
+    this.state = this.shape === 'array' ? S.Done : S.ObjAfterValue;
+  }
+
+  private needMore(at: number): void {
+    this.pos = at;
+    // Wait for at least as many new bytes as are pending, so a value much larger than a chunk
+    // is rescanned O(log n) times rather than once per chunk.
+    this.needBytes = this.buf.length - at;
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * Output files: `.json.gz` / `.gz` names are gzip-compressed, others plain; `-` is stdout.
+ * Bytes go to a temp file next to the target, renamed over it only at `commit()`, so a failed
+ * run never leaves a half-written output. An input is never overwritten unless allowed.
+ */
+import { createWriteStream, promises as fsp, realpathSync } from 'node:fs';
+import { createGzip } from 'node:zlib';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { Writable } from 'node:stream';
+import { TraceforgeError } from '../errors.js';
+
+export interface OutputOptions {
+  /** gzip level 0-9 for .gz outputs. Default 1: fast, and what `gzip -1` gives. */
+  gzipLevel?: number;
+  /** Input paths: the output may not be one of them unless `inPlace`. */
+  inputs?: readonly string[];
+  inPlace?: boolean;
+}
+
+const STAGE = 1 << 20;
+
+export function isGzipName(path: string): boolean {
+  return /\.gz$/i.test(path);
+}
+
+function sameFile(a: string, b: string): boolean {
+  try { return realpathSync(a) === realpathSync(b); } catch { return resolve(a) === resolve(b); }
+}
+
+export class OutputFile {
+  private stage = Buffer.allocUnsafe(STAGE);
+  private used = 0;
+  private needDrain = false;
+  private failed: Error | undefined;
+  private written = 0;
+  private closed = false;
+
+  private constructor(
+    readonly path: string,
+    private readonly tmp: string | undefined,
+    private readonly head: Writable,
+    private readonly file: Writable,
+  ) {
+    const onErr = (e: Error): void => { this.failed ??= e; };
+    head.on('error', onErr);
+    if (file !== head) file.on('error', onErr);
+  }
+
+  static async open(path: string, opts: OutputOptions = {}): Promise<OutputFile> {
+    if (path === '-') return new OutputFile('-', undefined, process.stdout, process.stdout);
+    for (const inp of opts.inputs ?? []) {
+      if (inp !== '-' && sameFile(inp, path) && !opts.inPlace) {
+        throw new TraceforgeError('E_OUTPUT', `${path}: refusing to overwrite an input (use --in-place to allow it)`, path);
+      }
+    }
+    const dir = dirname(resolve(path));
+    try {
+      const st = await fsp.stat(dir);
+      if (!st.isDirectory()) throw new Error('not a directory');
+    } catch {
+      throw new TraceforgeError('E_OUTPUT', `${path}: the output directory ${dir} does not exist`, path);
+    }
+    const tmp = join(dir, `.${basename(path)}.${process.pid}.${Date.now().toString(36)}.tmp`);
+    const file = createWriteStream(tmp, { highWaterMark: 1 << 20 });
+    await new Promise<void>((res, rej) => {
+      file.once('open', () => res());
+      file.once('error', (e) => rej(new TraceforgeError('E_OUTPUT', `${path}: cannot write: ${e.message}`, path)));
+    });
+    if (!isGzipName(path)) return new OutputFile(path, tmp, file, file);
+    const gz = createGzip({ level: opts.gzipLevel ?? 1, chunkSize: 1 << 18 });
+    gz.pipe(file);
+    return new OutputFile(path, tmp, gz, file);
+  }
+
+  /** Uncompressed bytes written so far. */
+  get bytesWritten(): number { return this.written + this.used; }
+
+  write(data: Buffer | string): void {
+    if (typeof data === 'string') {
+      if (data.length * 3 > STAGE - this.used) this.flushStage();
+      if (data.length * 3 > STAGE) { this.push(Buffer.from(data, 'utf8')); return; }
+      this.used += this.stage.write(data, this.used, 'utf8');
+      return;
+    }
+    if (data.length > STAGE - this.used) {
+      this.flushStage();
+      if (data.length > STAGE / 2) { this.push(Buffer.from(data)); return; }
+    }
+    data.copy(this.stage, this.used);
+    this.used += data.length;
+  }
+
+  private flushStage(): void {
+    if (this.used === 0) return;
+    const out = this.stage.subarray(0, this.used);
+    this.stage = Buffer.allocUnsafe(STAGE);
+    this.used = 0;
+    this.push(out);
+  }
+
+  private push(b: Buffer): void {
+    this.written += b.length;
+    if (!this.head.write(b)) this.needDrain = true;
+  }
+
+  /** Waits while the output is backed up (call between input chunks). */
+  async ready(): Promise<void> {
+    if (this.failed) throw this.wrapErr(this.failed);
+    if (!this.needDrain) return;
+    this.needDrain = false;
+    await new Promise<void>((res) => this.head.once('drain', res));
+  }
+
+  private wrapErr(e: Error): TraceforgeError {
+    return new TraceforgeError('E_OUTPUT', `${this.path}: cannot write: ${e.message}`, this.path);
+  }
+
+  /** Flushes, closes and renames the temp file into place. Returns the compressed size. */
+  async commit(): Promise<number> {
+    this.flushStage();
+    this.closed = true;
+    if (this.path === '-') {
+      await this.ready();
+      return this.written;
+    }
+    await new Promise<void>((res, rej) => {
+      this.file.once('close', () => (this.failed ? rej(this.wrapErr(this.failed)) : res()));
+      this.file.once('error', (e) => rej(this.wrapErr(e)));
+      this.head.end();
+    });
+    if (this.failed) throw this.wrapErr(this.failed);
+    await fsp.rename(this.tmp!, this.path);
+    return (await fsp.stat(this.path)).size;
+  }
+
+  /** Drops the temp file (after an error). Safe to call more than once. */
+  async abort(): Promise<void> {
+    if (this.path === '-' || this.tmp === undefined) return;
+    if (!this.closed) {
+      this.closed = true;
+      this.head.destroy();
+      if (this.file !== this.head) this.file.destroy();
+    }
+    await fsp.rm(this.tmp, { force: true });
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * Named, counted data problems. Nothing is dropped silently: every problem that does not stop
+ * the work is counted under one of these names, with the first few examples kept.
+ */
+
+export type Severity = 'error' | 'warning' | 'info';
+
+export interface DiagnosticKind {
+  readonly severity: Severity;
+  readonly description: string;
+}
+
+/** Every diagnostic traceforge can report, with a one-sentence description. */
+export const DIAGNOSTICS = {
+  slice_overlapping_complete_event: {
+    severity: 'error',
+    description: 'a complete (X) event starts inside another on the same track and ends after it; Perfetto drops (v51-v56) or spills (v57+) it',
+  },
+  complete_event_missing_dur: {
+    severity: 'warning',
+    description: 'a complete (X) event has no numeric dur; it is treated as zero-length',
+  },
+  event_missing_ts: {
+    severity: 'warning',
+    description: 'an event other than metadata has no numeric ts',
+  },
+  event_missing_ph: {
+    severity: 'warning',
+    description: 'an event has no ph (phase) field',
+  },
+  event_missing_track: {
+    severity: 'warning',
+    description: 'an event has no pid or no tid; it is placed on the track of the missing value',
+  },
+  negative_duration: {
+    severity: 'warning',
+    description: 'a complete (X) event has a negative dur; it is treated as zero-length',
+  },
+  track_unsorted: {
+    severity: 'info',
+    description: 'a track\'s complete events are not in timestamp order in the file (traceforge sorts; some tools assume order)',
+  },
+  flow_missing_end: {
+    severity: 'warning',
+    description: 'a flow start (s) has no matching finish (f) with the same category and id',
+  },
+  flow_missing_start: {
+    severity: 'warning',
+    description: 'a flow finish (f) has no matching start (s) with the same category and id',
+  },
+  flow_unbound: {
+    severity: 'info',
+    description: 'a flow event does not fall inside any complete event of its track, so it binds to no slice',
+  },
+} as const satisfies Record<string, DiagnosticKind>;
+
+export type DiagnosticName = keyof typeof DIAGNOSTICS;
+
+export interface DiagnosticExample {
+  file: string;
+  /** Event index in the file's events array. */
+  index: number;
+  name?: string | undefined;
+  /** The event's ts as written in the file. */
+  ts?: string | undefined;
+  /** Extra detail (e.g. the track, the other event). */
+  detail?: string | undefined;
+}
+
+export interface DiagnosticEntry {
+  name: DiagnosticName;
+  severity: Severity;
+  description: string;
+  count: number;
+  examples: DiagnosticExample[];
+}
+
+export class Diagnostics {
+  private readonly entries = new Map<DiagnosticName, DiagnosticEntry>();
+  constructor(readonly maxExamples = 5) {}
+
+  add(name: DiagnosticName, example?: DiagnosticExample, count = 1): void {
+    let e = this.entries.get(name);
+    if (!e) {
+      const k = DIAGNOSTICS[name];
+      e = { name, severity: k.severity, description: k.description, count: 0, examples: [] };
+      this.entries.set(name, e);
+    }
+    e.count += count;
+    if (example && e.examples.length < this.maxExamples) e.examples.push(example);
+  }
+
+  count(name: DiagnosticName): number {
+    return this.entries.get(name)?.count ?? 0;
+  }
+
+  /** Entries, most severe first, then by name. */
+  list(): DiagnosticEntry[] {
+    const rank: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
+    return [...this.entries.values()].sort((a, b) => rank[a.severity] - rank[b.severity] || a.name.localeCompare(b.name));
+  }
+
+  get isEmpty(): boolean { return this.entries.size === 0; }
+
+  merge(other: Diagnostics): void {
+    for (const e of other.list()) {
+      for (const ex of e.examples) this.add(e.name, ex, 0);
+      this.add(e.name, undefined, e.count);
+    }
+  }
+}
+
+/** Human text: one line per diagnostic, then its first examples indented. */
+export function formatDiagnostics(d: Diagnostics, maxExamples = 3): string {
+  const lines: string[] = [];
+  for (const e of d.list()) {
+    lines.push(`  ${e.severity.padEnd(7)} ${e.name}: ${e.count.toLocaleString('en-US')} — ${e.description}`);
+    for (const ex of e.examples.slice(0, maxExamples)) {
+      const parts = [`event #${ex.index}`];
+      if (ex.name !== undefined) parts.push(JSON.stringify(ex.name.length > 60 ? ex.name.slice(0, 57) + '...' : ex.name));
+      if (ex.ts !== undefined) parts.push(`ts ${ex.ts}`);
+      if (ex.detail) parts.push(ex.detail);
+      lines.push(`      e.g. ${ex.file}: ${parts.join(', ')}`);
+    }
+  }
+  return lines.join('\n');
+}

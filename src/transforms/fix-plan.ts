@@ -1,0 +1,173 @@
+/**
+ * From the first pass (TraceIndex) to a plan for the second: which slices and flows move to
+ * which new tid, how the new tracks are named and ordered. Pure: no I/O.
+ */
+import type { TraceIndex, TrackInfo } from '../formats/trace-index.js';
+import { assignLanes, orderByTrack, type LaneAssignment } from './lanes.js';
+
+const INT32_MAX = 2 ** 31 - 1;
+
+export interface FixSummary {
+  /** Tracks that had non-nesting slices. */
+  tracksTouched: number;
+  /** New tracks (lanes) created. */
+  lanesAdded: number;
+  slicesMoved: number;
+  flowsMoved: number;
+  /** Slices moved, per category, most first . */
+  byCategory: { category: string; moved: number }[];
+  /** The touched tracks: name and number of lanes. */
+  tracks: { pid: string; tid: string; name: string; lanes: number; moved: number }[];
+}
+
+export interface LanePlan {
+  lanes: LaneAssignment;
+  /** Raw JSON text of the tid for (track, lane >= 1): laneTid[track][lane-1]. */
+  laneTid: Map<number, string[]>;
+  /** New sort_index for tracks whose existing thread_sort_index metadata must change. */
+  sortRewrite: Map<number, number>;
+  /** Metadata events (JSON text) to append: names and sort indices of new lanes. */
+  extraMetadata: string[];
+  summary: FixSummary;
+}
+
+function displayTid(tidRaw: string): string {
+  return tidRaw.startsWith('"') ? (JSON.parse(tidRaw) as string) : tidRaw;
+}
+
+/** The name a track shows in Perfetto: its thread_name, else the tid. */
+export function trackDisplayName(t: TrackInfo): string {
+  return t.threadName?.trimEnd() || displayTid(t.tidRaw);
+}
+
+export function planLanes(index: TraceIndex): LanePlan {
+  const slices = index.slices();
+  const trackCount = index.tracks.length;
+  const ord = orderByTrack(slices, trackCount);
+  const lanes = assignLanes(slices, index.flows(), trackCount, ord);
+
+  // Group touched tracks by pid to allocate tids and sort indices per process.
+  const byPid = new Map<string, number[]>();
+  for (let t = 0; t < trackCount; t++) {
+    if (lanes.lanes[t]! > 1) {
+      const pid = index.tracks[t]!.pidRaw;
+      let l = byPid.get(pid);
+      if (!l) byPid.set(pid, (l = []));
+      l.push(t);
+    }
+  }
+  const laneTid = new Map<number, string[]>();
+  const sortRewrite = new Map<number, number>();
+  const extraMetadata: string[] = [];
+  const pids = [...byPid.keys()].sort();
+  for (const pid of pids) {
+    const touched = byPid.get(pid)!.sort((a, b) => compareTid(index.tracks[a]!.tidRaw, index.tracks[b]!.tidRaw));
+    let nextTid = Math.max(index.maxTid.get(pid) ?? 0, 0) + 1;
+    const multiplier = Math.max(...touched.map((t) => lanes.lanes[t]!));
+    // Every thread of this process gets sort index S*multiplier (+ lane), so each new lane sits
+    // right after its original track and the other threads keep their relative order.
+    const inPid: number[] = [];
+    for (let t = 0; t < trackCount; t++) if (index.tracks[t]!.pidRaw === pid) inPid.push(t);
+    const baseSort = (t: number): number => {
+      const info = index.tracks[t]!;
+      if (info.sortIndex !== undefined) return info.sortIndex;
+      const n = Number(info.tidRaw);
+      return Number.isInteger(n) ? n : 0;
+    };
+    const scale = inPid.every((t) => Math.abs(baseSort(t)) * multiplier + multiplier <= INT32_MAX) ? multiplier : 1;
+    for (const t of inPid) {
+      const info = index.tracks[t]!;
+      const s = baseSort(t) * scale;
+      if (scale === 1) continue;
+      if (info.sortIndex !== undefined) sortRewrite.set(t, s);
+      else extraMetadata.push(metaEvent('thread_sort_index', pid, info.tidRaw, { sort_index: s }));
+    }
+    for (const t of touched) {
+      const info = index.tracks[t]!;
+      const tids: string[] = [];
+      const name = trackDisplayName(info);
+      for (let lane = 1; lane < lanes.lanes[t]!; lane++) {
+        const tid = info.tidRaw.startsWith('"') ? JSON.stringify(`${displayTid(info.tidRaw)} (overlap ${lane})`) : String(nextTid++);
+        tids.push(tid);
+        extraMetadata.push(metaEvent('thread_name', pid, tid, { name: `${name} (overlap ${lane})` }));
+        extraMetadata.push(metaEvent('thread_sort_index', pid, tid, { sort_index: baseSort(t) * scale + (scale === 1 ? 0 : lane) }));
+      }
+      laneTid.set(t, tids);
+    }
+  }
+  return { lanes, laneTid, sortRewrite, extraMetadata, summary: summarize(index, lanes, byPid) };
+}
+
+function compareTid(a: string, b: string): number {
+  const x = Number(a);
+  const y = Number(b);
+  if (Number.isFinite(x) && Number.isFinite(y)) return x - y;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function metaEvent(name: string, pidRaw: string, tidRaw: string, args: Record<string, unknown>): string {
+  return `{"name": "${name}", "ph": "M", "pid": ${pidRaw}, "tid": ${tidRaw}, "args": ${JSON.stringify(args)}}`;
+}
+
+function summarize(index: TraceIndex, lanes: LaneAssignment, byPid: Map<string, number[]>): FixSummary {
+  const slices = index.slices();
+  const movedPerTrack = new Map<number, number>();
+  const movedPerCat = new Map<number, number>();
+  let slicesMoved = 0;
+  for (let i = 0; i < slices.count; i++) {
+    if (lanes.sliceLane[i]! > 0) {
+      slicesMoved++;
+      movedPerCat.set(slices.cat[i]!, (movedPerCat.get(slices.cat[i]!) ?? 0) + 1);
+      movedPerTrack.set(slices.track[i]!, (movedPerTrack.get(slices.track[i]!) ?? 0) + 1);
+    }
+  }
+  let flowsMoved = 0;
+  for (let i = 0; i < lanes.flowLane.length; i++) if (lanes.flowLane[i]! > 0) flowsMoved++;
+  const touched = [...byPid.values()].flat();
+  return {
+    tracksTouched: touched.length,
+    lanesAdded: touched.reduce((n, t) => n + lanes.lanes[t]! - 1, 0),
+    slicesMoved,
+    flowsMoved,
+    byCategory: [...movedPerCat].map(([c, moved]) => ({ category: index.catName(c), moved })).sort((a, b) => b.moved - a.moved || a.category.localeCompare(b.category)),
+    tracks: touched.map((t) => {
+      const info = index.tracks[t]!;
+      return { pid: displayTid(info.pidRaw), tid: displayTid(info.tidRaw), name: trackDisplayName(info), lanes: lanes.lanes[t]!, moved: movedPerTrack.get(t) ?? 0 };
+    }),
+  };
+}
+
+/** A replacement of input bytes [at, end) (absolute offsets) by text. */
+export interface SplicePatch {
+  at: number;
+  end: number;
+  text: string;
+}
+
+/**
+ * The plan as byte patches on the input: new tids of moved slices and flows, rewritten sort
+ * indices, and the new metadata events inserted before the ']' that closes the events array.
+ * Sorted by offset.
+ */
+export function lanePatches(index: TraceIndex, plan: LanePlan, eventsClose: number, eventCount: number): SplicePatch[] {
+  const out: SplicePatch[] = [];
+  const spans = index.tidSpans();
+  const add = (lanesOf: Uint16Array, trackOf: Int32Array, at: Float64Array, len: Uint8Array): void => {
+    for (let i = 0; i < lanesOf.length; i++) {
+      const lane = lanesOf[i]!;
+      if (lane === 0 || at[i]! < 0) continue;
+      const tid = plan.laneTid.get(trackOf[i]!)?.[lane - 1];
+      if (tid !== undefined) out.push({ at: at[i]!, end: at[i]! + len[i]!, text: tid });
+    }
+  };
+  add(plan.lanes.sliceLane, index.slices().track, spans.sliceAt, spans.sliceLen);
+  add(plan.lanes.flowLane, index.flows().track, spans.flowAt, spans.flowLen);
+  for (const [t, v] of plan.sortRewrite) {
+    for (const [at, end] of index.tracks[t]!.sortIndexSpans ?? []) out.push({ at, end, text: String(v) });
+  }
+  if (plan.extraMetadata.length > 0 && eventsClose >= 0) {
+    const lead = eventCount > 0 ? ',\n' : '\n';
+    out.push({ at: eventsClose, end: eventsClose, text: lead + plan.extraMetadata.join(',\n') + '\n' });
+  }
+  return out.sort((a, b) => a.at - b.at || a.end - b.end);
+}

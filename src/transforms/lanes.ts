@@ -1,0 +1,190 @@
+/**
+ * The overlap fix, as pure functions over compact arrays of slices (complete events) and flows.
+ *
+ * Perfetto (and chrome://tracing) require the complete events of one track to nest like a stack.
+ * `assignLanes` sorts each track's slices by (ts, longer first, file order) and puts each on the
+ * lowest lane where it nests; lane 0 is the original track. Flow events move with the slice they
+ * bind to, using Perfetto's binding rules: `s`, `t` and `f` with `bp: "e"` bind to the deepest
+ * slice enclosing their ts; `f` without `bp: "e"` binds to the next slice starting at or after ts.
+ */
+
+/** Complete events: parallel arrays indexed by slice ordinal (file order). Times in ns. */
+export interface SliceArrays {
+  count: number;
+  track: Int32Array;
+  ts: Float64Array;
+  dur: Float64Array;
+}
+
+export const FLOW_ENCLOSING = 0;
+export const FLOW_NEXT = 1;
+
+/** Flow events (s/t/f) indexed by flow ordinal (file order). */
+export interface FlowArrays {
+  count: number;
+  track: Int32Array;
+  ts: Float64Array;
+  /** FLOW_ENCLOSING or FLOW_NEXT. */
+  binding: Uint8Array;
+}
+
+/** Slices grouped by track, each group sorted by (ts asc, dur desc, ordinal asc). */
+export interface TrackOrder {
+  order: Uint32Array;
+  /** Slices of track t are order[start[t], start[t+1]). */
+  start: Uint32Array;
+  /** Tracks whose slices were not in timestamp order in the file. */
+  unsorted: Uint8Array;
+}
+
+export function orderByTrack(s: SliceArrays, trackCount: number): TrackOrder {
+  const start = new Uint32Array(trackCount + 1);
+  for (let i = 0; i < s.count; i++) start[s.track[i]! + 1]!++;
+  for (let t = 0; t < trackCount; t++) start[t + 1]! += start[t]!;
+  const fill = start.slice(0, trackCount);
+  const order = new Uint32Array(s.count);
+  for (let i = 0; i < s.count; i++) order[fill[s.track[i]!]!++] = i;
+  const unsorted = new Uint8Array(trackCount);
+  const { ts, dur } = s;
+  const cmp = (a: number, b: number): number => ts[a]! - ts[b]! || dur[b]! - dur[a]! || a - b;
+  for (let t = 0; t < trackCount; t++) {
+    const a = start[t]!;
+    const b = start[t + 1]!;
+    let sorted = true;
+    let fileSorted = true;
+    for (let k = a + 1; k < b; k++) {
+      const c = cmp(order[k - 1]!, order[k]!);
+      if (c > 0) {
+        sorted = false;
+        if (ts[order[k - 1]!]! > ts[order[k]!]!) { fileSorted = false; break; }
+      }
+    }
+    if (!fileSorted) unsorted[t] = 1;
+    if (!sorted) order.subarray(a, b).sort(cmp);
+  }
+  return { order, start, unsorted };
+}
+
+export interface LaneAssignment {
+  /** Lane of each slice (0 = original track). */
+  sliceLane: Uint16Array;
+  /** Lane of each flow event (that of the slice it binds to; 0 when unbound). */
+  flowLane: Uint16Array;
+  /** Slice each flow binds to, or -1. */
+  flowSlice: Int32Array;
+  /** Number of lanes per track (1 when nothing overlapped). */
+  lanes: Uint16Array;
+}
+
+/**
+ * Lowest-lane assignment. A slice nests on a lane when, after closing the lane's slices that end
+ * at or before its start, the lane's innermost open slice (if any) ends at or after its end.
+ */
+export function assignLanes(s: SliceArrays, f: FlowArrays, trackCount: number, ord: TrackOrder = orderByTrack(s, trackCount)): LaneAssignment {
+  const sliceLane = new Uint16Array(s.count);
+  const flowLane = new Uint16Array(f.count);
+  const flowSlice = new Int32Array(f.count).fill(-1);
+  const lanes = new Uint16Array(trackCount).fill(1);
+  const { ts, dur } = s;
+  const end = (o: number): number => ts[o]! + Math.max(0, dur[o]!);
+
+  // Flows grouped by track, sorted by ts then file order.
+  const fStart = new Uint32Array(trackCount + 1);
+  for (let i = 0; i < f.count; i++) fStart[f.track[i]! + 1]!++;
+  for (let t = 0; t < trackCount; t++) fStart[t + 1]! += fStart[t]!;
+  const fFill = fStart.slice(0, trackCount);
+  const fOrder = new Uint32Array(f.count);
+  for (let i = 0; i < f.count; i++) fOrder[fFill[f.track[i]!]!++] = i;
+
+  for (let t = 0; t < trackCount; t++) {
+    const a = ord.start[t]!;
+    const b = ord.start[t + 1]!;
+    const fa = fStart[t]!;
+    const fb = fStart[t + 1]!;
+    if (fb - fa > 1) fOrder.subarray(fa, fb).sort((x, y) => f.ts[x]! - f.ts[y]! || x - y);
+    const stacks: number[][] = [[]];
+    const pendingNext: number[] = [];
+    let k = fa;
+    const bindEnclosing = (fo: number): void => {
+      const at = f.ts[fo]!;
+      let best = -1;
+      let bestLane = 0;
+      for (let l = 0; l < stacks.length; l++) {
+        const st = stacks[l]!;
+        for (let d = st.length - 1; d >= 0; d--) {
+          const o = st[d]!;
+          if (end(o) >= at) {
+            if (ts[o]! <= at && (best < 0 || ts[o]! > ts[best]! || (ts[o]! === ts[best]! && dur[o]! < dur[best]!))) { best = o; bestLane = l; }
+            break;
+          }
+        }
+      }
+      flowSlice[fo] = best;
+      flowLane[fo] = bestLane;
+    };
+    for (let i = a; i <= b; i++) {
+      const o = i < b ? ord.order[i]! : -1;
+      const oTs = o >= 0 ? ts[o]! : Infinity;
+      // flows that come before this slice in the sweep
+      while (k < fb) {
+        const fo = fOrder[k]!;
+        const at = f.ts[fo]!;
+        if (f.binding[fo] === FLOW_NEXT ? at <= oTs : at < oTs) {
+          if (f.binding[fo] === FLOW_NEXT) pendingNext.push(fo); else bindEnclosing(fo);
+          k++;
+        } else break;
+      }
+      if (o < 0) break;
+      const oEnd = end(o);
+      let lane = 0;
+      for (;; lane++) {
+        let st = stacks[lane];
+        if (!st) { st = []; stacks.push(st); }
+        while (st.length > 0 && end(st[st.length - 1]!) <= oTs) st.pop();
+        if (st.length === 0 || end(st[st.length - 1]!) >= oEnd) { st.push(o); break; }
+      }
+      sliceLane[o] = lane;
+      if (lane + 1 > lanes[t]!) lanes[t] = lane + 1;
+      for (const fo of pendingNext) { flowSlice[fo] = o; flowLane[fo] = lane; }
+      pendingNext.length = 0;
+    }
+  }
+  return { sliceLane, flowLane, flowSlice, lanes };
+}
+
+/** One non-nesting slice: the slice, and the open slice it crosses. */
+export interface Crossing {
+  slice: number;
+  other: number;
+}
+
+/**
+ * What Perfetto would drop or spill: sweeping each track in sorted order with one stack, a slice
+ * that starts inside the innermost open slice and ends after it. Such a slice is not pushed
+ * (as in Perfetto). Returns the count per track and the first `maxExamples` crossings per track.
+ */
+export function findCrossings(s: SliceArrays, trackCount: number, ord: TrackOrder, maxExamples = 3): { perTrack: Uint32Array; examples: Crossing[][] } {
+  const perTrack = new Uint32Array(trackCount);
+  const examples: Crossing[][] = [];
+  const { ts, dur } = s;
+  const end = (o: number): number => ts[o]! + Math.max(0, dur[o]!);
+  for (let t = 0; t < trackCount; t++) {
+    const ex: Crossing[] = [];
+    const st: number[] = [];
+    for (let i = ord.start[t]!; i < ord.start[t + 1]!; i++) {
+      const o = ord.order[i]!;
+      const oTs = ts[o]!;
+      const oEnd = end(o);
+      while (st.length > 0 && end(st[st.length - 1]!) <= oTs) st.pop();
+      const top = st[st.length - 1];
+      if (top !== undefined && end(top) < oEnd) {
+        perTrack[t]!++;
+        if (ex.length < maxExamples) ex.push({ slice: o, other: top });
+        continue;
+      }
+      st.push(o);
+    }
+    examples.push(ex);
+  }
+  return { perTrack, examples };
+}
