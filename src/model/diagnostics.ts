@@ -116,7 +116,7 @@ export function formatDiagnostics(d: Diagnostics, maxExamples = 3): string {
   for (const e of d.list()) {
     lines.push(`  ${e.severity.padEnd(7)} ${e.name}: ${e.count.toLocaleString('en-US')} — ${e.description}`);
     for (const ex of e.examples.slice(0, maxExamples)) {
-      const parts = [`event #${ex.index}`];
+      const parts = ex.index >= 0 ? [`event #${ex.index}`] : [];
       if (ex.name !== undefined) parts.push(JSON.stringify(ex.name.length > 60 ? ex.name.slice(0, 57) + '...' : ex.name));
       if (ex.ts !== undefined) parts.push(`ts ${ex.ts}`);
       if (ex.detail) parts.push(ex.detail);

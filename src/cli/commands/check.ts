@@ -1,0 +1,36 @@
+/** `traceforge check <trace>...`: what Perfetto would drop, dangling flows, unsorted tracks. */
+import type { Command } from 'commander';
+import { checkTrace, type CheckResult } from '../../pipeline/check.js';
+import { formatDiagnostics } from '../../model/diagnostics.js';
+import { n } from '../format.js';
+import type { CommandOutcome } from '../main.js';
+
+function human(r: CheckResult): string {
+  const lines = [`${r.file}: ${n(r.events)} events, ${n(r.slices)} complete events, ${n(r.flows)} flow events — ${r.clean ? 'clean' : 'problems found'}`];
+  for (const t of r.tracks.slice(0, 10)) {
+    const what = [t.nonNesting > 0 ? `${n(t.nonNesting)} of ${n(t.slices)} slices do not nest` : '', t.unsorted ? 'not sorted by ts' : ''].filter(Boolean).join('; ');
+    lines.push(`  pid ${t.pid} tid ${t.tid} "${t.name}": ${what}`);
+  }
+  if (r.tracks.length > 10) lines.push(`  ... and ${r.tracks.length - 10} more tracks`);
+  if (!r.diagnostics.isEmpty) lines.push(formatDiagnostics(r.diagnostics));
+  if (r.nonNesting > 0) lines.push(`  fix: traceforge fix ${r.file}`);
+  return lines.join('\n');
+}
+
+export function register(program: Command, run: (fn: () => Promise<CommandOutcome | void>) => Promise<void>): void {
+  program
+    .command('check')
+    .description('Report complete events that do not nest (Perfetto drops or spills them), flows missing an end, unsorted tracks and events missing fields. Exit 0 clean, 1 problems, 2 error.')
+    .argument('<trace...>', 'trace files (.json / .json.gz), or - for stdin')
+    .option('--json', 'machine-readable output')
+    .action((traces: string[], o: { json?: boolean }) => run(async () => {
+      const results: CheckResult[] = [];
+      for (const t of traces) results.push(await checkTrace(t));
+      if (o.json) {
+        process.stdout.write(JSON.stringify(results.map((r) => ({ ...r, diagnostics: r.diagnostics.list() })), null, 2) + '\n');
+      } else {
+        process.stdout.write(results.map(human).join('\n') + '\n');
+      }
+      return { exitCode: results.every((r) => r.clean) ? 0 : 1 };
+    }));
+}

@@ -1,0 +1,46 @@
+/** `traceforge fix <trace> [-o out]`: every slice visible in Perfetto. */
+import type { Command } from 'commander';
+import { statSync } from 'node:fs';
+import { defaultFixOutput, fixTrace } from '../../pipeline/fix.js';
+import { formatDiagnostics } from '../../model/diagnostics.js';
+import { TraceforgeError } from '../../errors.js';
+import { progressBar } from '../progress.js';
+import { bytes, n, openHint } from '../format.js';
+import type { CommandOutcome } from '../main.js';
+
+export function register(program: Command, run: (fn: () => Promise<CommandOutcome | void>) => Promise<void>): void {
+  program
+    .command('fix')
+    .description('Put complete events that do not nest on extra tracks ("lanes") so Perfetto shows them all; launch arrows move with their kernels.')
+    .argument('<trace>', 'a .json or .json.gz trace, or - for stdin')
+    .option('-o, --output <path>', 'output (.json.gz compressed, .json plain, - stdout); default <stem>.fixed.json.gz next to the input')
+    .option('--gzip-level <n>', 'gzip level for .gz output (0-9)', '1')
+    .option('--in-place', 'allow the output to replace the input')
+    .option('-q, --quiet', 'print nothing but errors')
+    .action((trace: string, o: { output?: string; gzipLevel: string; inPlace?: boolean; quiet?: boolean }) => run(async () => {
+      const level = Number(o.gzipLevel);
+      if (!Number.isInteger(level) || level < 0 || level > 9) throw new TraceforgeError('E_USAGE', `--gzip-level takes 0-9, not ${o.gzipLevel}`);
+      const output = o.inPlace && !o.output ? trace : o.output ?? defaultFixOutput(trace);
+      let size = 0;
+      try { size = trace === '-' ? 0 : statSync(trace).size; } catch { /* reported by the reader */ }
+      const bar = progressBar(size * 2, 'fix');
+      const r = await fixTrace(trace, {
+        output, gzipLevel: level, inPlace: o.inPlace,
+        onProgress: (pass, c) => bar.update((pass - 1) * size + c, pass === 1 ? 'fix: index' : 'fix: write'),
+      }).finally(() => bar.stop());
+      if (o.quiet || output === '-') return;
+      const s = r.summary;
+      const log = (line: string): void => void process.stderr.write(line + '\n');
+      log(`${r.input}: ${n(r.events)} events`);
+      if (s.slicesMoved === 0) log('  nothing to fix: every complete event already nests on its track');
+      else {
+        log(`  ${n(s.tracksTouched)} track(s) had slices that do not nest; ${n(s.slicesMoved)} slice(s) moved to ${n(s.lanesAdded)} new track(s), ${n(s.flowsMoved)} flow arrow end(s) moved with them`);
+        log(`  moved by category: ${s.byCategory.map((c) => `${c.category || '(none)'} ${n(c.moved)}`).join(', ')}`);
+        for (const t of s.tracks.slice(0, 8)) log(`  pid ${t.pid} "${t.name}": ${t.lanes} lanes, ${n(t.moved)} moved`);
+        if (s.tracks.length > 8) log(`  ... and ${s.tracks.length - 8} more tracks`);
+      }
+      if (!r.diagnostics.isEmpty) log(`  data notes:\n${formatDiagnostics(r.diagnostics)}`);
+      log(`wrote ${r.output} (${bytes(r.outputBytes)})`);
+      log(openHint(r.output));
+    }));
+}

@@ -1,0 +1,22 @@
+/** Small text helpers for command output. */
+export const n = (x: number): string => x.toLocaleString('en-US');
+
+export function bytes(b: number): string {
+  if (b < 1024) return `${b} B`;
+  const u = ['KB', 'MB', 'GB', 'TB'];
+  let v = b / 1024;
+  let i = 0;
+  while (v >= 1024 && i < u.length - 1) { v /= 1024; i++; }
+  return `${v.toFixed(v < 10 ? 1 : 0)} ${u[i]}`;
+}
+
+/** How to look at a trace file in Perfetto. */
+export function openHint(path: string): string {
+  return `open it: drag ${path} into https://ui.perfetto.dev (or chrome://tracing)`;
+}
+
+export function parseGzipLevel(v: string): number {
+  const x = Number(v);
+  if (!Number.isInteger(x) || x < 0 || x > 9) throw new Error(`--gzip-level takes 0-9, not ${v}`);
+  return x;
+}
