@@ -52,6 +52,12 @@ export class TraceIndex implements ScanHandler {
   /** Largest numeric tid per raw pid (to allocate new tids that collide with none). */
   readonly maxTid = new Map<string, number>();
   readonly processNames = new Map<string, string>();
+  /** process_labels (e.g. "GPU 0", "CPU") per raw pid. */
+  readonly processLabels = new Map<string, string>();
+  /** process_sort_index per raw pid. */
+  readonly processSort = new Map<string, number>();
+  /** Every raw pid seen, in order of first appearance. */
+  readonly pids = new Set<string>();
   /** Raw pid/tid bytes -> track id (no strings per event). */
   private readonly trackKeys = new ByteInterner();
 
@@ -88,6 +94,7 @@ export class TraceIndex implements ScanHandler {
     const key = pidRaw + '\u0001' + tidRaw;
     let id = this.trackIds.get(key);
     if (id === undefined) {
+      this.pids.add(pidRaw);
       id = this.tracks.length;
       this.tracks.push({ pidRaw, tidRaw });
       this.trackIds.set(key, id);
@@ -179,12 +186,18 @@ export class TraceIndex implements ScanHandler {
     const isThreadName = fieldEquals(ev, F.name, 'thread_name');
     const isThreadSort = !isThreadName && fieldEquals(ev, F.name, 'thread_sort_index');
     const isProcName = !isThreadName && !isThreadSort && fieldEquals(ev, F.name, 'process_name');
-    if (!isThreadName && !isThreadSort && !isProcName) return;
+    const isProcLabels = fieldEquals(ev, F.name, 'process_labels');
+    const isProcSort = fieldEquals(ev, F.name, 'process_sort_index');
+    const pidText = rawField(ev, F.pid);
+    if (pidText !== undefined) this.pids.add(pidText);
+    if (!isThreadName && !isThreadSort && !isProcName && !isProcLabels && !isProcSort) return;
     let args: Record<string, unknown> | undefined;
     try { args = argsOf(ev); } catch { return; }
     const pid = rawField(ev, F.pid) ?? '';
-    if (isProcName) {
-      if (typeof args?.['name'] === 'string') this.processNames.set(pid, args['name']);
+    if (isProcName || isProcLabels || isProcSort) {
+      if (isProcName && typeof args?.['name'] === 'string') this.processNames.set(pid, args['name']);
+      if (isProcLabels && typeof args?.['labels'] === 'string') this.processLabels.set(pid, args['labels']);
+      if (isProcSort && typeof args?.['sort_index'] === 'number') this.processSort.set(pid, args['sort_index']);
       return;
     }
     const track = this.tracks[this.trackOf(pid, rawField(ev, F.tid) ?? '')]!;
@@ -195,6 +208,9 @@ export class TraceIndex implements ScanHandler {
       if (span) (track.sortIndexSpans ??= []).push([ev.offset + span[0] - ev.start, ev.offset + span[1] - ev.start]);
     }
   }
+
+  /** Number of slices so far. */
+  get sliceCount(): number { return this.sTrack.length; }
 
   /** The collected slices (complete events). */
   slices(): SliceArrays & { eventIndex: Uint32Array; cat: Uint16Array } {

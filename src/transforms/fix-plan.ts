@@ -20,14 +20,26 @@ export interface FixSummary {
   tracks: { pid: string; tid: string; name: string; lanes: number; moved: number }[];
 }
 
+/** A metadata (ph M) event to add; rendered with `renderMeta` (pid may be remapped). */
+export interface MetaEvent {
+  name: 'thread_name' | 'thread_sort_index' | 'process_name' | 'process_sort_index' | 'process_labels';
+  pidRaw: string;
+  tidRaw: string;
+  args: Record<string, unknown>;
+}
+
+export function renderMeta(m: MetaEvent, pidRaw = m.pidRaw): string {
+  return `{"name": "${m.name}", "ph": "M", "pid": ${pidRaw}, "tid": ${m.tidRaw}, "args": ${JSON.stringify(m.args)}}`;
+}
+
 export interface LanePlan {
   lanes: LaneAssignment;
   /** Raw JSON text of the tid for (track, lane >= 1): laneTid[track][lane-1]. */
   laneTid: Map<number, string[]>;
   /** New sort_index for tracks whose existing thread_sort_index metadata must change. */
   sortRewrite: Map<number, number>;
-  /** Metadata events (JSON text) to append: names and sort indices of new lanes. */
-  extraMetadata: string[];
+  /** Metadata events to append: names and sort indices of new lanes. */
+  extraMetadata: MetaEvent[];
   summary: FixSummary;
 }
 
@@ -58,7 +70,7 @@ export function planLanes(index: TraceIndex): LanePlan {
   }
   const laneTid = new Map<number, string[]>();
   const sortRewrite = new Map<number, number>();
-  const extraMetadata: string[] = [];
+  const extraMetadata: MetaEvent[] = [];
   const pids = [...byPid.keys()].sort();
   for (const pid of pids) {
     const touched = byPid.get(pid)!.sort((a, b) => compareTid(index.tracks[a]!.tidRaw, index.tracks[b]!.tidRaw));
@@ -80,7 +92,7 @@ export function planLanes(index: TraceIndex): LanePlan {
       const s = baseSort(t) * scale;
       if (scale === 1) continue;
       if (info.sortIndex !== undefined) sortRewrite.set(t, s);
-      else extraMetadata.push(metaEvent('thread_sort_index', pid, info.tidRaw, { sort_index: s }));
+      else extraMetadata.push({ name: 'thread_sort_index', pidRaw: pid, tidRaw: info.tidRaw, args: { sort_index: s } });
     }
     for (const t of touched) {
       const info = index.tracks[t]!;
@@ -89,8 +101,8 @@ export function planLanes(index: TraceIndex): LanePlan {
       for (let lane = 1; lane < lanes.lanes[t]!; lane++) {
         const tid = info.tidRaw.startsWith('"') ? JSON.stringify(`${displayTid(info.tidRaw)} (overlap ${lane})`) : String(nextTid++);
         tids.push(tid);
-        extraMetadata.push(metaEvent('thread_name', pid, tid, { name: `${name} (overlap ${lane})` }));
-        extraMetadata.push(metaEvent('thread_sort_index', pid, tid, { sort_index: baseSort(t) * scale + (scale === 1 ? 0 : lane) }));
+        extraMetadata.push({ name: 'thread_name', pidRaw: pid, tidRaw: tid, args: { name: `${name} (overlap ${lane})` } });
+        extraMetadata.push({ name: 'thread_sort_index', pidRaw: pid, tidRaw: tid, args: { sort_index: baseSort(t) * scale + (scale === 1 ? 0 : lane) } });
       }
       laneTid.set(t, tids);
     }
@@ -103,10 +115,6 @@ function compareTid(a: string, b: string): number {
   const y = Number(b);
   if (Number.isFinite(x) && Number.isFinite(y)) return x - y;
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function metaEvent(name: string, pidRaw: string, tidRaw: string, args: Record<string, unknown>): string {
-  return `{"name": "${name}", "ph": "M", "pid": ${pidRaw}, "tid": ${tidRaw}, "args": ${JSON.stringify(args)}}`;
 }
 
 function summarize(index: TraceIndex, lanes: LaneAssignment, byPid: Map<string, number[]>): FixSummary {
@@ -167,7 +175,7 @@ export function lanePatches(index: TraceIndex, plan: LanePlan, eventsClose: numb
   }
   if (plan.extraMetadata.length > 0 && eventsClose >= 0) {
     const lead = eventCount > 0 ? ',\n' : '\n';
-    out.push({ at: eventsClose, end: eventsClose, text: lead + plan.extraMetadata.join(',\n') + '\n' });
+    out.push({ at: eventsClose, end: eventsClose, text: lead + plan.extraMetadata.map((m) => renderMeta(m)).join(',\n') + '\n' });
   }
   return out.sort((a, b) => a.at - b.at || a.end - b.end);
 }

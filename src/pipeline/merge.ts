@@ -1,0 +1,261 @@
+/**
+ * `merge`: per-rank traces into one timeline. Pass 1 indexes every rank in parallel on worker
+ * threads; the merge plan is computed; pass 2 streams rank after rank into one output, rewriting
+ * only what the merge must change. Memory does not grow with trace size beyond a few bytes per
+ * slice, and no rank is ever held in memory.
+ */
+import { basename, dirname, join } from 'node:path';
+import { statSync } from 'node:fs';
+import { scanFile } from '../io/read.js';
+import { OutputFile } from '../io/writer.js';
+import { TraceWriter, type Patch } from '../io/trace-writer.js';
+import { TraceforgeError } from '../errors.js';
+import { discoverInputs } from '../formats/discover.js';
+import { rankFromLooseName } from '../formats/filenames.js';
+import { Diagnostics } from '../model/diagnostics.js';
+import { planMerge, type MergePlan } from '../transforms/merge-plan.js';
+import { MergeRewriter, type TrackFilter } from '../transforms/merge-rewrite.js';
+import { indexAll } from './parallel-index.js';
+import { nameMatcher, type RankScan } from './rank-index.js';
+import { traceStem } from './names.js';
+
+export interface MergeWindow {
+  start: number;
+  end: number;
+  /** false: ms from the earliest event of all ranks; true: µs in the output's ts units. */
+  absolute: boolean;
+}
+
+export interface MergeRequest {
+  /** Directories, files or globs. */
+  inputs: string[];
+  /** Output file (one group) or directory (any number of groups). */
+  output?: string;
+  profileId?: string;
+  /** Apply the overlap fix in the same pass (default true). */
+  fix?: boolean;
+  window?: MergeWindow;
+  tracks?: TrackFilter;
+  name?: string;
+  exclude?: string;
+  /** Keep only these ranks (rank numbers: distributedInfo.rank, else position). */
+  ranks?: number[];
+  skipBad?: boolean;
+  gzipLevel?: number;
+  cpuFirst?: boolean;
+  /** Progress: bytes of compressed input processed so far, and the total (both passes). */
+  onProgress?: (done: number, total: number, label: string) => void;
+}
+
+export interface MergedRank {
+  label: string;
+  file: string;
+  rank: number | null;
+  events: number;
+  kept: number;
+}
+
+export interface MergeResult {
+  output: string;
+  outputBytes: number;
+  ranks: MergedRank[];
+  eventsIn: number;
+  eventsOut: number;
+  filtered: number;
+  /** Window actually applied, in ms from the earliest event. */
+  windowMs?: [number, number];
+  skipped: { file: string; error: string }[];
+  warnings: string[];
+  slicesMoved: number;
+  lanesAdded: number;
+  diagnostics: Diagnostics;
+}
+
+export interface MergeOutcome {
+  results: MergeResult[];
+  /** Notes for the user (which profile id was chosen, how ranks were found). */
+  notes: string[];
+}
+
+interface Job {
+  files: { path: string; label?: string; nameRank?: number | null }[];
+  outputName: string;
+  dir: string;
+  loose: boolean;
+}
+
+const pad = (n: number, width: number): string => String(n).padStart(width, '0');
+
+export async function mergeTraces(req: MergeRequest): Promise<MergeOutcome> {
+  const found = await discoverInputs(req.inputs, req.profileId !== undefined ? { profileId: req.profileId } : {});
+  const notes: string[] = [];
+  if (found.profileChoice) notes.push(found.profileChoice.message.replace('Ask for another by its profile id.', 'Pick another with --profile-id.'));
+  const ascend = found.loose.filter((l) => l.kind === 'ascend-dir');
+  if (ascend.length > 0) {
+    throw new TraceforgeError('E_INPUT', `${ascend[0]!.path}: Ascend (torch_npu) profile directories cannot be merged yet; pass GPU traces`, ascend[0]!.path);
+  }
+  const jobs: Job[] = found.groups.map((g) => ({
+    files: g.files.map((f) => ({ path: f.path, label: f.label })),
+    outputName: g.outputName,
+    dir: dirname(g.files[0]!.path),
+    loose: false,
+  }));
+  const loose = found.loose.filter((l) => l.kind === 'file');
+  if (loose.length > 0) {
+    const first = loose[0]!.path;
+    jobs.push({
+      files: loose.map((l) => ({ path: l.path, nameRank: l.rank })),
+      outputName: `merged-${traceStem(first).replace(/\.trace$|\.pt\.trace$/, '')}.trace.json.gz`,
+      dir: dirname(first),
+      loose: true,
+    });
+    notes.push(`${loose.length} file(s) without SGLang rank names: rank taken from distributedInfo.rank inside each file, else from rank-N in the name, else the file's position`);
+  }
+  let outDir: string | undefined;
+  if (req.output !== undefined && req.output !== '-') {
+    let isDir = false;
+    try { isDir = statSync(req.output).isDirectory(); } catch { /* a file name */ }
+    if (isDir) outDir = req.output;
+    else if (jobs.length > 1) {
+      throw new TraceforgeError('E_USAGE', `${jobs.length} groups of rank files were found (${jobs.map((j) => j.outputName).join(', ')}); -o must then be a directory`);
+    }
+  }
+  const allInputs = jobs.flatMap((j) => j.files.map((f) => f.path));
+  const totalBytes = 2 * allInputs.reduce((n, p) => { try { return n + statSync(p).size; } catch { return n; } }, 0);
+  let doneBytes = 0;
+  const results: MergeResult[] = [];
+  for (const job of jobs) {
+    const output = outDir !== undefined ? join(outDir, job.outputName) : req.output ?? join(job.dir, job.outputName);
+    results.push(await mergeJob(job, output, req, allInputs, (b, label) => {
+      doneBytes += b;
+      req.onProgress?.(doneBytes, totalBytes, label);
+    }));
+  }
+  return { results, notes };
+}
+
+async function mergeJob(job: Job, output: string, req: MergeRequest, allInputs: string[], progress: (bytes: number, label: string) => void): Promise<MergeResult> {
+  const fix = req.fix ?? true;
+  const names = req.name !== undefined || req.exclude !== undefined ? { ...(req.name !== undefined ? { include: req.name } : {}), ...(req.exclude !== undefined ? { exclude: req.exclude } : {}) } : undefined;
+  const outcomes = await indexAll(job.files.map((f) => ({ path: f.path, name: f.path })), { fix, ...(names ? { names } : {}) }, (i) => {
+    try { progress(statSync(job.files[i]!.path).size, 'merge: index'); } catch { /* progress only */ }
+  });
+  const skipped: { file: string; error: string }[] = [];
+  const warnings: string[] = [];
+  let ranks: { scan: RankScan; label: string; rank: number | null }[] = [];
+  outcomes.forEach((o, i) => {
+    const f = job.files[i]!;
+    if ('error' in o) {
+      if (!req.skipBad) throw new TraceforgeError(o.error.code, `${o.error.message} — the merge was stopped, nothing was written (use --skip-bad to merge the other ranks)`, o.error.file, o.error.offset);
+      skipped.push({ file: f.path, error: o.error.message });
+      return;
+    }
+    const di = o.ok.distributedInfo?.['rank'];
+    const rank = typeof di === 'number' ? di : typeof di === 'string' && /^\d+$/.test(di) ? Number(di) : null;
+    ranks.push({ scan: o.ok, label: f.label ?? '', rank: rank ?? (job.loose ? f.nameRank ?? rankFromLooseName(basename(f.path)) : null) });
+  });
+  if (ranks.length === 0) throw new TraceforgeError('E_INPUT', `no readable rank file: ${skipped.map((s) => s.error).join('; ')}`);
+  if (job.loose) {
+    ranks.forEach((r, i) => { if (r.rank === null) { r.rank = i; warnings.push(`${r.scan.name}: no rank in the file or its name; using its position, ${i}`); } });
+    ranks.sort((a, b) => a.rank! - b.rank!);
+    for (let i = 1; i < ranks.length; i++) {
+      if (ranks[i]!.rank === ranks[i - 1]!.rank) {
+        throw new TraceforgeError('E_RANKS', `two files claim rank ${ranks[i]!.rank}: ${ranks[i - 1]!.scan.name} and ${ranks[i]!.scan.name}`, ranks[i]!.scan.name);
+      }
+    }
+    const width = Math.max(2, String(ranks[ranks.length - 1]!.rank).length);
+    for (const r of ranks) r.label = `RANK${pad(r.rank!, width)}`;
+  }
+  // world_size: which ranks are missing?
+  const ws = ranks.map((r) => r.scan.distributedInfo?.['world_size']).find((w): w is number => typeof w === 'number');
+  if (ws !== undefined && skipped.length === 0) {
+    const have = new Set(ranks.map((r) => r.rank));
+    const missing = Array.from({ length: ws }, (_, i) => i).filter((i) => !have.has(i));
+    if (missing.length > 0 && missing.length < ws) warnings.push(`world_size is ${ws} but ranks ${compactRanks(missing)} are missing`);
+  }
+  if (req.ranks) {
+    const want = new Set(req.ranks);
+    const before = ranks.length;
+    ranks = ranks.filter((r, i) => want.has(r.rank ?? i));
+    if (ranks.length === 0) throw new TraceforgeError('E_NOT_FOUND', `--ranks ${compactRanks(req.ranks)} matches none of the ${before} ranks found (${compactRanks(outcomes.flatMap((o) => ('ok' in o && typeof o.ok.distributedInfo?.['rank'] === 'number' ? [o.ok.distributedInfo['rank']] : [])))})`);
+  }
+  const plan = planMerge(ranks, { cpuFirst: req.cpuFirst ?? false });
+  const windowNs = windowInNs(req.window, plan);
+  const match = nameMatcher(names);
+  const out = await OutputFile.open(output, { gzipLevel: req.gzipLevel, inputs: allInputs });
+  const diagnostics = new Diagnostics();
+  const merged: MergedRank[] = [];
+  try {
+    const w = new TraceWriter(out, 'object');
+    w.begin(plan.header);
+    const patches: Patch[] = [];
+    for (const rp of plan.ranks) {
+      const rw = new MergeRewriter(rp, { tracks: req.tracks ?? 'all', ...(windowNs ? { window: windowNs } : {}), ...(match ? { match } : {}) });
+      let last = 0;
+      await scanFile(rp.scan.path, {
+        event(ev) {
+          patches.length = 0;
+          if (rw.rewrite(ev, patches)) w.event(ev.buf, ev.start, ev.end, patches);
+        },
+      }, {
+        afterChunk: async (_b, c) => { progress(c - last, 'merge: write'); last = c; await out.ready(); },
+      });
+      for (const e of rw.extraEvents()) w.eventText(e);
+      merged.push({ label: rp.label, file: rp.scan.name, rank: ranks[rp.k]!.rank, events: rp.scan.events, kept: rw.kept });
+      for (const d of rp.scan.diagnostics) {
+        for (const ex of d.examples) diagnostics.add(d.name, ex, 0);
+        diagnostics.add(d.name, undefined, d.count);
+      }
+    }
+    w.end(plan.trailer);
+    const outputBytes = await out.commit();
+    const eventsIn = merged.reduce((n, r) => n + r.events, 0);
+    const kept = merged.reduce((n, r) => n + r.kept, 0);
+    return {
+      output, outputBytes, ranks: merged, eventsIn, eventsOut: w.events, filtered: eventsIn - kept,
+      ...(windowNs ? { windowMs: [windowNs[0] / 1e6, windowNs[1] / 1e6] as [number, number] } : {}),
+      skipped, warnings,
+      slicesMoved: ranks.reduce((n, r) => n + (r.scan.summary?.slicesMoved ?? 0), 0),
+      lanesAdded: ranks.reduce((n, r) => n + (r.scan.summary?.lanesAdded ?? 0), 0),
+      diagnostics,
+    };
+  } catch (e) {
+    await out.abort();
+    throw e;
+  }
+}
+
+function windowInNs(w: MergeWindow | undefined, plan: MergePlan): [number, number] | undefined {
+  if (!w) return undefined;
+  if (!w.absolute) return [w.start * 1e6, w.end * 1e6];
+  const base = plan.baseTimeNs ?? 0n;
+  const toRel = (us: number): number => Number(base - plan.earliestNs) + us * 1000;
+  return [toRel(w.start), toRel(w.end)];
+}
+
+/** `[0,1,2,5]` -> `0-2,5`. */
+export function compactRanks(list: readonly number[]): string {
+  const s = [...new Set(list)].sort((a, b) => a - b);
+  const parts: string[] = [];
+  for (let i = 0; i < s.length; i++) {
+    let j = i;
+    while (j + 1 < s.length && s[j + 1] === s[j]! + 1) j++;
+    parts.push(j > i ? `${s[i]}-${s[j]}` : `${s[i]}`);
+    i = j;
+  }
+  return parts.join(',');
+}
+
+/** `0,2-3` -> [0, 2, 3]. */
+export function parseRankList(text: string): number[] {
+  const out: number[] = [];
+  for (const part of text.split(',')) {
+    const m = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(part);
+    if (!m) throw new TraceforgeError('E_USAGE', `--ranks: cannot read "${part}" (expected e.g. 0,2-3)`);
+    const a = Number(m[1]);
+    const b = m[2] !== undefined ? Number(m[2]) : a;
+    if (b < a) throw new TraceforgeError('E_USAGE', `--ranks: "${part}" is an empty range`);
+    for (let r = a; r <= b; r++) out.push(r);
+  }
+  return out;
+}
