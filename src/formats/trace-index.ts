@@ -79,6 +79,10 @@ export class TraceIndex implements ScanHandler {
 
   eventCount = 0;
   metadataCount = 0;
+  /** Some ts is a JSON string (torch_npu's trace_view.json). */
+  stringTs = false;
+  /** Some flow id is an integer beyond 2^53 (JSON parsers round it; arrows break). */
+  unsafeFlowIds = false;
   minTs = Infinity;
   maxEnd = -Infinity;
 
@@ -127,6 +131,7 @@ export class TraceIndex implements ScanHandler {
       return;
     }
     if (t < this.minTs) this.minTs = t;
+    if (b[tsS] === 0x22) this.stringTs = true;
     const track = this.trackFor(ev);
     if (ph === PH_X) {
       const dS = f[2 * F.dur]!;
@@ -149,6 +154,11 @@ export class TraceIndex implements ScanHandler {
       this.tidSpan(ev, this.fTidAt, this.fTidLen);
       this.fTs.push(t);
       this.fBind.push(ph === PH_F && !fieldEquals(ev, F.bp, 'e') ? FLOW_NEXT : FLOW_ENCLOSING);
+      const is = f[2 * F.id]!;
+      if (is >= 0 && !this.unsafeFlowIds && f[2 * F.id + 1]! - is >= 16) {
+        const idText = b.toString('latin1', is, f[2 * F.id + 1]!).replace(/"/g, '');
+        if (/^\d+$/.test(idText) && !Number.isSafeInteger(Number(idText))) this.unsafeFlowIds = true;
+      }
       if (this.flowPairs && ph !== PH_T) {
         const key = (rawField(ev, F.cat) ?? '') + '\u0001' + (rawField(ev, F.id) ?? '');
         const p = this.flowPairs.get(key);

@@ -9,13 +9,17 @@ export interface ScanResult {
   bytes: number;
   gzip: boolean;
   compressedBytes: number;
-  /** Absolute offset of the ']' closing the events array. */
+  /** Absolute offset of the ']' closing the events array (-1 when salvaged). */
   eventsClose: number;
+  /** Bytes dropped after the last complete event (salvage only; 0 when the trace was whole). */
+  droppedBytes: number;
 }
 
 export interface ScanOptions {
   /** Called after each input chunk (await output backpressure, update progress). */
   afterChunk?: (bytesIn: number, compressedIn: number) => Promise<void> | void;
+  /** Accept a trace cut off inside its events array (see TraceScanner.finish). */
+  salvage?: boolean;
   chunkSize?: number;
 }
 
@@ -29,8 +33,8 @@ export async function scanFile(path: string, handler: ScanHandler, opts: ScanOpt
     scanner.push(chunk);
     if (opts.afterChunk) await opts.afterChunk(bytes, info.compressedBytes);
   }
-  scanner.finish();
-  return { shape: scanner.traceShape ?? 'object', events: scanner.eventCount, bytes, gzip: info.gzip, compressedBytes: info.compressedBytes, eventsClose: scanner.eventsClose };
+  const droppedBytes = scanner.finish(opts.salvage ?? false);
+  return { shape: scanner.traceShape ?? 'object', events: scanner.eventCount, bytes, gzip: info.gzip, compressedBytes: info.compressedBytes, eventsClose: scanner.eventsClose, droppedBytes };
 }
 
 /** Scans an in-memory trace (tests, small inputs). */

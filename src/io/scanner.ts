@@ -149,14 +149,24 @@ export class TraceScanner {
     this.run();
   }
 
-  /** Ends the input: throws when the trace is incomplete. */
-  finish(): void {
+  /**
+   * Ends the input: throws when the trace is incomplete. With `salvage`, a trace cut off inside
+   * its events array (a crashed profiler) is accepted: the complete events were delivered, and
+   * the number of bytes dropped after the last one is returned.
+   */
+  finish(salvage = false): number {
     if (this.pendingBytes > 0) { this.absorb(); this.needBytes = 0; this.run(); }
-    if (this.state === S.Done) return;
+    if (this.state === S.Done) return 0;
     const at = this.base + this.buf.length;
     if (this.state === S.Start) throw this.err('the input holds no JSON (only white space)', at);
-    const where = this.state === S.Events || this.state === S.EventsAfter || this.state === S.EventsElem
-      ? `inside the events array after event ${this.eventIndex}` : 'in the top-level object';
+    const inEvents = this.state === S.Events || this.state === S.EventsAfter || this.state === S.EventsElem;
+    if (inEvents && salvage) {
+      const end = this.eventIndex > 0 ? this.lastEventEnd : at - (this.buf.length - this.pos);
+      this.state = S.Done;
+      return at - end;
+    }
+    const where = inEvents
+      ? `inside the events array, after ${this.eventIndex} complete event(s) (use --salvage to keep them)` : 'in the top-level object';
     throw this.err(`truncated JSON: the input ends ${where}`, at);
   }
 

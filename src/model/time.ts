@@ -118,3 +118,9 @@ export function addNsToMicrosText(text: string, deltaNs: bigint): string {
   const out = fracOut.length > 0 ? `${sign}${ip}.${fracOut}` : `${sign}${ip}`;
   return quoted ? `"${out}"` : out;
 }
+
+/** `addNsToMicrosText` with the result always a bare JSON number (quotes dropped). */
+export function shiftedMicrosNumber(text: string, deltaNs: bigint): string {
+  const t = addNsToMicrosText(text, deltaNs);
+  return t.startsWith('"') ? t.slice(1, -1) : t;
+}

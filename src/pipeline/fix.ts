@@ -8,7 +8,14 @@ import { scanFile } from '../io/read.js';
 import { OutputFile } from '../io/writer.js';
 import { spliceCopy } from '../io/splice.js';
 import { TraceIndex } from '../formats/trace-index.js';
-import { lanePatches, planLanes, type FixSummary } from '../transforms/fix-plan.js';
+import { lanePatches, planLanes, renderMeta, type FixSummary, type LanePlan } from '../transforms/fix-plan.js';
+import { LaneRewriter } from '../transforms/lane-rewrite.js';
+import { Normalizer } from '../transforms/normalize.js';
+import { TraceWriter, type Patch } from '../io/trace-writer.js';
+import type { TopLevelEntry, TraceShape } from '../io/scanner.js';
+import { KIND_FLOW, eventKind } from '../formats/trace-index.js';
+import { TimeBase } from '../model/time.js';
+import { TraceforgeError } from '../errors.js';
 import type { Diagnostics } from '../model/diagnostics.js';
 import { rereadable } from './spool.js';
 import { siblingOutput } from './names.js';
@@ -18,6 +25,8 @@ export interface FixOptions {
   output?: string;
   gzipLevel?: number;
   inPlace?: boolean;
+  /** Accept a trace cut off inside its events array: keep the complete events. */
+  salvage?: boolean;
   /** Progress callback: pass (1 or 2), compressed bytes read in this pass. */
   onProgress?: (pass: number, compressedBytes: number) => void;
 }
@@ -31,6 +40,10 @@ export interface FixResult {
   events: number;
   summary: FixSummary;
   diagnostics: Diagnostics;
+  /** Bytes dropped after the last complete event (with salvage). */
+  droppedBytes: number;
+  /** When timestamps were made relative: the output's baseTimeNanoseconds. */
+  timeBaseNs?: string;
 }
 
 export function defaultFixOutput(input: string): string {
@@ -43,17 +56,27 @@ export async function fixTrace(input: string, opts: FixOptions = {}): Promise<Fi
   const src = await rereadable(input);
   try {
     const index = new TraceIndex(name);
-    const p1 = await scanFile(src.path, index, { afterChunk: (_b, c) => opts.onProgress?.(1, c) });
+    const p1 = await scanFile(src.path, index, { salvage: opts.salvage ?? false, afterChunk: (_b, c) => opts.onProgress?.(1, c) });
     const plan = planLanes(index);
-    const patches = lanePatches(index, plan, p1.eventsClose, p1.events);
+    // Traces with string timestamps or unsafe flow ids (torch_npu), or salvaged ones, need every
+    // event rewritten; all others are copied byte for byte with a few patches.
+    const normalize = index.stringTs || index.unsafeFlowIds;
     const out = await OutputFile.open(output, { gzipLevel: opts.gzipLevel, inputs: [input], inPlace: opts.inPlace });
     try {
-      await spliceCopy(src.path, patches, out, (c) => opts.onProgress?.(2, c));
+      if (normalize || p1.droppedBytes > 0) {
+        await rewriteCopy(src.path, index, plan, p1.shape, normalize, out, opts);
+      } else {
+        await spliceCopy(src.path, lanePatches(index, plan, p1.eventsClose, p1.events), out, (c) => opts.onProgress?.(2, c));
+      }
       const outputBytes = await out.commit();
       for (let i = 0; i < plan.lanes.flowSlice.length; i++) {
         if (plan.lanes.flowSlice[i] === -1) index.diagnostics.add('flow_unbound');
       }
-      return { input: name, output, outputBytes, inputBytes: p1.compressedBytes, events: p1.events, summary: plan.summary, diagnostics: index.diagnostics };
+      return {
+        input: name, output, outputBytes, inputBytes: p1.compressedBytes, events: p1.events, summary: plan.summary, diagnostics: index.diagnostics,
+        droppedBytes: p1.droppedBytes,
+        ...(normalize ? { timeBaseNs: (BigInt(index.time.baseUs ?? 0) * 1000n).toString() } : {}),
+      };
     } catch (e) {
       await out.abort();
       throw e;
@@ -61,4 +84,38 @@ export async function fixTrace(input: string, opts: FixOptions = {}): Promise<Fi
   } finally {
     await src.cleanup();
   }
+}
+
+/**
+ * The full-rewrite second pass: every event goes through the scanner and is written with its
+ * patches (lane tids, sort indices, relative numeric ts, renumbered flow ids). Used for torch_npu
+ * traces and for salvaged (truncated) ones; the output is always the object form.
+ */
+async function rewriteCopy(path: string, index: TraceIndex, plan: LanePlan, shape: TraceShape, normalize: boolean, out: OutputFile, opts: FixOptions): Promise<void> {
+  const baseUs = BigInt(index.time.baseUs ?? 0);
+  const norm = new Normalizer({ shiftNs: normalize ? -baseUs * 1000n : 0n, unquote: normalize, renumberFlows: normalize && index.unsafeFlowIds });
+  const w = new TraceWriter(out, 'object');
+  const header: (TopLevelEntry | string)[] = [...index.header];
+  if (normalize) {
+    const existing = index.header.find((h) => h.key === 'baseTimeNanoseconds');
+    if (existing) throw new TraceforgeError('E_PARSE', `${index.file}: string timestamps together with baseTimeNanoseconds are not supported`, index.file);
+    header.push(`"baseTimeNanoseconds": ${(baseUs * 1000n).toString()}`);
+    header.push(`"traceforge": ${JSON.stringify({ note: 'ts made relative to baseTimeNanoseconds (was epoch microseconds)' + (index.unsafeFlowIds ? '; flow ids renumbered (were above 2^53)' : ''), from: shape === 'array' ? 'bare array' : 'object' })}`);
+  }
+  w.begin(header);
+  const lanes = new LaneRewriter(index, plan);
+  const patches: Patch[] = [];
+  const time = new TimeBase();
+  await scanFile(path, {
+    event(ev) {
+      patches.length = 0;
+      const kind = eventKind(ev, time);
+      lanes.patches(ev, kind, patches);
+      if (norm.active) norm.patches(ev, kind === KIND_FLOW, patches);
+      if (patches.length > 1) patches.sort((a, b) => a.start - b.start);
+      w.event(ev.buf, ev.start, ev.end, patches);
+    },
+  }, { salvage: true, afterChunk: async (_b, c) => { opts.onProgress?.(2, c); await out.ready(); } });
+  for (const m of plan.extraMetadata) w.eventText(renderMeta(m));
+  w.end(index.trailer);
 }

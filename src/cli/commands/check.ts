@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { checkTrace, type CheckResult } from '../../pipeline/check.js';
 import { formatDiagnostics } from '../../model/diagnostics.js';
 import { n } from '../format.js';
+import { resolveTracePath } from '../../formats/ascend.js';
 import type { CommandOutcome } from '../main.js';
 
 function human(r: CheckResult): string {
@@ -25,7 +26,7 @@ export function register(program: Command, run: (fn: () => Promise<CommandOutcom
     .option('--json', 'machine-readable output')
     .action((traces: string[], o: { json?: boolean }) => run(async () => {
       const results: CheckResult[] = [];
-      for (const t of traces) results.push(await checkTrace(t));
+      for (const t of traces) results.push(await checkTrace(resolveTracePath(t)));
       if (o.json) {
         process.stdout.write(JSON.stringify(results.map((r) => ({ ...r, diagnostics: r.diagnostics.list() })), null, 2) + '\n');
       } else {

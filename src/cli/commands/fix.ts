@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { statSync } from 'node:fs';
 import { defaultFixOutput, fixTrace } from '../../pipeline/fix.js';
+import { resolveTracePath } from '../../formats/ascend.js';
 import { formatDiagnostics } from '../../model/diagnostics.js';
 import { TraceforgeError } from '../../errors.js';
 import { progressBar } from '../progress.js';
@@ -12,12 +13,14 @@ export function register(program: Command, run: (fn: () => Promise<CommandOutcom
   program
     .command('fix')
     .description('Put complete events that do not nest on extra tracks ("lanes") so Perfetto shows them all; launch arrows move with their kernels.')
-    .argument('<trace>', 'a .json or .json.gz trace, or - for stdin')
+    .argument('<trace>', 'a .json or .json.gz trace, a torch_npu *_ascend_pt directory, or - for stdin')
     .option('-o, --output <path>', 'output (.json.gz compressed, .json plain, - stdout); default <stem>.fixed.json.gz next to the input')
     .option('--gzip-level <n>', 'gzip level for .gz output (0-9)', '1')
     .option('--in-place', 'allow the output to replace the input')
+    .option('--salvage', 'accept a trace cut off inside its events array (crashed run): keep the complete events')
     .option('-q, --quiet', 'print nothing but errors')
-    .action((trace: string, o: { output?: string; gzipLevel: string; inPlace?: boolean; quiet?: boolean }) => run(async () => {
+    .action((given: string, o: { output?: string; gzipLevel: string; inPlace?: boolean; salvage?: boolean; quiet?: boolean }) => run(async () => {
+      const trace = resolveTracePath(given);
       const level = Number(o.gzipLevel);
       if (!Number.isInteger(level) || level < 0 || level > 9) throw new TraceforgeError('E_USAGE', `--gzip-level takes 0-9, not ${o.gzipLevel}`);
       const output = o.inPlace && !o.output ? trace : o.output ?? defaultFixOutput(trace);
@@ -25,7 +28,7 @@ export function register(program: Command, run: (fn: () => Promise<CommandOutcom
       try { size = trace === '-' ? 0 : statSync(trace).size; } catch { /* reported by the reader */ }
       const bar = progressBar(size * 2, 'fix');
       const r = await fixTrace(trace, {
-        output, gzipLevel: level, inPlace: o.inPlace,
+        output, gzipLevel: level, inPlace: o.inPlace, salvage: o.salvage,
         onProgress: (pass, c) => bar.update((pass - 1) * size + c, pass === 1 ? 'fix: index' : 'fix: write'),
       }).finally(() => bar.stop());
       if (o.quiet || output === '-') return;
@@ -39,6 +42,8 @@ export function register(program: Command, run: (fn: () => Promise<CommandOutcom
         for (const t of s.tracks.slice(0, 8)) log(`  pid ${t.pid} "${t.name}": ${t.lanes} lanes, ${n(t.moved)} moved`);
         if (s.tracks.length > 8) log(`  ... and ${s.tracks.length - 8} more tracks`);
       }
+      if (r.droppedBytes > 0) log(`  salvaged: the trace was cut off; ${n(r.events)} complete events kept, ${n(r.droppedBytes)} bytes after the last one dropped`);
+      if (r.timeBaseNs !== undefined) log(`  timestamps made relative to baseTimeNanoseconds ${r.timeBaseNs} (every digit kept)`);
       if (!r.diagnostics.isEmpty) log(`  data notes:\n${formatDiagnostics(r.diagnostics)}`);
       log(`wrote ${r.output} (${bytes(r.outputBytes)})`);
       log(openHint(r.output));
