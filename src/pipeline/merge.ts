@@ -12,6 +12,7 @@ import { TraceWriter, type Patch } from '../io/trace-writer.js';
 import { TraceforgeError } from '../errors.js';
 import { discoverInputs } from '../formats/discover.js';
 import { rankFromLooseName } from '../formats/filenames.js';
+import { ascendProfileOf } from '../formats/ascend.js';
 import { Diagnostics } from '../model/diagnostics.js';
 import { planMerge, type MergePlan } from '../transforms/merge-plan.js';
 import { MergeRewriter, type TrackFilter } from '../transforms/merge-rewrite.js';
@@ -90,19 +91,20 @@ export async function mergeTraces(req: MergeRequest): Promise<MergeOutcome> {
   const found = await discoverInputs(req.inputs, req.profileId !== undefined ? { profileId: req.profileId } : {});
   const notes: string[] = [];
   if (found.profileChoice) notes.push(found.profileChoice.message.replace('Ask for another by its profile id.', 'Pick another with --profile-id.'));
-  const ascend = found.loose.filter((l) => l.kind === 'ascend-dir');
-  if (ascend.length > 0) {
-    throw new TraceforgeError('E_INPUT', `${ascend[0]!.path}: Ascend (torch_npu) profile directories cannot be merged yet; pass GPU traces`, ascend[0]!.path);
-  }
   const jobs: Job[] = found.groups.map((g) => ({
     files: g.files.map((f) => ({ path: f.path, label: f.label })),
     outputName: g.outputName,
     dir: dirname(g.files[0]!.path),
     loose: false,
   }));
-  const loose = found.loose.filter((l) => l.kind === 'file');
+  const loose = found.loose.map((l) => {
+    if (l.kind !== 'ascend-dir') return l;
+    const p = ascendProfileOf(l.path);
+    if (!p) throw new TraceforgeError('E_INPUT', `${l.path}: no ASCEND_PROFILER_OUTPUT/trace_view.json in this torch_npu profile directory`, l.path);
+    return { path: p.trace, kind: 'file' as const, rank: p.rank };
+  });
   if (loose.length > 0) {
-    const first = loose[0]!.path;
+    const first = found.loose[0]!.kind === 'ascend-dir' ? join(dirname(found.loose[0]!.path), 'ascend') : loose[0]!.path;
     jobs.push({
       files: loose.map((l) => ({ path: l.path, nameRank: l.rank })),
       outputName: `merged-${traceStem(first).replace(/\.trace$|\.pt\.trace$/, '')}.trace.json.gz`,
@@ -152,6 +154,7 @@ async function mergeJob(job: Job, output: string, req: MergeRequest, allInputs: 
     }
     const di = o.ok.distributedInfo?.['rank'];
     const rank = typeof di === 'number' ? di : typeof di === 'string' && /^\d+$/.test(di) ? Number(di) : null;
+    // rank inside the file first, then the one from the torch_npu profile directory or the name
     ranks.push({ scan: o.ok, label: f.label ?? '', rank: rank ?? (job.loose ? f.nameRank ?? rankFromLooseName(basename(f.path)) : null) });
   });
   if (ranks.length === 0) throw new TraceforgeError('E_INPUT', `no readable rank file: ${skipped.map((s) => s.error).join('; ')}`);

@@ -40,6 +40,12 @@ export interface RankScan {
   distributedInfo: Record<string, unknown> | undefined;
   /** Integer µs that the relative ns times below are measured from. */
   baseUs: number;
+  /** Some ts was a JSON string (torch_npu): the merge makes them numeric. */
+  stringTs: boolean;
+  /** Some flow id was beyond 2^53: the merge renumbers flow ids. */
+  unsafeFlowIds: boolean;
+  /** Rank from the profile directory (torch_npu profiler_info), when known. */
+  dirRank?: number | null;
   minTs: number;
   maxEnd: number;
   pids: string[];
@@ -129,6 +135,8 @@ export async function indexRank(path: string, name: string, opts: RankIndexOptio
     baseTimeNs: baseText !== undefined && /^\d+$/.test(baseText) ? baseText : undefined,
     distributedInfo: distributedInfo && typeof distributedInfo === 'object' ? distributedInfo as Record<string, unknown> : undefined,
     baseUs: index.time.baseUs ?? 0,
+    stringTs: index.stringTs,
+    unsafeFlowIds: index.unsafeFlowIds,
     minTs: index.minTs, maxEnd: index.maxEnd,
     pids: [...index.pids],
     processNames: index.processNames, processLabels: index.processLabels, processSort: index.processSort,

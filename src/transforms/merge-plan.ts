@@ -51,6 +51,10 @@ const display = (raw: string): string => (raw.startsWith('"') ? (JSON.parse(raw)
 export function isDevicePid(scan: RankScan, pidRaw: string): boolean {
   const labels = scan.processLabels.get(pidRaw);
   if (labels !== undefined) return /^(GPU|NPU|XPU|MTIA)\b/i.test(labels);
+  // torch_npu names its device processes
+  const name = scan.processNames.get(pidRaw);
+  if (name !== undefined && /^(Ascend Hardware|HCCL|Communication|Overlap Analysis|AI Core|NPU)/i.test(name)) return true;
+  if (scan.stringTs) return false;
   const n = Number(pidRaw);
   return Number.isInteger(n) && n >= 0 && n < 1000;
 }
@@ -72,7 +76,10 @@ function absOrigin(scan: RankScan): bigint {
 }
 
 export function planMerge(ranks: { scan: RankScan; label: string }[], opts: MergeOptions = {}): MergePlan {
-  const bases = ranks.map((r) => r.scan.baseTimeNs).filter((b): b is string => b !== undefined).map((b) => BigInt(b));
+  // Output base: the smallest baseTimeNanoseconds; ranks with epoch-µs string timestamps
+  // (torch_npu) and no base contribute their first timestamp, so their ts become relative.
+  const bases = ranks.flatMap((r) => r.scan.baseTimeNs !== undefined ? [BigInt(r.scan.baseTimeNs)]
+    : r.scan.stringTs ? [BigInt(Math.trunc(r.scan.baseUs)) * 1000n] : []);
   const baseOut = bases.length > 0 ? bases.reduce((a, b) => (b < a ? b : a)) : undefined;
   let earliest: bigint | undefined;
   for (const r of ranks) {
@@ -129,6 +136,7 @@ function topLevel(plans: RankPlan[], baseOut: bigint | undefined): { header: str
   }));
   const line = (e: RawEntry): string => `${rawText(e.rawKey)}: ${rawText(e.rawValue)}`;
   const header: string[] = [];
+  if (baseOut !== undefined && !first.header.some((e) => e.key === 'baseTimeNanoseconds')) header.push(`"baseTimeNanoseconds": ${baseOut.toString()}`);
   for (const e of first.header) {
     if (e.key === 'deviceProperties' && devices.length > 0) header.push(`"deviceProperties": ${JSON.stringify(devices)}`);
     else if (e.key === 'baseTimeNanoseconds' && baseOut !== undefined) header.push(`"baseTimeNanoseconds": ${baseOut.toString()}`);

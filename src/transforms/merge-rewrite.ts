@@ -5,7 +5,8 @@
 import { F, type ScannedEvent } from '../io/scanner.js';
 import { fieldEquals, objectMemberSpan, phaseOf, rawField, stringField } from '../io/fields.js';
 import type { Patch } from '../io/trace-writer.js';
-import { TimeBase, addNsToMicrosText, durationNs } from '../model/time.js';
+import { TimeBase, durationNs } from '../model/time.js';
+import { Normalizer } from './normalize.js';
 import { KIND_FLOW, KIND_META, KIND_SLICE, eventKind } from '../formats/trace-index.js';
 import { renderMeta } from './fix-plan.js';
 import type { RankPlan } from './merge-plan.js';
@@ -36,7 +37,16 @@ export class MergeRewriter {
   kept = 0;
   dropped = 0;
 
-  constructor(private readonly plan: RankPlan, private readonly filters: EventFilters) {}
+  private readonly norm: Normalizer;
+
+  constructor(private readonly plan: RankPlan, private readonly filters: EventFilters) {
+    this.norm = new Normalizer({
+      shiftNs: plan.tsShiftNs,
+      unquote: plan.scan.stringTs,
+      renumberFlows: plan.scan.unsafeFlowIds,
+      idBase: Number(plan.idOffset),
+    });
+  }
 
   /**
    * Fills `out` with the event's patches; returns false when the event is filtered out.
@@ -77,13 +87,11 @@ export class MergeRewriter {
     };
     if (proc) span(F.pid, String(proc.newPid));
     if (newTid !== undefined) span(F.tid, newTid);
-    if (this.plan.tsShiftNs !== 0n && f[2 * F.ts]! >= 0) {
-      span(F.ts, addNsToMicrosText(b.toString('latin1', f[2 * F.ts]!, f[2 * F.ts + 1]!), this.plan.tsShiftNs));
-    }
+    if (this.norm.active) this.norm.patches(ev, kind === KIND_FLOW, out);
     if (kind === KIND_META) {
       this.metadata(ev, proc?.label, pidRaw, out);
     } else if (this.plan.idOffset !== 0n) {
-      if (kind === KIND_FLOW && f[2 * F.id]! >= 0) span(F.id, offsetId(rawField(ev, F.id)!, this.plan.idOffset, this.plan.k));
+      if (kind === KIND_FLOW && f[2 * F.id]! >= 0 && !this.plan.scan.unsafeFlowIds) span(F.id, offsetId(rawField(ev, F.id)!, this.plan.idOffset, this.plan.k));
       const as = f[2 * F.args]!;
       if (as >= 0) {
         const ae = f[2 * F.args + 1]!;
