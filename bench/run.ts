@@ -355,8 +355,16 @@ interface TileSpec {
   extra: string[];
 }
 
+/**
+ * Where the record of a cached tile lives: outside the trace folders, so that `merge DIR` never
+ * sees a stray .json file next to the rank traces.
+ */
+function tileRecordPath(dest: string): string {
+  return join(BIG_DIR, '.tiles', `${relative(BIG_DIR, dest).replace(/[/\\]/g, '__')}.json`);
+}
+
 async function ensureTile(spec: TileSpec, timeoutMs: number): Promise<string | null> {
-  const sidecar = `${spec.dest}.tile.json`;
+  const sidecar = tileRecordPath(spec.dest);
   const want = JSON.stringify({ src: spec.src, minBytes: spec.minBytes, extra: spec.extra });
   if (existsSync(spec.dest) && existsSync(sidecar)) {
     try {
@@ -367,6 +375,7 @@ async function ensureTile(spec: TileSpec, timeoutMs: number): Promise<string | n
     }
   }
   mkdirSync(dirname(spec.dest), { recursive: true });
+  mkdirSync(dirname(sidecar), { recursive: true });
   log(`tiling ${basename(spec.src)} -> ${relative(ROOT, spec.dest)} (≥ ${spec.minBytes} bytes of JSON) ...`);
   const bytesFile = join(OUT, '.tile-bytes.tmp');
   const m = await measure(
@@ -442,7 +451,7 @@ function gzipIsize(path: string): number | null {
 function sizeNote(path: string): string {
   try {
     const gz = statSync(path).size;
-    const sidecar = `${path}.tile.json`;
+    const sidecar = tileRecordPath(path);
     let raw: number | null = null;
     if (existsSync(sidecar)) {
       const s = JSON.parse(readFileSync(sidecar, 'utf8')) as { uncompressedBytes?: number };
