@@ -20,6 +20,7 @@ const COMMANDS: Loader[] = [
   () => import('./commands/check.js'),
   () => import('./commands/merge.js'),
   () => import('./commands/stats.js'),
+  () => import('./commands/open.js'),
   () => import('./commands/demo.js'),
 ];
 

@@ -1,0 +1,30 @@
+/**
+ * traceforge as a library: the same operations as the CLI, without printing or exiting.
+ * Every function takes paths and options and returns plain result objects; data problems come
+ * back as named diagnostics, bad input as a TraceforgeError with a stable `code`.
+ */
+export { TraceforgeError, isTraceforgeError, type ErrorCode } from './errors.js';
+export { Diagnostics, DIAGNOSTICS, formatDiagnostics, type DiagnosticEntry, type DiagnosticName, type Severity } from './model/diagnostics.js';
+
+// whole operations
+export { fixTrace, defaultFixOutput, type FixOptions, type FixResult } from './pipeline/fix.js';
+export { checkTrace, type CheckResult, type TrackCheck } from './pipeline/check.js';
+export { mergeTraces, parseRankList, type MergeRequest, type MergeResult, type MergeOutcome, type MergeWindow } from './pipeline/merge.js';
+export { serveTrace, perfettoLink, type ServeHandle } from './pipeline/serve.js';
+
+// building blocks: streaming reader and writer
+export { TraceScanner, F as EventField, type ScannedEvent, type ScanHandler, type TopLevelEntry, type TraceShape } from './io/scanner.js';
+export { scanFile, scanBuffer, type ScanResult, type ScanOptions } from './io/read.js';
+export { readTraceBytes } from './io/source.js';
+export { OutputFile, type OutputOptions } from './io/writer.js';
+export { TraceWriter, type Patch } from './io/trace-writer.js';
+export { phaseOf, stringField, rawField, argsOf } from './io/fields.js';
+
+// pure transforms
+export { assignLanes, findCrossings, orderByTrack, type SliceArrays, type FlowArrays, type LaneAssignment } from './transforms/lanes.js';
+export { planLanes, type LanePlan, type FixSummary } from './transforms/fix-plan.js';
+
+// formats
+export { discoverInputs, groupRankFiles, type DiscoveryResult, type RankGroup } from './formats/discover.js';
+export { parseRankFileName, mergedFileName, compareProfileIds, rankLabel } from './formats/filenames.js';
+export { ascendProfileOf, resolveTracePath, type AscendProfile } from './formats/ascend.js';
