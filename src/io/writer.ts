@@ -4,7 +4,7 @@
  * run never leaves a half-written output. An input is never overwritten unless allowed.
  */
 import { createWriteStream, promises as fsp, realpathSync } from 'node:fs';
-import { createGzip } from 'node:zlib';
+import { ParallelGzip } from './parallel-gzip.js';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { TraceforgeError } from '../errors.js';
@@ -67,8 +67,7 @@ export class OutputFile {
       file.once('error', (e) => rej(new TraceforgeError('E_OUTPUT', `${path}: cannot write: ${e.message}`, path)));
     });
     if (!isGzipName(path)) return new OutputFile(path, tmp, file, file);
-    const gz = createGzip({ level: opts.gzipLevel ?? 1, chunkSize: 1 << 18 });
-    gz.pipe(file);
+    const gz = new ParallelGzip(file, opts.gzipLevel ?? 1);
     return new OutputFile(path, tmp, gz, file);
   }
 
