@@ -12,11 +12,6 @@ export function bytes(b: number): string {
 
 /** How to look at a trace file in Perfetto. */
 export function openHint(path: string): string {
-  return `open it: drag ${path} into https://ui.perfetto.dev (or chrome://tracing)`;
+  return `open it: traceforge open ${path}   (or drag the file into https://ui.perfetto.dev)`;
 }
 
-export function parseGzipLevel(v: string): number {
-  const x = Number(v);
-  if (!Number.isInteger(x) || x < 0 || x > 9) throw new Error(`--gzip-level takes 0-9, not ${v}`);
-  return x;
-}
