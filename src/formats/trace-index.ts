@@ -49,8 +49,6 @@ export class TraceIndex implements ScanHandler {
   readonly time = new TimeBase();
   readonly tracks: TrackInfo[] = [];
   private readonly trackIds = new Map<string, number>();
-  /** Largest numeric tid per raw pid (to allocate new tids that collide with none). */
-  readonly maxTid = new Map<string, number>();
   readonly processNames = new Map<string, string>();
   /** process_labels (e.g. "GPU 0", "CPU") per raw pid. */
   readonly processLabels = new Map<string, string>();
@@ -68,9 +66,9 @@ export class TraceIndex implements ScanHandler {
   private readonly sCat = new Growable(Uint16Array);
   private readonly catKeys = new ByteInterner();
   private readonly sTidAt = new Growable(Float64Array);
-  private readonly sTidLen = new Growable(Uint8Array);
+  private readonly sTidLen = new Growable(Uint16Array);
   private readonly fTidAt = new Growable(Float64Array);
-  private readonly fTidLen = new Growable(Uint8Array);
+  private readonly fTidLen = new Growable(Uint16Array);
   private readonly fTrack = new Growable(Int32Array);
   private readonly fTs = new Growable(Float64Array);
   private readonly fBind = new Growable(Uint8Array);
@@ -102,8 +100,6 @@ export class TraceIndex implements ScanHandler {
       id = this.tracks.length;
       this.tracks.push({ pidRaw, tidRaw });
       this.trackIds.set(key, id);
-      const n = Number(tidRaw);
-      if (Number.isInteger(n)) this.maxTid.set(pidRaw, Math.max(this.maxTid.get(pidRaw) ?? -Infinity, n));
     }
     return id;
   }
@@ -170,10 +166,10 @@ export class TraceIndex implements ScanHandler {
   }
 
   /** Records where the tid value is (absolute offset, length) so pass 2 can patch it blind. */
-  private tidSpan(ev: ScannedEvent, at: Growable<Float64Array>, len: Growable<Uint8Array>): void {
+  private tidSpan(ev: ScannedEvent, at: Growable<Float64Array>, len: Growable<Uint16Array>): void {
     const s = ev.f[2 * F.tid]!;
     const n = ev.f[2 * F.tid + 1]! - s;
-    if (s < 0 || n > 255) { at.push(-1); len.push(0); return; }
+    if (s < 0 || n > 0xffff) { at.push(-1); len.push(0); return; }
     at.push(ev.offset + (s - ev.start));
     len.push(n);
   }
@@ -199,7 +195,13 @@ export class TraceIndex implements ScanHandler {
     const isProcLabels = fieldEquals(ev, F.name, 'process_labels');
     const isProcSort = fieldEquals(ev, F.name, 'process_sort_index');
     const pidText = rawField(ev, F.pid);
-    if (pidText !== undefined) this.pids.add(pidText);
+    if (pidText !== undefined) {
+      // every (pid, tid) a viewer may show as a thread is known, so new lanes can be ordered
+      // around all of them
+      const tidText = rawField(ev, F.tid);
+      if (tidText !== undefined) this.trackOf(pidText, tidText);
+      else this.pids.add(pidText);
+    }
     if (!isThreadName && !isThreadSort && !isProcName && !isProcLabels && !isProcSort) return;
     let args: Record<string, unknown> | undefined;
     try { args = argsOf(ev); } catch { return; }
@@ -238,7 +240,7 @@ export class TraceIndex implements ScanHandler {
   }
 
   /** Absolute offset and length of each slice's / flow's tid value (-1 when it has none). */
-  tidSpans(): { sliceAt: Float64Array; sliceLen: Uint8Array; flowAt: Float64Array; flowLen: Uint8Array } {
+  tidSpans(): { sliceAt: Float64Array; sliceLen: Uint16Array; flowAt: Float64Array; flowLen: Uint16Array } {
     return { sliceAt: this.sTidAt.view(), sliceLen: this.sTidLen.view(), flowAt: this.fTidAt.view(), flowLen: this.fTidLen.view() };
   }
 

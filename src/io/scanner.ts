@@ -189,7 +189,7 @@ export class TraceScanner {
     const c = b[i]!;
     const shown = c >= 0x20 && c < 0x7f ? `'${String.fromCharCode(c)}'` : `byte 0x${c.toString(16).padStart(2, '0')}`;
     let what = `not valid JSON: expected ${expected}, found ${shown}`;
-    if (c === 0x4e && b.toString('latin1', i, i + 3) === 'NaN') what = 'not valid JSON: NaN is not a JSON number';
+    if (c === 0x4e) what = 'not valid JSON: NaN is not a JSON number';
     else if (c === 0x49 || (c === 0x2d && b[i + 1] === 0x49)) what = 'not valid JSON: Infinity is not a JSON number';
     return this.err(what, this.base + i);
   }
@@ -281,6 +281,7 @@ export class TraceScanner {
       const c = b[i]!;
       switch (this.state) {
         case S.Start:
+          if (c === 0xef && n - i < 3) return this.needMore(i); // a BOM cut by the chunk
           if (c === 0xef && b[i + 1] === 0xbb && b[i + 2] === 0xbf) { i += 3; continue; } // BOM
           if (c === 0x7b) { this.shape = 'object'; this.state = S.ObjKey; i++; continue; }
           if (c === 0x5b) { this.shape = 'array'; this.state = S.Events; this.sawEvents = true; i++; continue; }

@@ -74,40 +74,58 @@ export function planLanes(index: TraceIndex): LanePlan {
   const pids = [...byPid.keys()].sort();
   for (const pid of pids) {
     const touched = byPid.get(pid)!.sort((a, b) => compareTid(index.tracks[a]!.tidRaw, index.tracks[b]!.tidRaw));
-    let nextTid = Math.max(index.maxTid.get(pid) ?? 0, 0) + 1;
-    const multiplier = Math.max(...touched.map((t) => lanes.lanes[t]!));
-    // Every thread of this process gets sort index S*multiplier (+ lane), so each new lane sits
-    // right after its original track and the other threads keep their relative order.
     const inPid: number[] = [];
     for (let t = 0; t < trackCount; t++) if (index.tracks[t]!.pidRaw === pid) inPid.push(t);
+    const newTid = tidAllocator(inPid.map((t) => index.tracks[t]!.tidRaw), touched.reduce((n, t) => n + lanes.lanes[t]! - 1, 0));
     const baseSort = (t: number): number => {
       const info = index.tracks[t]!;
       if (info.sortIndex !== undefined) return info.sortIndex;
       const n = Number(info.tidRaw);
-      return Number.isInteger(n) ? n : 0;
+      return Number.isSafeInteger(n) ? n : 0;
     };
-    const scale = inPid.every((t) => Math.abs(baseSort(t)) * multiplier + multiplier <= INT32_MAX) ? multiplier : 1;
+    // Every thread of this process gets its rank in the (sort index, tid) order as its new sort
+    // index, and each new lane the next rank right after its original track: lanes sit under
+    // their track, the other threads keep their relative order, and indices stay small.
+    inPid.sort((a, b) => baseSort(a) - baseSort(b) || compareTid(index.tracks[a]!.tidRaw, index.tracks[b]!.tidRaw));
+    let rank = 0;
     for (const t of inPid) {
       const info = index.tracks[t]!;
-      const s = baseSort(t) * scale;
-      if (scale === 1) continue;
+      const s = rank++;
       if (info.sortIndex !== undefined) sortRewrite.set(t, s);
       else extraMetadata.push({ name: 'thread_sort_index', pidRaw: pid, tidRaw: info.tidRaw, args: { sort_index: s } });
-    }
-    for (const t of touched) {
-      const info = index.tracks[t]!;
+      const n = lanes.lanes[t]!;
+      if (n <= 1) continue;
       const tids: string[] = [];
       const name = trackDisplayName(info);
-      for (let lane = 1; lane < lanes.lanes[t]!; lane++) {
-        const tid = info.tidRaw.startsWith('"') ? JSON.stringify(`${displayTid(info.tidRaw)} (overlap ${lane})`) : String(nextTid++);
+      for (let lane = 1; lane < n; lane++) {
+        const tid = info.tidRaw.startsWith('"') ? JSON.stringify(`${displayTid(info.tidRaw)} (overlap ${lane})`) : newTid();
         tids.push(tid);
         extraMetadata.push({ name: 'thread_name', pidRaw: pid, tidRaw: tid, args: { name: `${name} (overlap ${lane})` } });
-        extraMetadata.push({ name: 'thread_sort_index', pidRaw: pid, tidRaw: tid, args: { sort_index: baseSort(t) * scale + (scale === 1 ? 0 : lane) } });
+        extraMetadata.push({ name: 'thread_sort_index', pidRaw: pid, tidRaw: tid, args: { sort_index: rank++ } });
       }
       laneTid.set(t, tids);
     }
   }
   return { lanes, laneTid, sortRewrite, extraMetadata, summary: summarize(index, lanes, byPid) };
+}
+
+/**
+ * New numeric tids for a process: after its largest tid when that stays a small, exact integer
+ * (viewers read tids as 32-bit), else the smallest integers no thread of the process uses.
+ */
+function tidAllocator(tidsRaw: string[], needed: number): () => string {
+  const used = new Set<number>();
+  let max = 0;
+  for (const raw of tidsRaw) {
+    const n = Number(raw);
+    if (Number.isSafeInteger(n)) { used.add(n); if (n > max) max = n; } else if (/^-?\d+$/.test(raw)) max = Infinity;
+  }
+  let next = max + needed < INT32_MAX ? max + 1 : 1;
+  return () => {
+    while (used.has(next)) next++;
+    used.add(next);
+    return String(next++);
+  };
 }
 
 function compareTid(a: string, b: string): number {
@@ -160,7 +178,7 @@ export interface SplicePatch {
 export function lanePatches(index: TraceIndex, plan: LanePlan, eventsClose: number, eventCount: number): SplicePatch[] {
   const out: SplicePatch[] = [];
   const spans = index.tidSpans();
-  const add = (lanesOf: Uint16Array, trackOf: Int32Array, at: Float64Array, len: Uint8Array): void => {
+  const add = (lanesOf: Uint16Array, trackOf: Int32Array, at: Float64Array, len: Uint16Array): void => {
     for (let i = 0; i < lanesOf.length; i++) {
       const lane = lanesOf[i]!;
       if (lane === 0 || at[i]! < 0) continue;

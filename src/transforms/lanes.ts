@@ -2,8 +2,9 @@
  * The overlap fix, as pure functions over compact arrays of slices (complete events) and flows.
  *
  * Perfetto (and chrome://tracing) require the complete events of one track to nest like a stack.
- * `assignLanes` sorts each track's slices by (ts, longer first, file order) and puts each on the
- * lowest lane where it nests; lane 0 is the original track. Flow events move with the slice they
+ * `assignLanes` sorts each track's slices by (ts, longer first, file order) and puts each on a
+ * lane where it nests — the one whose open slice contains it most tightly, else the lowest empty
+ * lane; lane 0 is the original track. Flow events move with the slice they
  * bind to, using Perfetto's binding rules: `s`, `t` and `f` with `bp: "e"` bind to the deepest
  * slice enclosing their ts; `f` without `bp: "e"` binds to the next slice starting at or after ts.
  */
@@ -77,8 +78,8 @@ export interface LaneAssignment {
 }
 
 /**
- * Lowest-lane assignment. A slice nests on a lane when, after closing the lane's slices that end
- * at or before its start, the lane's innermost open slice (if any) ends at or after its end.
+ * Lane assignment. A slice nests on a lane when, after closing the lane's slices that end at or
+ * before its start, the lane's innermost open slice (if any) ends at or after its end.
  */
 export function assignLanes(s: SliceArrays, f: FlowArrays, trackCount: number, ord: TrackOrder = orderByTrack(s, trackCount)): LaneAssignment {
   const sliceLane = new Uint16Array(s.count);
@@ -136,13 +137,23 @@ export function assignLanes(s: SliceArrays, f: FlowArrays, trackCount: number, o
       }
       if (o < 0) break;
       const oEnd = end(o);
-      let lane = 0;
-      for (;; lane++) {
-        let st = stacks[lane];
-        if (!st) { st = []; stacks.push(st); }
+      // Best fit: the lane whose innermost open slice contains this one most tightly; else
+      // the lowest empty lane; else a new lane. (Plain "lowest lane where it nests" can put a
+      // slice on an empty lane while its container sits on another, and then need an extra lane
+      // later: pdl-eager's stream 7 needs 2 lanes, not 3.)
+      let lane = -1;
+      let bestEnd = Infinity;
+      let empty = -1;
+      for (let l = 0; l < stacks.length; l++) {
+        const st = stacks[l]!;
         while (st.length > 0 && end(st[st.length - 1]!) <= oTs) st.pop();
-        if (st.length === 0 || end(st[st.length - 1]!) >= oEnd) { st.push(o); break; }
+        if (st.length === 0) { if (empty < 0) empty = l; continue; }
+        const topEnd = end(st[st.length - 1]!);
+        if (topEnd >= oEnd && topEnd < bestEnd) { bestEnd = topEnd; lane = l; }
       }
+      if (lane < 0) lane = empty;
+      if (lane < 0) { lane = stacks.length; stacks.push([]); }
+      stacks[lane]!.push(o);
       sliceLane[o] = lane;
       if (lane + 1 > lanes[t]!) lanes[t] = lane + 1;
       for (const fo of pendingNext) { flowSlice[fo] = o; flowLane[fo] = lane; }

@@ -268,11 +268,14 @@ describe('fix edge cases', () => {
 
   it('zero-duration: zero-length slices never need a lane', async () => {
     // pid 1 tid 1: A 0-100, Z1 @50 dur 0, Z2 @100 dur 0.0, B 60-120, Z3 @110 dur 0, Z4 @60 dur 0.
-    // Only B crosses A. Every zero-length slice nests wherever it is (it cannot end after
-    // the innermost open slice), so all stay on tid 1. B -> tid 2 (max tid 1 + 1).
+    // Only B crosses A: B -> lane 1 = tid 2 (max tid 1 + 1). A zero-length slice never needs a
+    // lane of its own; it goes into the open slice that contains it most tightly (best fit):
+    // Z1 @50 and Z4 @60 into A (A ends at 100, before B's 120); Z2 @100 and Z3 @110 into B
+    // (A has closed by then).
     const r = await fixEdge('zero-duration.json');
-    assert.deepEqual(r.tids, [1, 1, 1, 2, 1, 1]);
-    assert.equal(r.result.summary.slicesMoved, 1);
+    assert.deepEqual(r.tids, [1, 1, 2, 2, 2, 1]);
+    assert.equal(r.result.summary.slicesMoved, 3);
+    assert.equal(r.result.summary.lanesAdded, 1);
     assert.equal(nameOf(r.names, 1, 2), '1 (overlap 1)'); // no thread_name: the tid is the name
   });
 
@@ -286,10 +289,10 @@ describe('fix edge cases', () => {
 
   it('depth-3-overlap: three pairwise crossing slices need exactly 3 lanes', async () => {
     // pid 2 tid 5: A 0-100, B 50-150, C 90-190 cross pairwise at 90..100 -> 3 lanes.
-    // E 95-99 nests in A (lane 0, though it is also inside B and C); D 160-170 comes after
-    // A closed -> lane 0. B -> lane 1 = tid 6, C -> lane 2 = tid 7.
+    // B -> lane 1 = tid 6, C -> lane 2 = tid 7. E 95-99 is inside A, B and C: best fit puts it
+    // in the tightest, A (lane 0). D 160-170 starts after A and B closed, inside C -> lane 2.
     const r = await fixEdge('depth-3-overlap.json');
-    assert.deepEqual(r.tids, [5, 6, 7, 5, 5]);
+    assert.deepEqual(r.tids, [5, 6, 7, 7, 5]);
     assert.equal(r.result.summary.lanesAdded, 2);
     assert.deepEqual(r.result.summary.tracks.map((t) => t.lanes), [3]);
     assert.equal(nameOf(r.names, 2, 6), '5 (overlap 1)');

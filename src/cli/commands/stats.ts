@@ -1,3 +1,103 @@
+/** `traceforge stats <trace | dir | files>...`: where the GPU time goes, per rank, kernel, op, step. */
 import type { Command } from 'commander';
+import { once } from 'node:events';
+import { statsOf, STATS_VIEWS, type StatsView } from '../../pipeline/stats.js';
+import { formatDiagnostics, Diagnostics } from '../../model/diagnostics.js';
+import { TraceforgeError } from '../../errors.js';
+import { sectionsOf } from '../../report/sections.js';
+import { renderTables } from '../../report/table.js';
+import { renderCsv } from '../../report/csv.js';
+import { renderMarkdown } from '../../report/markdown.js';
+import { renderJson } from '../../report/json.js';
+import { progressBar, type Progress } from '../progress.js';
 import type { CommandOutcome } from '../main.js';
-export function register(_program: Command, _run: (fn: () => Promise<CommandOutcome | void>) => Promise<void>): void {}
+
+interface StatsCliOptions {
+  by: string[];
+  format: string;
+  top?: string;
+  category: string[];
+  step?: string;
+  profileId?: string;
+  width?: string;
+  quiet?: boolean;
+}
+
+const FORMATS = ['table', 'csv', 'json', 'md'] as const;
+type Format = (typeof FORMATS)[number];
+
+/** `--by` values: the view names, a few plural spellings, and comma lists. */
+function parseViews(values: readonly string[]): StatsView[] {
+  const alias: Record<string, StatsView> = { kernels: 'kernel', categories: 'category', ops: 'op', ranks: 'rank', steps: 'step', operator: 'op' };
+  const out: StatsView[] = [];
+  for (const part of values.flatMap((v) => v.split(','))) {
+    const v = part.trim().toLowerCase();
+    if (v === '') continue;
+    if (v === 'all') { out.push(...STATS_VIEWS); continue; }
+    const view = (STATS_VIEWS as readonly string[]).includes(v) ? (v as StatsView) : alias[v];
+    if (!view) throw new TraceforgeError('E_USAGE', `--by takes ${STATS_VIEWS.join(', ')} or all, not "${part}"`);
+    out.push(view);
+  }
+  return out;
+}
+
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+async function write(text: string): Promise<void> {
+  if (!process.stdout.write(text)) await once(process.stdout, 'drain');
+}
+
+export function register(program: Command, run: (fn: () => Promise<CommandOutcome | void>) => Promise<void>): void {
+  program
+    .command('stats')
+    .description('Where the time goes: GPU busy/idle time, kernels, categories, operators by input shape, ranks side by side (stragglers), steps. A directory or several files are several ranks; a merged trace is split back into its ranks.')
+    .argument('<inputs...>', 'a trace, a directory of rank traces, several files or globs, or a merged trace')
+    .option('--by <view>', `view to show, repeatable or comma-separated: ${STATS_VIEWS.join(', ')}, all (default: summary,kernel)`, collect, [])
+    .option('--format <fmt>', `output: ${FORMATS.join(', ')}`, 'table')
+    .option('--top <n>', 'rows of the long tables (kernels, ops); default 20 in table/md, all in csv/json')
+    .option('--category <name=regex>', 'categorise kernels whose name matches regex as name (before the built-in rules); repeatable', collect, [])
+    .option('--step <regex>', 'step annotations for --by step (default ProfilerStep#N), e.g. "decode_step_\\d+"')
+    .option('--profile-id <id>', 'which profile to read when a directory has several (default: the newest)')
+    .option('--width <n>', 'table width (default: the terminal width, or 100)')
+    .option('-q, --quiet', 'no notes or data warnings on stderr')
+    .action((inputs: string[], o: StatsCliOptions) => run(async () => {
+      const format = o.format.toLowerCase() === 'markdown' ? 'md' : (o.format.toLowerCase() as Format);
+      if (!FORMATS.includes(format)) throw new TraceforgeError('E_USAGE', `--format takes ${FORMATS.join(', ')}, not ${o.format}`);
+      let top: number | undefined;
+      if (o.top !== undefined) {
+        top = Number(o.top);
+        if (!Number.isInteger(top) || top < 1) throw new TraceforgeError('E_USAGE', `--top takes a positive whole number, not ${o.top}`);
+      } else if (format === 'table' || format === 'md') top = 20;
+      let width = process.stdout.isTTY && process.stdout.columns ? process.stdout.columns : 100;
+      if (o.width !== undefined) {
+        width = Number(o.width);
+        if (!Number.isInteger(width) || width < 40) throw new TraceforgeError('E_USAGE', `--width takes a whole number of at least 40, not ${o.width}`);
+      }
+      const views = parseViews(o.by);
+      let bar: Progress | undefined;
+      const result = await statsOf(inputs, {
+        ...(views.length > 0 ? { views } : {}),
+        categories: o.category,
+        ...(o.step !== undefined ? { step: o.step } : {}),
+        ...(o.profileId !== undefined ? { profileId: o.profileId } : {}),
+        onProgress: (done, total) => { bar ??= progressBar(total, 'stats'); bar.update(done); },
+      }).finally(() => bar?.stop());
+      if (!o.quiet) {
+        for (const note of result.notes) process.stderr.write(`note: ${note}\n`);
+        if (result.diagnostics.length > 0) {
+          const d = new Diagnostics();
+          for (const e of result.diagnostics) { for (const ex of e.examples) d.add(e.name, ex, 0); d.add(e.name, undefined, e.count); }
+          process.stderr.write(`data notes:\n${formatDiagnostics(d)}\n`);
+        }
+      }
+      if (format === 'json') { await write(renderJson(result, top !== undefined ? { top } : {})); return; }
+      const sections = sectionsOf(result, top !== undefined ? { top } : {});
+      if (format === 'csv') await write(renderCsv(sections));
+      else if (format === 'md') await write(renderMarkdown(sections));
+      else {
+        const ranks = result.inputs.map((i) => i.label).join(', ');
+        await write(`${result.inputs.length === 1 ? `${result.inputs[0]!.file}` : `${result.inputs.length} ranks: ${ranks}`}\n\n`);
+        await write(renderTables(sections, width));
+      }
+    }));
+}

@@ -1,0 +1,628 @@
+/**
+ * One streaming pass over a trace that keeps only what the statistics need, as small typed
+ * records: device activities (kernels, memcpy, memset), and on request CPU ops and step
+ * annotations. Everything else is classified from the bytes of its `ph` and `cat` and skipped
+ * without creating a string. Nothing holds on to event bytes after the callback.
+ *
+ * Cost per event (see bench/): the phase byte, the length and bytes of `cat`, the pid (interned
+ * from its bytes) and `ts`/`dur` (for the profiled span). Names are interned from their bytes
+ * and decoded once per distinct name. `args` are never parsed as a whole except for metadata:
+ * the few members needed are located by their byte spans.
+ */
+import { F, type ScanHandler, type ScannedEvent, type TopLevelEntry } from '../io/scanner.js';
+import { argsOf, objectMemberSpan } from '../io/fields.js';
+import { TimeBase, durationNs } from '../model/time.js';
+import { Growable } from '../model/growable.js';
+import { ByteInterner } from '../model/interner.js';
+import { Diagnostics } from '../model/diagnostics.js';
+import { KIND_KERNEL, KIND_MEMCPY, KIND_MEMSET } from './categories.js';
+
+const PH_X = 0x58, PH_M = 0x4d;
+
+/** What an event is to the statistics, from its `cat`. */
+const enum Role { Other, Kernel, Memcpy, Memset, CpuOp, Annotation, GpuAnnotation }
+
+/** Device activities (kernels, copies, sets) of one trace or rank. Times in ns. */
+export interface DeviceRecords {
+  count: number;
+  start: Float64Array;
+  dur: Float64Array;
+  /** Index into `names`. */
+  name: Int32Array;
+  /** Index into the categorizer's names. */
+  category: Uint16Array;
+  /** Index into `pids` (the device). */
+  pid: Int32Array;
+  /** `External id` (NaN when absent or not collected). */
+  ext: Float64Array;
+  /** Index into `groups` for communication kernels with a `Process Group Name`, else -1. */
+  group: Int32Array;
+}
+
+/** CPU ops (`cat: cpu_op`), collected for the op view only. */
+export interface OpRecords {
+  count: number;
+  /** Index into `threads`. */
+  thread: Int32Array;
+  start: Float64Array;
+  dur: Float64Array;
+  /** Index into `opKeys`. */
+  key: Int32Array;
+  ext: Float64Array;
+}
+
+export interface OpKey {
+  name: string;
+  /** Raw JSON text of `Input Dims` / `Input type` ('' when absent). */
+  dims: string;
+  types: string;
+}
+
+export interface ThreadInfo {
+  pid: number;
+  tid: string;
+}
+
+/** A `user_annotation` / `gpu_user_annotation` whose name matched the step pattern. */
+export interface Annotation {
+  name: string;
+  start: number;
+  dur: number;
+  pid: number;
+  ext: number;
+  gpu: boolean;
+}
+
+export interface PidInfo {
+  /** The pid as written (JSON text, e.g. `0`, `"Spans"`). */
+  raw: string;
+  processName?: string;
+  labels?: string;
+  /** Earliest start and latest end of its timed events (ns); Infinity / -Infinity if none. */
+  minStart: number;
+  maxEnd: number;
+}
+
+/** Everything collected from one trace file (or, after a split, from one rank of it). */
+export interface TraceRecords {
+  names: string[];
+  device: DeviceRecords;
+  pids: PidInfo[];
+  groups: string[];
+  ops: OpRecords | undefined;
+  opKeys: OpKey[];
+  threads: ThreadInfo[];
+  annotations: Annotation[];
+  /** Absolute ns (epoch) of time 0 of this record's times. */
+  originNs: bigint;
+}
+
+export interface FileTopLevel {
+  baseTimeNs: string | undefined;
+  distributedInfo: Record<string, unknown> | undefined;
+  /** The `traceforgeMerge` key of a trace written by `traceforge merge`. */
+  merge: { ranks: { label: string; rank?: number | null; file?: string; pids: Record<string, unknown> }[] } | undefined;
+}
+
+export interface CollectOptions {
+  /** Category of a device activity name (called once per distinct name). */
+  categorize: (name: string, kind: number) => number;
+  /** Category id of communication. */
+  communication: number;
+  /** Collect CPU ops and the `External id` of device activities (op view). */
+  ops?: boolean;
+  /** Collect process groups of communication kernels (rank view). */
+  groups?: boolean;
+  /** Keep annotations whose name matches (step view). */
+  annotations?: RegExp;
+  /** File name for diagnostics. */
+  file?: string;
+}
+
+const q = (s: string): Buffer => Buffer.from(s, 'latin1');
+const K_KERNEL = q('kernel'), K_KERNEL_OLD = q('Kernel'), K_CPU_OP = q('cpu_op'), K_OPERATOR = q('Operator');
+const K_GPU_MEMCPY = q('gpu_memcpy'), K_GPU_MEMSET = q('gpu_memset'), K_MEMCPY = q('Memcpy'), K_MEMSET = q('Memset');
+const K_USER_ANN = q('user_annotation'), K_GPU_USER_ANN = q('gpu_user_annotation');
+
+function eqAt(b: Buffer, s: number, k: Buffer): boolean {
+  for (let i = 0; i < k.length; i++) if (b[s + i] !== k[i]) return false;
+  return true;
+}
+
+/** Role from the raw `cat` value b[s,e) (with quotes). */
+function roleOf(b: Buffer, s: number, e: number): Role {
+  if (s < 0 || b[s] !== 0x22) return Role.Other;
+  const s1 = s + 1;
+  switch (e - s - 2) {
+    case 6:
+      if (eqAt(b, s1, K_KERNEL) || eqAt(b, s1, K_KERNEL_OLD)) return Role.Kernel;
+      if (eqAt(b, s1, K_CPU_OP)) return Role.CpuOp;
+      if (eqAt(b, s1, K_MEMCPY)) return Role.Memcpy;
+      if (eqAt(b, s1, K_MEMSET)) return Role.Memset;
+      return Role.Other;
+    case 8: return eqAt(b, s1, K_OPERATOR) ? Role.CpuOp : Role.Other;
+    case 10:
+      if (eqAt(b, s1, K_GPU_MEMCPY)) return Role.Memcpy;
+      if (eqAt(b, s1, K_GPU_MEMSET)) return Role.Memset;
+      return Role.Other;
+    case 15: return eqAt(b, s1, K_USER_ANN) ? Role.Annotation : Role.Other;
+    case 19: return eqAt(b, s1, K_GPU_USER_ANN) ? Role.GpuAnnotation : Role.Other;
+    default: return Role.Other;
+  }
+}
+
+/** An integer / decimal JSON number (optionally quoted) in b[s,e); NaN otherwise. */
+function numberAt(b: Buffer, s: number, e: number): number {
+  if (b[s] === 0x22) { s++; e--; }
+  let v = 0;
+  let i = s;
+  for (; i < e; i++) {
+    const c = b[i]!;
+    if (c < 0x30 || c > 0x39) break;
+    v = v * 10 + (c - 0x30);
+  }
+  if (i === s) return NaN;
+  if (i === e) return v;
+  const x = Number(b.toString('latin1', s, e));
+  return Number.isFinite(x) ? x : NaN;
+}
+
+/** End of the JSON value starting at b[j] (j < e), bounded by e. */
+function valueEnd(b: Buffer, j: number, e: number): number {
+  const c = b[j];
+  if (c === 0x22) {
+    for (let q2 = j + 1; q2 < e; q2++) {
+      const d = b[q2];
+      if (d === 0x5c) { q2++; continue; }
+      if (d === 0x22) return q2 + 1;
+    }
+    return e;
+  }
+  if (c === 0x5b || c === 0x7b) {
+    let depth = 0;
+    for (let i = j; i < e; i++) {
+      const d = b[i];
+      if (d === 0x22) { i = valueEnd(b, i, e) - 1; continue; }
+      if (d === 0x5b || d === 0x7b) depth++;
+      else if (d === 0x5d || d === 0x7d) { if (--depth === 0) return i + 1; }
+    }
+    return e;
+  }
+  let i = j;
+  while (i < e && b[i] !== 0x2c && b[i] !== 0x7d && b[i] !== 0x5d && b[i] !== 0x20 && b[i] !== 0x0a && b[i] !== 0x0d && b[i] !== 0x09) i++;
+  return i;
+}
+
+/** True when k equals b[s, s+n). */
+function sameBytes(k: Buffer, b: Buffer, s: number, n: number): boolean {
+  if (k.length !== n) return false;
+  for (let i = 0; i < n; i++) if (k[i] !== b[s + i]) return false;
+  return true;
+}
+
+const isWs = (c: number | undefined): boolean => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+
+/**
+ * Finds the value span of one key inside `args` objects with a native byte search. The search
+ * runs over the rest of the scanner's buffer, so its result is cached: while the buffer is the
+ * same and later events start before the cached hit, the hit stays the answer (total work stays
+ * linear even when no event has the key). A hit is checked to be a member key of the args
+ * object (preceded by `{` or `,`, followed by `:`); otherwise the slow exact lookup decides.
+ */
+class ArgFinder {
+  private readonly needle: Buffer;
+  private buf: Buffer | undefined;
+  private from = 0;
+  private at = -1;
+  constructor(private readonly key: string) { this.needle = Buffer.from(JSON.stringify(key), 'utf8'); }
+
+  private next(b: Buffer, s: number): number {
+    if (b !== this.buf || s < this.from || (this.at >= 0 && this.at < s)) {
+      this.buf = b;
+      this.at = b.indexOf(this.needle, s);
+    }
+    this.from = s;
+    return this.at;
+  }
+
+  /** [valueStart, valueEnd) of the key in the args object b[s,e), or undefined. */
+  span(b: Buffer, s: number, e: number): [number, number] | undefined {
+    const at = this.next(b, s);
+    if (at < 0 || at >= e) return undefined;
+    let p = at - 1;
+    while (p > s && isWs(b[p])) p--;
+    let j = at + this.needle.length;
+    while (j < e && isWs(b[j])) j++;
+    if ((b[p] !== 0x2c && b[p] !== 0x7b) || b[j] !== 0x3a) return objectMemberSpan(b, s, e, this.key);
+    j++;
+    while (j < e && isWs(b[j])) j++;
+    return [j, valueEnd(b, j, e)];
+  }
+}
+
+/** Growable arrays behind DeviceRecords. */
+class DeviceBuilder {
+  readonly start = new Growable(Float64Array, 4096);
+  readonly dur = new Growable(Float64Array, 4096);
+  readonly name = new Growable(Int32Array, 4096);
+  readonly category = new Growable(Uint16Array, 4096);
+  readonly pid = new Growable(Int32Array, 4096);
+  readonly ext = new Growable(Float64Array, 4096);
+  readonly group = new Growable(Int32Array, 4096);
+  build(): DeviceRecords {
+    return {
+      count: this.start.length, start: this.start.view(), dur: this.dur.view(), name: this.name.view(),
+      category: this.category.view(), pid: this.pid.view(), ext: this.ext.view(), group: this.group.view(),
+    };
+  }
+}
+
+class OpBuilder {
+  readonly thread = new Growable(Int32Array, 4096);
+  readonly start = new Growable(Float64Array, 4096);
+  readonly dur = new Growable(Float64Array, 4096);
+  readonly key = new Growable(Int32Array, 4096);
+  readonly ext = new Growable(Float64Array, 4096);
+  build(): OpRecords {
+    return { count: this.start.length, thread: this.thread.view(), start: this.start.view(), dur: this.dur.view(), key: this.key.view(), ext: this.ext.view() };
+  }
+}
+
+/** Scan handler that collects TraceRecords. Feed it to scanFile / scanBuffer, then call result(). */
+export class StatsCollector implements ScanHandler {
+  readonly time = new TimeBase();
+  readonly diagnostics = new Diagnostics();
+  readonly top: FileTopLevel = { baseTimeNs: undefined, distributedInfo: undefined, merge: undefined };
+  events = 0;
+
+  private readonly pidKeys = new ByteInterner();
+  private readonly pids: PidInfo[] = [];
+  private readonly nameKeys = new ByteInterner();
+  private readonly names: string[] = [];
+  private readonly nameCategory: number[] = [];
+  private readonly device = new DeviceBuilder();
+  private readonly groupIds = new Map<string, number>();
+  private readonly groups: string[] = [];
+
+  private readonly ops: OpBuilder | undefined;
+  private readonly threadKeys = new ByteInterner();
+  private readonly threads: ThreadInfo[] = [];
+  private readonly opNameKeys = new ByteInterner();
+  private readonly opTypeKeys = new ByteInterner();
+  private readonly opKeyIds = new Map<number, number>();
+  private readonly opKeys: OpKey[] = [];
+  private readonly dimsFinder = new ArgFinder('Input Dims');
+  private readonly typesFinder = new ArgFinder('Input type');
+  private readonly annotations: Annotation[] = [];
+  private readonly file: string;
+
+  constructor(private readonly opts: CollectOptions) {
+    if (opts.ops) this.ops = new OpBuilder();
+    this.file = opts.file ?? '<trace>';
+  }
+
+  topLevel(entry: TopLevelEntry): void {
+    const key = entry.key;
+    if (key !== 'baseTimeNanoseconds' && key !== 'distributedInfo' && key !== 'traceforgeMerge') return;
+    const text = entry.rawValue.toString('utf8').trim();
+    if (key === 'baseTimeNanoseconds') {
+      const t = text.replace(/^"|"$/g, '');
+      if (/^\d+$/.test(t) && this.top.baseTimeNs === undefined) this.top.baseTimeNs = t;
+      return;
+    }
+    let v: unknown;
+    try { v = JSON.parse(text); } catch { return; }
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) return;
+    if (key === 'distributedInfo') {
+      if (this.top.distributedInfo === undefined || this.top.distributedInfo['rank'] === undefined) this.top.distributedInfo = v as Record<string, unknown>;
+    } else {
+      const ranks = (v as { ranks?: unknown }).ranks;
+      if (Array.isArray(ranks)) this.top.merge = v as FileTopLevel['merge'];
+    }
+  }
+
+  /** Two most recent pids (events alternate between a CPU and a GPU pid): their bytes and ids. */
+  private pidA: Buffer = Buffer.alloc(0);
+  private pidAId = -1;
+  private pidB: Buffer = Buffer.alloc(0);
+  private pidBId = -1;
+
+  private pidOf(b: Buffer, f: Int32Array): number {
+    const s = f[2 * F.pid]!;
+    const e = s < 0 ? 0 : f[2 * F.pid + 1]!;
+    const s0 = s < 0 ? 0 : s;
+    const n = e - s0;
+    if (sameBytes(this.pidA, b, s0, n)) return this.pidAId;
+    if (sameBytes(this.pidB, b, s0, n)) {
+      // swap so the most recent is first
+      const t = this.pidA; this.pidA = this.pidB; this.pidB = t;
+      const ti = this.pidAId; this.pidAId = this.pidBId; this.pidBId = ti;
+      return this.pidAId;
+    }
+    const id = this.pidKeys.intern(b, s0, e);
+    if (id === this.pids.length) {
+      this.pids.push({ raw: b.toString('utf8', s0, e), minStart: Infinity, maxEnd: -Infinity });
+    }
+    this.pidB = this.pidA; this.pidBId = this.pidAId;
+    this.pidA = this.pidKeys.key(id); this.pidAId = id;
+    return id;
+  }
+
+  event(ev: ScannedEvent): void {
+    this.events++;
+    const b = ev.buf;
+    const f = ev.f;
+    const phs = f[2 * F.ph]!;
+    if (phs < 0) return;
+    const ph = b[phs + 1];
+    if (ph === PH_M) { this.metadata(ev); return; }
+    if (ph !== PH_X) return;
+    const tss = f[2 * F.ts]!;
+    const role = roleOf(b, f[2 * F.cat]!, f[2 * F.cat + 1]!);
+    if (tss < 0) {
+      if (role !== Role.Other) this.diag('event_missing_ts', ev);
+      return;
+    }
+    const start = this.time.ns(b, tss, f[2 * F.ts + 1]!);
+    if (start !== start) { if (role !== Role.Other) this.diag('event_missing_ts', ev); return; }
+    const ds = f[2 * F.dur]!;
+    let dur = ds >= 0 ? durationNs(b, ds, f[2 * F.dur + 1]!) : NaN;
+    if (!(dur >= 0)) {
+      if (role !== Role.Other) this.diag(dur < 0 ? 'negative_duration' : 'complete_event_missing_dur', ev);
+      dur = 0;
+    }
+    const pid = this.pidOf(b, f);
+    const p = this.pids[pid]!;
+    if (start < p.minStart) p.minStart = start;
+    if (start + dur > p.maxEnd) p.maxEnd = start + dur;
+    switch (role) {
+      case Role.Kernel: this.deviceActivity(ev, KIND_KERNEL, start, dur, pid); return;
+      case Role.Memcpy: this.deviceActivity(ev, KIND_MEMCPY, start, dur, pid); return;
+      case Role.Memset: this.deviceActivity(ev, KIND_MEMSET, start, dur, pid); return;
+      case Role.CpuOp: if (this.ops) this.cpuOp(ev, start, dur, pid); return;
+      case Role.Annotation:
+      case Role.GpuAnnotation:
+        if (this.opts.annotations) this.annotation(ev, start, dur, pid, role === Role.GpuAnnotation);
+        return;
+      default:
+    }
+  }
+
+  private diag(name: 'event_missing_ts' | 'negative_duration' | 'complete_event_missing_dur', ev: ScannedEvent): void {
+    const f = ev.f;
+    const ns = f[2 * F.name]!;
+    const ts = f[2 * F.ts]!;
+    this.diagnostics.add(name, {
+      file: this.file, index: ev.index,
+      name: ns >= 0 ? ev.buf.toString('utf8', ns, f[2 * F.name + 1]!).replace(/^"|"$/g, '') : undefined,
+      ts: ts >= 0 ? ev.buf.toString('latin1', ts, f[2 * F.ts + 1]!) : undefined,
+    });
+  }
+
+  private nameId(b: Buffer, f: Int32Array, kind: number): number {
+    const s = f[2 * F.name]!;
+    const e = f[2 * F.name + 1]!;
+    const id = s < 0 ? this.nameKeys.intern(b, 0, 0) : this.nameKeys.intern(b, s, e);
+    if (id === this.names.length) {
+      let name = '';
+      if (s >= 0) {
+        const raw = b.toString('utf8', s, e);
+        try { const v: unknown = JSON.parse(raw); name = typeof v === 'string' ? v : raw; } catch { name = raw; }
+      }
+      this.names.push(name);
+      this.nameCategory.push(this.opts.categorize(name, kind));
+    }
+    return id;
+  }
+
+  private argSpan(ev: ScannedEvent, key: string): [number, number] | undefined {
+    const as = ev.f[2 * F.args]!;
+    if (as < 0) return undefined;
+    return objectMemberSpan(ev.buf, as, ev.f[2 * F.args + 1]!, key);
+  }
+
+  private externalId(ev: ScannedEvent): number {
+    const sp = this.argSpan(ev, 'External id') ?? this.argSpan(ev, 'external id');
+    return sp ? numberAt(ev.buf, sp[0], sp[1]) : NaN;
+  }
+
+  private deviceActivity(ev: ScannedEvent, kind: number, start: number, dur: number, pid: number): void {
+    const b = ev.buf;
+    const d = this.device;
+    const name = this.nameId(b, ev.f, kind);
+    const cat = this.nameCategory[name]!;
+    d.start.push(start);
+    d.dur.push(dur);
+    d.name.push(name);
+    d.category.push(cat);
+    d.pid.push(pid);
+    d.ext.push(this.ops ? this.externalId(ev) : NaN);
+    let group = -1;
+    if (this.opts.groups && cat === this.opts.communication) {
+      const sp = this.argSpan(ev, 'Process Group Name');
+      if (sp) {
+        let g = b.toString('utf8', sp[0], sp[1]);
+        if (g.startsWith('"')) { try { g = String(JSON.parse(g)); } catch { /* keep the raw text */ } }
+        group = this.groupIds.get(g) ?? -1;
+        if (group < 0) { group = this.groups.length; this.groups.push(g); this.groupIds.set(g, group); }
+      }
+    }
+    d.group.push(group);
+  }
+
+  private cpuOp(ev: ScannedEvent, start: number, dur: number, pid: number): void {
+    const b = ev.buf;
+    const f = ev.f;
+    const o = this.ops!;
+    const ts = f[2 * F.tid]!;
+    const thread = ts < 0 ? this.threadKeys.intern(b, f[2 * F.pid]! < 0 ? 0 : f[2 * F.pid]!, f[2 * F.pid]! < 0 ? 0 : f[2 * F.pid + 1]!)
+      : this.threadKeys.intern(b, f[2 * F.pid]! < 0 ? 0 : f[2 * F.pid]!, f[2 * F.pid]! < 0 ? 0 : f[2 * F.pid + 1]!, ts, f[2 * F.tid + 1]!);
+    if (thread === this.threads.length) this.threads.push({ pid, tid: ts < 0 ? '' : b.toString('utf8', ts, f[2 * F.tid + 1]!) });
+    const as = f[2 * F.args]!;
+    const ae = f[2 * F.args + 1]!;
+    const ns = f[2 * F.name]!;
+    const ne = f[2 * F.name + 1]!;
+    let dims: [number, number] | undefined;
+    let types: [number, number] | undefined;
+    let ext = NaN;
+    if (as >= 0) {
+      dims = this.dimsFinder.span(b, as, ae);
+      types = this.typesFinder.span(b, as, ae);
+      const sp = objectMemberSpan(b, as, ae, 'External id') ?? objectMemberSpan(b, as, ae, 'external id');
+      if (sp) ext = numberAt(b, sp[0], sp[1]);
+    }
+    const n0 = ns < 0 ? 0 : ns;
+    const n1 = ns < 0 ? 0 : ne;
+    const nameDims = dims ? this.opNameKeys.intern(b, n0, n1, dims[0], dims[1]) : this.opNameKeys.intern(b, n0, n1);
+    const typeId = types ? this.opTypeKeys.intern(b, types[0], types[1]) : -1;
+    const k = nameDims * 4294967296 + (typeId + 1);
+    let key = this.opKeyIds.get(k);
+    if (key === undefined) {
+      key = this.opKeys.length;
+      let name = '';
+      if (ns >= 0) { try { name = JSON.parse(b.toString('utf8', ns, ne)) as string; } catch { name = b.toString('utf8', ns, ne); } }
+      this.opKeys.push({ name: String(name), dims: dims ? b.toString('utf8', dims[0], dims[1]) : '', types: types ? b.toString('utf8', types[0], types[1]) : '' });
+      this.opKeyIds.set(k, key);
+    }
+    o.thread.push(thread);
+    o.start.push(start);
+    o.dur.push(dur);
+    o.key.push(key);
+    o.ext.push(ext);
+  }
+
+  private annotation(ev: ScannedEvent, start: number, dur: number, pid: number, gpu: boolean): void {
+    const f = ev.f;
+    const ns = f[2 * F.name]!;
+    if (ns < 0) return;
+    let name: string;
+    try { name = String(JSON.parse(ev.buf.toString('utf8', ns, f[2 * F.name + 1]!))); } catch { return; }
+    if (!this.opts.annotations!.test(name)) return;
+    this.annotations.push({ name, start, dur, pid, ext: this.externalId(ev), gpu });
+  }
+
+  private metadata(ev: ScannedEvent): void {
+    const f = ev.f;
+    const ns = f[2 * F.name]!;
+    if (ns < 0) return;
+    const len = f[2 * F.name + 1]! - ns;
+    // "process_name" / "process_labels" (with quotes: 14 / 16 bytes)
+    if (len !== 14 && len !== 16) return;
+    const which = ev.buf.toString('latin1', ns + 1, f[2 * F.name + 1]! - 1);
+    if (which !== 'process_name' && which !== 'process_labels') return;
+    let args: Record<string, unknown> | undefined;
+    try { args = argsOf(ev); } catch { return; }
+    const p = this.pids[this.pidOf(ev.buf, f)]!;
+    if (which === 'process_name' && typeof args?.['name'] === 'string') p.processName = args['name'];
+    if (which === 'process_labels' && typeof args?.['labels'] === 'string') p.labels = args['labels'];
+  }
+
+  /** The records collected. Call once, after the scan. */
+  result(): TraceRecords {
+    const base = this.top.baseTimeNs !== undefined ? BigInt(this.top.baseTimeNs) : 0n;
+    return {
+      names: this.names,
+      device: this.device.build(),
+      pids: this.pids,
+      groups: this.groups,
+      ops: this.ops?.build(),
+      opKeys: this.opKeys,
+      threads: this.threads,
+      annotations: this.annotations,
+      originNs: base + BigInt(Math.trunc(this.time.baseUs ?? 0)) * 1000n,
+    };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Splitting a merged trace into ranks
+
+/** Records restricted to the pids with keep[pid] = 1 (names, pids and keys stay shared). */
+export function restrictToPids(r: TraceRecords, keep: Uint8Array): TraceRecords {
+  const d = r.device;
+  const idx: number[] = [];
+  for (let i = 0; i < d.count; i++) if (keep[d.pid[i]!] === 1) idx.push(i);
+  const pick = <T extends Float64Array | Int32Array | Uint16Array>(a: T, make: (n: number) => T): T => {
+    const out = make(idx.length);
+    for (let j = 0; j < idx.length; j++) out[j] = a[idx[j]!]!;
+    return out;
+  };
+  const device: DeviceRecords = {
+    count: idx.length,
+    start: pick(d.start, (n) => new Float64Array(n)), dur: pick(d.dur, (n) => new Float64Array(n)),
+    name: pick(d.name, (n) => new Int32Array(n)), category: pick(d.category, (n) => new Uint16Array(n)),
+    pid: pick(d.pid, (n) => new Int32Array(n)), ext: pick(d.ext, (n) => new Float64Array(n)), group: pick(d.group, (n) => new Int32Array(n)),
+  };
+  let ops: OpRecords | undefined;
+  if (r.ops) {
+    const o = r.ops;
+    const oi: number[] = [];
+    for (let i = 0; i < o.count; i++) if (keep[r.threads[o.thread[i]!]!.pid] === 1) oi.push(i);
+    const take = <T extends Float64Array | Int32Array>(a: T, make: (n: number) => T): T => {
+      const out = make(oi.length);
+      for (let j = 0; j < oi.length; j++) out[j] = a[oi[j]!]!;
+      return out;
+    };
+    ops = {
+      count: oi.length, thread: take(o.thread, (n) => new Int32Array(n)), start: take(o.start, (n) => new Float64Array(n)),
+      dur: take(o.dur, (n) => new Float64Array(n)), key: take(o.key, (n) => new Int32Array(n)), ext: take(o.ext, (n) => new Float64Array(n)),
+    };
+  }
+  return {
+    ...r,
+    device,
+    ops,
+    pids: r.pids.map((p, i) => (keep[i] === 1 ? p : { ...p, minStart: Infinity, maxEnd: -Infinity })),
+    annotations: r.annotations.filter((a) => keep[a.pid] === 1),
+  };
+}
+
+/** The pid value as text (`0`, `Spans`): JSON strings decoded, numbers as written. */
+export function pidText(raw: string): string {
+  const t = raw.trim();
+  if (t.startsWith('"')) { try { return String(JSON.parse(t)); } catch { return t; } }
+  return t;
+}
+
+export interface RankSplit {
+  label: string;
+  rank: number | null;
+  /** keep[pid] = 1 for the pids of this rank. */
+  keep: Uint8Array;
+}
+
+/**
+ * How a merged trace splits into ranks: by its `traceforgeMerge` key (new pid -> rank label),
+ * else by the `[LABEL]` prefix of process names. Undefined when the trace is not merged.
+ * `unassigned` lists the pids (as text) with events that belong to no rank.
+ */
+export function rankSplitOf(r: TraceRecords, top: FileTopLevel): { ranks: RankSplit[]; unassigned: string[] } | undefined {
+  const n = r.pids.length;
+  const used = (i: number): boolean => Number.isFinite(r.pids[i]!.minStart);
+  if (top.merge && top.merge.ranks.length > 0) {
+    const byPid = new Map<string, number>();
+    const ranks: RankSplit[] = top.merge.ranks.map((mr, k) => {
+      for (const p of Object.keys(mr.pids ?? {})) byPid.set(p, k);
+      return { label: String(mr.label), rank: typeof mr.rank === 'number' ? mr.rank : null, keep: new Uint8Array(n) };
+    });
+    const unassigned: string[] = [];
+    r.pids.forEach((p, i) => {
+      const k = byPid.get(pidText(p.raw));
+      if (k !== undefined) ranks[k]!.keep[i] = 1;
+      else if (used(i)) unassigned.push(pidText(p.raw));
+    });
+    return { ranks, unassigned };
+  }
+  const labelOf = (p: PidInfo): string | undefined => /^\[([^\]]+)\]/.exec(p.processName ?? '')?.[1];
+  const labels = [...new Set(r.pids.map(labelOf).filter((l): l is string => l !== undefined))];
+  if (labels.length === 0) return undefined;
+  labels.sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  const ranks: RankSplit[] = labels.map((label) => ({ label, rank: null, keep: new Uint8Array(n) }));
+  const unassigned: string[] = [];
+  r.pids.forEach((p, i) => {
+    const l = labelOf(p);
+    if (l !== undefined) ranks[labels.indexOf(l)]!.keep[i] = 1;
+    else if (used(i)) unassigned.push(pidText(p.raw));
+  });
+  return { ranks, unassigned };
+}

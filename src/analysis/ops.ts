@@ -1,0 +1,209 @@
+/**
+ * Operator statistics like torch's `key_averages(group_by_input_shape=True)`, rebuilt from the
+ * trace: per (op name, `Input Dims`, `Input type`) the calls, CPU total and self time, device
+ * self time (kernels whose `External id` is the op's) and device total (with the op's children).
+ *
+ * CPU ops nest per thread; the tree is rebuilt by a stack sweep over the thread's ops sorted by
+ * start (longer first on ties). An op that starts inside another and ends after it (rare; the
+ * profiler's clock or a missing end) is still taken as its child, and only the overlapping
+ * part is subtracted from the parent's self time.
+ */
+import type { TraceRecords } from './collect.js';
+import type { RankData } from './timeline.js';
+
+export interface OpKernel {
+  name: string;
+  calls: number;
+  totalUs: number;
+}
+
+export interface OpStat {
+  name: string;
+  /** `Input Dims` as in the trace (usually a list of lists), or null when not recorded. */
+  inputDims: unknown;
+  /** `Input type` as in the trace (a list of type names), or null. */
+  inputTypes: unknown;
+  calls: number;
+  cpuTotalUs: number;
+  cpuSelfUs: number;
+  deviceSelfUs: number;
+  deviceTotalUs: number;
+  /** Kernels launched directly by the op, most time first (at most `topKernels`). */
+  kernels: OpKernel[];
+}
+
+export interface OpSummary {
+  ops: OpStat[];
+  /** Device activities linked to a cpu_op by External id, and the rest (time in µs). */
+  linkedKernels: number;
+  unlinkedKernels: number;
+  unlinkedUs: number;
+  /** CPU ops that start inside another op on their thread and end after it. */
+  notNested: number;
+}
+
+const us = (ns: number): number => Math.round(ns) / 1000;
+
+interface Acc {
+  name: string;
+  dims: string;
+  types: string;
+  calls: number;
+  cpuTotal: number;
+  cpuSelf: number;
+  devSelf: number;
+  devTotal: number;
+  kernels: Map<string, { calls: number; total: number }>;
+}
+
+function parseOr(raw: string): unknown {
+  if (raw === '') return null;
+  try { return JSON.parse(raw); } catch { return raw; }
+}
+
+/** Op indices grouped by thread, each group sorted by start ascending, duration descending. */
+function orderByThread(r: TraceRecords): { order: Uint32Array; bounds: Int32Array } {
+  const o = r.ops!;
+  const nThreads = r.threads.length;
+  const count = new Int32Array(nThreads + 1);
+  for (let i = 0; i < o.count; i++) count[o.thread[i]! + 1]!++;
+  for (let t = 0; t < nThreads; t++) count[t + 1]! += count[t]!;
+  const bounds = count.slice();
+  const fill = count.slice(0, nThreads);
+  const order = new Uint32Array(o.count);
+  for (let i = 0; i < o.count; i++) order[fill[o.thread[i]!]!++] = i;
+  const before = (a: number, b: number): number => o.start[a]! - o.start[b]! || o.dur[b]! - o.dur[a]! || a - b;
+  for (let t = 0; t < nThreads; t++) {
+    const lo = bounds[t]!;
+    const hi = bounds[t + 1]!;
+    let sorted = true;
+    for (let k = lo + 1; k < hi; k++) if (before(order[k - 1]!, order[k]!) > 0) { sorted = false; break; }
+    if (!sorted) order.subarray(lo, hi).sort(before);
+  }
+  return { order, bounds };
+}
+
+function opsOfRank(rank: RankData, acc: Map<string, Acc>): { linked: number; unlinked: number; unlinkedNs: number; notNested: number } {
+  const r = rank.records;
+  const o = r.ops;
+  const d = r.device;
+  if (!o || o.count === 0) {
+    let t = 0;
+    for (let i = 0; i < d.count; i++) t += d.dur[i]!;
+    return { linked: 0, unlinked: d.count, unlinkedNs: t, notNested: 0 };
+  }
+  // External id -> op
+  const byExt = new Map<number, number>();
+  for (let i = 0; i < o.count; i++) {
+    const x = o.ext[i]!;
+    if (x === x) byExt.set(x, i);
+  }
+  const devSelf = new Float64Array(o.count);
+  const accOfKey: Acc[] = r.opKeys.map((k) => {
+    const id = `${k.name}\u0001${normalize(k.dims)}\u0001${normalize(k.types)}`;
+    let a = acc.get(id);
+    if (!a) {
+      a = { name: k.name, dims: k.dims, types: k.types, calls: 0, cpuTotal: 0, cpuSelf: 0, devSelf: 0, devTotal: 0, kernels: new Map() };
+      acc.set(id, a);
+    }
+    return a;
+  });
+  let linked = 0;
+  let unlinked = 0;
+  let unlinkedNs = 0;
+  for (let i = 0; i < d.count; i++) {
+    const x = d.ext[i]!;
+    const op = x === x ? byExt.get(x) : undefined;
+    if (op === undefined) { unlinked++; unlinkedNs += d.dur[i]!; continue; }
+    linked++;
+    devSelf[op]! += d.dur[i]!;
+    const a = accOfKey[o.key[op]!]!;
+    const name = r.names[d.name[i]!]!;
+    const k = a.kernels.get(name);
+    if (k) { k.calls++; k.total += d.dur[i]!; } else a.kernels.set(name, { calls: 1, total: d.dur[i]! });
+  }
+  // tree per thread
+  const { order, bounds } = orderByThread(r);
+  const parent = new Int32Array(o.count).fill(-1);
+  const childCpu = new Float64Array(o.count);
+  let notNested = 0;
+  const stack: number[] = [];
+  for (let t = 0; t + 1 < bounds.length; t++) {
+    stack.length = 0;
+    for (let k = bounds[t]!; k < bounds[t + 1]!; k++) {
+      const i = order[k]!;
+      const s = o.start[i]!;
+      const e = s + o.dur[i]!;
+      while (stack.length > 0) {
+        const top = stack[stack.length - 1]!;
+        if (o.start[top]! + o.dur[top]! <= s) stack.pop();
+        else break;
+      }
+      const top = stack[stack.length - 1];
+      if (top !== undefined) {
+        const topEnd = o.start[top]! + o.dur[top]!;
+        parent[i] = top;
+        if (e > topEnd) { notNested++; childCpu[top]! += topEnd - s; } else childCpu[top]! += e - s;
+      }
+      stack.push(i);
+    }
+  }
+  // device total: children come after their parent in `order`, so a reverse walk sees them first
+  const devTotal = devSelf.slice();
+  for (let k = order.length - 1; k >= 0; k--) {
+    const i = order[k]!;
+    const p = parent[i]!;
+    if (p >= 0) devTotal[p]! += devTotal[i]!;
+  }
+  for (let i = 0; i < o.count; i++) {
+    const a = accOfKey[o.key[i]!]!;
+    a.calls++;
+    a.cpuTotal += o.dur[i]!;
+    a.cpuSelf += Math.max(0, o.dur[i]! - childCpu[i]!);
+    a.devSelf += devSelf[i]!;
+    a.devTotal += devTotal[i]!;
+  }
+  return { linked, unlinked, unlinkedNs, notNested };
+}
+
+function normalize(raw: string): string {
+  if (raw === '') return '';
+  try { return JSON.stringify(JSON.parse(raw)); } catch { return raw; }
+}
+
+/**
+ * Op statistics over all ranks (ops with the same name, dims and types are one row), ordered by
+ * device total, then CPU total. `topKernels` limits the kernels listed per op.
+ */
+export function opStats(ranks: readonly RankData[], topKernels = 3): OpSummary {
+  const acc = new Map<string, Acc>();
+  let linkedKernels = 0;
+  let unlinkedKernels = 0;
+  let unlinkedNs = 0;
+  let notNested = 0;
+  for (const rank of ranks) {
+    const x = opsOfRank(rank, acc);
+    linkedKernels += x.linked;
+    unlinkedKernels += x.unlinked;
+    unlinkedNs += x.unlinkedNs;
+    notNested += x.notNested;
+  }
+  const ops: OpStat[] = [];
+  for (const a of acc.values()) {
+    if (a.calls === 0) continue;
+    ops.push({
+      name: a.name,
+      inputDims: parseOr(a.dims),
+      inputTypes: parseOr(a.types),
+      calls: a.calls,
+      cpuTotalUs: us(a.cpuTotal),
+      cpuSelfUs: us(a.cpuSelf),
+      deviceSelfUs: us(a.devSelf),
+      deviceTotalUs: us(a.devTotal),
+      kernels: [...a.kernels].sort((p, q) => q[1].total - p[1].total).slice(0, topKernels)
+        .map(([name, k]) => ({ name, calls: k.calls, totalUs: us(k.total) })),
+    });
+  }
+  ops.sort((p, q) => q.deviceTotalUs - p.deviceTotalUs || q.cpuTotalUs - p.cpuTotalUs || (p.name < q.name ? -1 : 1));
+  return { ops, linkedKernels, unlinkedKernels, unlinkedUs: us(unlinkedNs), notNested };
+}

@@ -1,0 +1,208 @@
+/**
+ * `stats`: where the time goes. Finds the rank files (as `merge` does), reads each once as a
+ * stream collecting small typed records (analysis/collect.ts), splits a merged trace back into
+ * its ranks, and runs the analyses the views need. No printing here: see report/ and the CLI.
+ */
+import { stat } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { scanFile } from '../io/read.js';
+import { TraceforgeError } from '../errors.js';
+import { discoverInputs, type DiscoveryResult } from '../formats/discover.js';
+import { rankFromLooseName } from '../formats/filenames.js';
+import { Diagnostics } from '../model/diagnostics.js';
+import { Categorizer, parseCategoryOverride, type CategoryOverride } from '../analysis/categories.js';
+import { StatsCollector, rankSplitOf, restrictToPids } from '../analysis/collect.js';
+import { categoryStats, kernelStats } from '../analysis/kernels.js';
+import { opStats } from '../analysis/ops.js';
+import { compareRanks } from '../analysis/ranks.js';
+import { DEFAULT_STEP_PATTERN, stepStats } from '../analysis/steps.js';
+import { rankSummary, type RankSummary } from '../analysis/summary.js';
+import { timelineOf, type RankData, type RankTimeline } from '../analysis/timeline.js';
+import { DEFAULT_VIEWS, STATS_VIEWS, type StatsInput, type StatsResult, type StatsView } from '../analysis/result.js';
+import { traceStem } from './names.js';
+
+export type { StatsResult, StatsView } from '../analysis/result.js';
+export { STATS_VIEWS, DEFAULT_VIEWS } from '../analysis/result.js';
+
+export interface StatsOptions {
+  /** Views to compute (default: summary and kernel). */
+  views?: readonly StatsView[];
+  /** Extra category rules, tried before the built-in ones: `NAME=REGEX` or parsed. */
+  categories?: readonly (string | CategoryOverride)[];
+  /** Step annotations for the step view (default `^ProfilerStep#\d+$`). A string is a regex. */
+  step?: string | RegExp;
+  /** Use this SGLang profile id when a directory holds several. */
+  profileId?: string;
+  /** Kernels listed per op in the op view (default 3). */
+  kernelsPerOp?: number;
+  /** Progress: compressed bytes read so far, and the total. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+interface FileJob {
+  path: string;
+  /** Label from the SGLang file name; undefined for loose files. */
+  label?: string;
+  /** Rank from the file name (loose files). */
+  nameRank: number | null;
+}
+
+const pad = (n: number): string => String(n).padStart(2, '0');
+
+/** The files to read, with their labels when the names say them. */
+async function findFiles(inputs: readonly string[], profileId: string | undefined, notes: string[]): Promise<FileJob[]> {
+  let found: DiscoveryResult | undefined;
+  let failure: unknown;
+  try {
+    found = await discoverInputs(inputs, profileId !== undefined ? { profileId } : {});
+  } catch (e) {
+    failure = e;
+  }
+  // Files named on the command line are read even when discovery skips them by name
+  // (`merged-*`, `perfetto-compatible-*`: outputs of earlier runs, which stats reads fine).
+  const named: FileJob[] = [];
+  for (const arg of inputs) {
+    const base = basename(arg);
+    if (!/^(merged-|perfetto-compatible-)/.test(base) || !/\.json(\.gz)?$/i.test(base)) continue;
+    const info = await stat(arg).catch(() => undefined);
+    if (info?.isFile()) named.push({ path: arg, nameRank: null });
+  }
+  if (!found) {
+    if (named.length > 0 && failure instanceof TraceforgeError && failure.code === 'E_NOT_FOUND') return named;
+    throw failure;
+  }
+  if (found.profileChoice) notes.push(found.profileChoice.message.replace('Ask for another by its profile id.', 'Pick another with --profile-id.'));
+  const ascend = found.loose.find((l) => l.kind === 'ascend-dir');
+  if (ascend) throw new TraceforgeError('E_INPUT', `${ascend.path}: Ascend (torch_npu) profile directories are not supported by stats yet; pass Kineto traces`, ascend.path);
+  const jobs: FileJob[] = [];
+  const several = found.groups.length > 1;
+  for (const g of found.groups) {
+    const prefix = several ? `${g.stage ?? g.profileId}:` : '';
+    for (const f of g.files) jobs.push({ path: f.path, label: prefix + f.label, nameRank: null });
+  }
+  for (const l of found.loose) jobs.push({ path: l.path, nameRank: l.rank });
+  const have = new Set(jobs.map((j) => j.path));
+  for (const n of named) if (!have.has(n.path)) jobs.push(n);
+  return jobs;
+}
+
+function stepPattern(step: string | RegExp | undefined): RegExp {
+  if (step === undefined) return DEFAULT_STEP_PATTERN;
+  if (step instanceof RegExp) return step;
+  try {
+    return new RegExp(step);
+  } catch (e) {
+    throw new TraceforgeError('E_USAGE', `--step: not a valid regular expression: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+/**
+ * Statistics of one or more traces (files, directories of rank files, globs, or a merged
+ * trace, which is split back into its ranks). Reads every file once, as a stream.
+ */
+export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}): Promise<StatsResult> {
+  const views = opts.views && opts.views.length > 0 ? STATS_VIEWS.filter((v) => opts.views!.includes(v)) : [...DEFAULT_VIEWS];
+  const want = (v: StatsView): boolean => views.includes(v);
+  const cats = new Categorizer((opts.categories ?? []).map((c) => (typeof c === 'string' ? parseCategoryOverride(c) : c)));
+  const steps = stepPattern(opts.step);
+  const notes: string[] = [];
+  const jobs = await findFiles(inputs, opts.profileId, notes);
+
+  const sizes = await Promise.all(jobs.map((j) => stat(j.path).then((s) => s.size, () => 0)));
+  const totalBytes = sizes.reduce((a, b) => a + b, 0);
+  let doneBytes = 0;
+  const diagnostics = new Diagnostics();
+  const ranks: RankData[] = [];
+  const inputsOut: StatsInput[] = [];
+  const loose: { data: RankData; input: StatsInput; distRank: number | null; nameRank: number | null }[] = [];
+
+  for (const job of jobs) {
+    const collector = new StatsCollector({
+      categorize: (name, kind) => cats.categoryOf(name, kind),
+      communication: cats.communication,
+      ops: want('op'),
+      groups: want('rank'),
+      ...(want('step') ? { annotations: steps } : {}),
+      file: job.path,
+    });
+    let last = 0;
+    const scan = await scanFile(job.path, collector, {
+      afterChunk: opts.onProgress ? (_b, c) => { doneBytes += c - last; last = c; opts.onProgress!(doneBytes, totalBytes); } : undefined,
+    });
+    diagnostics.merge(collector.diagnostics);
+    const records = collector.result();
+    const di = collector.top.distributedInfo?.['rank'];
+    const distRank = typeof di === 'number' ? di : typeof di === 'string' && /^\d+$/.test(di) ? Number(di) : null;
+    const split = rankSplitOf(records, collector.top);
+    if (split && split.ranks.length > 0) {
+      const how = collector.top.merge ? 'its traceforgeMerge key' : 'the [LABEL] prefixes of its process names';
+      notes.push(`${job.path}: a merged trace; split into ${split.ranks.length} rank(s) (${split.ranks.map((r) => r.label).join(', ')}) by ${how}`);
+      if (split.unassigned.length > 0) {
+        notes.push(`${job.path}: events of pid(s) ${split.unassigned.slice(0, 5).join(', ')}${split.unassigned.length > 5 ? ', ...' : ''} belong to no rank and were left out`);
+      }
+      for (const s of split.ranks) {
+        const data: RankData = { label: s.label, file: job.path, rank: s.rank, records: restrictToPids(records, s.keep) };
+        ranks.push(data);
+        inputsOut.push({ label: s.label, file: job.path, rank: s.rank, events: scan.events, bytes: scan.bytes });
+      }
+      continue;
+    }
+    const input: StatsInput = { label: job.label ?? '', file: job.path, rank: distRank, events: scan.events, bytes: scan.bytes };
+    const data: RankData = { label: input.label, file: job.path, rank: distRank, records };
+    ranks.push(data);
+    inputsOut.push(input);
+    if (job.label === undefined) loose.push({ data, input, distRank, nameRank: job.nameRank ?? rankFromLooseName(basename(job.path)) });
+  }
+  labelLoose(loose, notes);
+
+  const timelines: RankTimeline[] = ranks.map((r) => timelineOf(r, cats));
+  const busyNs = timelines.reduce((a, t) => a + t.busyNs, 0);
+  const result: StatsResult = { views, inputs: inputsOut, notes, diagnostics: diagnostics.list() };
+  let summaries: RankSummary[] | undefined;
+  if (want('summary') || want('rank')) summaries = ranks.map((r, k) => rankSummary(r, timelines[k]!, cats));
+  if (want('summary')) result.summary = summaries;
+  if (want('kernel')) result.kernels = kernelStats(ranks, cats, busyNs);
+  if (want('category')) result.categories = categoryStats(ranks, cats, busyNs);
+  if (want('op')) {
+    const o = opStats(ranks, opts.kernelsPerOp ?? 3);
+    result.ops = o.ops;
+    result.opLinks = { linkedKernels: o.linkedKernels, unlinkedKernels: o.unlinkedKernels, unlinkedUs: o.unlinkedUs, notNested: o.notNested };
+    if (o.ops.length === 0) notes.push('op view: no cpu_op events in the trace (profile with record_shapes=True for input shapes)');
+    if (o.notNested > 0) notes.push(`op view: ${o.notNested} cpu_op event(s) start inside another op of their thread and end after it; they were counted as its children`);
+  }
+  if (want('rank')) {
+    result.ranks = compareRanks(ranks, summaries!, cats);
+    if (ranks.length < 2) notes.push('rank view: only one rank; pass a directory, several files or a merged trace to compare ranks');
+  }
+  if (want('step')) {
+    // start times on one clock: from the earliest event of all ranks
+    const starts = ranks.map((r, k) => (Number.isFinite(timelines[k]!.spanStart) ? r.records.originNs + BigInt(Math.floor(timelines[k]!.spanStart)) : undefined));
+    const earliest = starts.reduce<bigint | undefined>((a, b) => (b === undefined ? a : a === undefined || b < a ? b : a), undefined) ?? 0n;
+    result.steps = ranks.flatMap((r, k) => stepStats(r, timelines[k]!, Number(earliest - r.records.originNs)));
+    if (result.steps.length === 0) {
+      notes.push(`step view: no annotation matches ${steps.source}${opts.step === undefined ? '; name your step annotations with --step REGEX (e.g. --step "decode_step_\\d+")' : ''}`);
+    }
+  }
+  return result;
+}
+
+/**
+ * Labels of files whose names carry no SGLang rank: `RANKnn` from distributedInfo.rank, else
+ * from `rank-N` in the name; else the file's stem. Duplicates get `#2`, `#3`.
+ */
+function labelLoose(loose: { data: RankData; input: StatsInput; distRank: number | null; nameRank: number | null }[], notes: string[]): void {
+  const seen = new Map<string, number>();
+  for (const l of loose) {
+    const rank = l.distRank ?? l.nameRank;
+    let label = rank !== null ? `RANK${pad(rank)}` : traceStem(l.input.file).replace(/\.(pt\.)?trace$/, '');
+    const n = (seen.get(label) ?? 0) + 1;
+    seen.set(label, n);
+    if (n > 1) {
+      notes.push(`${l.input.file}: rank label ${label} is taken by another input; using ${label}#${n}`);
+      label = `${label}#${n}`;
+    }
+    l.data.label = label;
+    l.input.label = label;
+    if (l.data.rank === null && l.nameRank !== null) { l.data.rank = l.nameRank; l.input.rank = l.nameRank; }
+  }
+}

@@ -1,0 +1,40 @@
+/** Display formatting of numbers in tables (CSV and JSON keep the raw values). */
+
+/** A duration given in µs, with a unit chosen for it: `812 ns`, `12.4 µs`, `3.21 ms`, `1.234 s`. */
+export function duration(us: number | null | undefined): string {
+  if (us === null || us === undefined || !Number.isFinite(us)) return '-';
+  const a = Math.abs(us);
+  if (a === 0) return '0';
+  if (a < 1) return `${Math.round(us * 1000)} ns`;
+  if (a < 10) return `${us.toFixed(2)} µs`;
+  if (a < 1000) return `${us.toFixed(1)} µs`;
+  if (a < 10_000) return `${(us / 1000).toFixed(3)} ms`;
+  if (a < 1_000_000) return `${(us / 1000).toFixed(2)} ms`;
+  return `${(us / 1e6).toFixed(3)} s`;
+}
+
+/** A fraction as a percentage: `45.2%`, `<0.1%`, `-` for null. */
+export function percent(x: number | null | undefined): string {
+  if (x === null || x === undefined || !Number.isFinite(x)) return '-';
+  if (x === 0) return '0%';
+  if (x > 0 && x < 0.001) return '<0.1%';
+  return `${(x * 100).toFixed(1)}%`;
+}
+
+export function count(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+/** JSON text with a space after commas (torch's style for shapes: `[[2048, 2048], [2048, 2048]]`). */
+export function shape(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'string') return v.replace(/;\r?\n/g, '; ');
+  return JSON.stringify(v).replace(/,/g, ', ');
+}
+
+/** A list of type names as `a, b` (empty entries shown as `-`); strings as they are. */
+export function typeList(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  if (Array.isArray(v)) return v.map((t) => (t === '' ? '-' : String(t))).join(', ');
+  return String(v).replace(/;\r?\n/g, '; ');
+}

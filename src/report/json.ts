@@ -1,0 +1,33 @@
+/**
+ * JSON: one object with a key per view asked for (`summary`, `kernels`, `categories`, `ops`,
+ * `ranks`, `steps`), durations in µs, keys in camelCase; plus `inputs` (the ranks read), and
+ * `notes` / `diagnostics` when there are any.
+ */
+import type { StatsResult } from '../analysis/result.js';
+
+export interface JsonOptions {
+  /** Row limit for kernels, ops and kernels across ranks (default: all). */
+  top?: number;
+  /** Indentation (default 2). */
+  indent?: number;
+}
+
+export function jsonOf(r: StatsResult, opts: JsonOptions = {}): Record<string, unknown> {
+  const cut = <T>(rows: T[] | undefined): T[] | undefined => (rows && opts.top !== undefined ? rows.slice(0, opts.top) : rows);
+  const out: Record<string, unknown> = { inputs: r.inputs };
+  for (const v of r.views) {
+    if (v === 'summary') out['summary'] = r.summary;
+    else if (v === 'kernel') out['kernels'] = cut(r.kernels);
+    else if (v === 'category') out['categories'] = r.categories;
+    else if (v === 'op') { out['ops'] = cut(r.ops); out['opLinks'] = r.opLinks; }
+    else if (v === 'rank') out['ranks'] = r.ranks && { ...r.ranks, kernels: cut(r.ranks.kernels) };
+    else out['steps'] = r.steps;
+  }
+  if (r.notes.length > 0) out['notes'] = r.notes;
+  if (r.diagnostics.length > 0) out['diagnostics'] = r.diagnostics;
+  return out;
+}
+
+export function renderJson(r: StatsResult, opts: JsonOptions = {}): string {
+  return JSON.stringify(jsonOf(r, opts), null, opts.indent ?? 2) + '\n';
+}

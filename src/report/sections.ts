@@ -1,0 +1,238 @@
+/**
+ * StatsResult -> report sections: one or more tables per view, each cell with a display text
+ * (terminal, Markdown) and a raw value (CSV: full kernel names, µs numbers). The renderers in
+ * table.ts, csv.ts and markdown.ts only lay sections out.
+ */
+import { uniqueShortNames } from '../analysis/names.js';
+import type { StatsResult, StatsView } from '../analysis/result.js';
+import { count, duration, percent, shape, typeList } from './format.js';
+
+export type Align = 'left' | 'right';
+
+export interface Column {
+  title: string;
+  /** CSV header (snake-free camelCase like the JSON keys). */
+  key: string;
+  align: Align;
+  /** May be cut (with …) to fit the terminal; the column never goes below `min`. */
+  shrink?: boolean;
+  min?: number;
+  /** When the table is too wide, columns with the highest `drop` go first (0 = never). */
+  drop?: number;
+}
+
+export interface Cell {
+  text: string;
+  value: string | number | null;
+}
+
+export interface Section {
+  view: StatsView;
+  /** CSV block name and table title. */
+  name: string;
+  title: string;
+  columns: Column[];
+  rows: Cell[][];
+  /** Lines under the table (e.g. "12 more rows; use --top"). */
+  notes: string[];
+}
+
+export interface SectionOptions {
+  /** Row limit for long tables (kernels, ops, kernels across ranks). */
+  top?: number;
+  /** Full kernel names in `text` too (Markdown can choose either). */
+  fullNames?: boolean;
+}
+
+const dur = (us: number | null): Cell => ({ text: duration(us), value: us });
+const pct = (x: number | null): Cell => ({ text: percent(x), value: x === null ? null : Math.round(x * 1e6) / 1e6 });
+const num = (n: number): Cell => ({ text: count(n), value: n });
+const txt = (s: string, value: string | null = s): Cell => ({ text: s, value });
+
+const col = (title: string, key: string, align: Align = 'right', extra: Partial<Column> = {}): Column => ({ title, key, align, ...extra });
+
+function limit<T>(rows: readonly T[], top: number | undefined, what: string, notes: string[]): T[] {
+  if (top === undefined || rows.length <= top) return [...rows];
+  notes.push(`${rows.length - top} more ${what} not shown (--top ${rows.length} shows all)`);
+  return rows.slice(0, top);
+}
+
+function names(full: readonly string[], opts: SectionOptions): string[] {
+  return opts.fullNames ? [...full] : uniqueShortNames(full);
+}
+
+function summarySections(r: StatsResult): Section[] {
+  const rows = r.summary ?? [];
+  const main: Section = {
+    view: 'summary', name: 'summary', title: 'Summary per rank',
+    columns: [
+      col('rank', 'label', 'left'), col('span', 'spanUs'), col('GPU busy', 'busyUs'), col('idle', 'idleUs', 'right', { drop: 3 }),
+      col('util', 'utilization'), col('comm', 'communicationUs'), col('comm overlap', 'overlapShare', 'right', { drop: 2 }),
+      col('exposed comm', 'exposedCommunicationUs', 'right', { drop: 4 }), col('kernels', 'kernels', 'right', { drop: 5 }),
+      col('devices', 'devices', 'right', { drop: 6 }),
+    ],
+    rows: rows.map((s) => [
+      txt(s.label), dur(s.spanUs), dur(s.busyUs), dur(s.idleUs), pct(s.utilization), dur(s.communicationUs),
+      pct(s.overlapShare), dur(s.exposedCommunicationUs), num(s.kernels), num(s.devices),
+    ]),
+    notes: ['GPU busy: union of kernel, memcpy and memset intervals per device (overlapping kernels count once); util = busy / span; comm overlap: share of communication time during which compute kernels ran'],
+  };
+  // time by category: rows = categories, one column per rank
+  const cats: string[] = [];
+  for (const s of rows) for (const c of s.categories) if (!cats.includes(c.category)) cats.push(c.category);
+  const byCat: Section = {
+    view: 'summary', name: 'summaryCategories', title: 'GPU time by category (sum of durations; % of GPU busy time)',
+    columns: [col('category', 'category', 'left'), ...rows.flatMap((s, k) => [
+      col(s.label, `${s.label}.totalUs`, 'right', { drop: k === 0 ? 0 : 10 + k }),
+      col('%', `${s.label}.share`, 'right', { drop: k === 0 ? 0 : 10 + k }),
+    ])],
+    rows: cats.map((c) => [txt(c), ...rows.flatMap((s) => {
+      const x = s.categories.find((y) => y.category === c);
+      return [dur(x?.totalUs ?? 0), pct(x?.share ?? 0)];
+    })]),
+    notes: [],
+  };
+  return [main, byCat];
+}
+
+function kernelSection(r: StatsResult, opts: SectionOptions): Section {
+  const notes: string[] = [];
+  const list = limit(r.kernels ?? [], opts.top, 'kernels', notes);
+  const short = names(list.map((k) => k.name), opts);
+  return {
+    view: 'kernel', name: 'kernels', title: 'Kernels (all ranks)',
+    columns: [
+      col('kernel', 'name', 'left', { shrink: true, min: 24 }), col('category', 'category', 'left', { drop: 3 }), col('calls', 'calls'),
+      col('total', 'totalUs'), col('mean', 'meanUs', 'right', { drop: 4 }), col('median', 'medianUs', 'right', { drop: 2 }),
+      col('min', 'minUs', 'right', { drop: 6 }), col('max', 'maxUs', 'right', { drop: 5 }), col('% busy', 'share'),
+    ],
+    rows: list.map((k, i) => [
+      txt(short[i]!, k.name), txt(k.category), num(k.calls), dur(k.totalUs), dur(k.meanUs), dur(k.medianUs),
+      dur(k.minUs), dur(k.maxUs), pct(k.share),
+    ]),
+    notes: [...notes, '% busy: share of GPU busy time; kernels that overlap each count in full, so shares can add up to more than 100%'],
+  };
+}
+
+function categorySection(r: StatsResult): Section {
+  return {
+    view: 'category', name: 'categories', title: 'Categories (all ranks)',
+    columns: [col('category', 'category', 'left'), col('kernels', 'kernels'), col('calls', 'calls'), col('total', 'totalUs'), col('% busy', 'share')],
+    rows: (r.categories ?? []).map((c) => [txt(c.category), num(c.kernels), num(c.calls), dur(c.totalUs), pct(c.share)]),
+    notes: [],
+  };
+}
+
+function opSection(r: StatsResult, opts: SectionOptions): Section {
+  const notes: string[] = [];
+  const list = limit(r.ops ?? [], opts.top, 'ops', notes);
+  const short = names(list.map((o) => o.kernels[0]?.name ?? ''), opts);
+  const l = r.opLinks;
+  if (l) notes.push(`${count(l.linkedKernels)} device activities linked to ops by External id; ${count(l.unlinkedKernels)} (${duration(l.unlinkedUs)}) launched outside any cpu_op`);
+  return {
+    view: 'op', name: 'ops', title: 'Operators by input shape (like key_averages(group_by_input_shape=True))',
+    columns: [
+      col('op', 'name', 'left', { shrink: true, min: 16 }), col('input dims', 'inputDims', 'left', { shrink: true, min: 12, drop: 3 }),
+      col('input type', 'inputTypes', 'left', { shrink: true, min: 10, drop: 4 }), col('calls', 'calls'),
+      col('CPU total', 'cpuTotalUs', 'right', { drop: 5 }), col('CPU self', 'cpuSelfUs', 'right', { drop: 6 }),
+      col('device self', 'deviceSelfUs'), col('device total', 'deviceTotalUs'),
+      col('top kernel', 'topKernel', 'left', { shrink: true, min: 16, drop: 2 }),
+    ],
+    rows: list.map((o, i) => {
+      const k = o.kernels[0];
+      const more = o.kernels.length > 1 ? ` +${o.kernels.length - 1}` : '';
+      return [
+        txt(o.name), txt(shape(o.inputDims), o.inputDims === null ? null : JSON.stringify(o.inputDims)),
+        txt(typeList(o.inputTypes), o.inputTypes === null ? null : JSON.stringify(o.inputTypes)), num(o.calls),
+        dur(o.cpuTotalUs), dur(o.cpuSelfUs), dur(o.deviceSelfUs), dur(o.deviceTotalUs),
+        txt(k ? short[i]! + more : '', k ? k.name : null),
+      ];
+    }),
+    notes,
+  };
+}
+
+function rankSections(r: StatsResult, opts: SectionOptions): Section[] {
+  const c = r.ranks;
+  if (!c) return [];
+  const t = c.totals;
+  const metric = (title: string, key: string, cells: Cell[]): Cell[] => [txt(title, key), ...cells];
+  const totals: Section = {
+    view: 'rank', name: 'rankTotals', title: 'Ranks side by side',
+    columns: [col('', 'metric', 'left'), ...t.map((x, k) => col(x.label, x.label, 'right', { drop: k < 2 ? 0 : 10 + k }))],
+    rows: [
+      metric('span', 'spanUs', t.map((x) => dur(x.spanUs))),
+      metric('GPU busy', 'busyUs', t.map((x) => dur(x.busyUs))),
+      metric('compute', 'computeUs', t.map((x) => dur(x.computeUs))),
+      metric('communication', 'communicationUs', t.map((x) => dur(x.communicationUs))),
+      metric('exposed comm', 'exposedCommunicationUs', t.map((x) => dur(x.exposedCommunicationUs))),
+      metric('waiting in collectives', 'collectiveWaitUs', t.map((x) => dur(x.collectiveWaitUs))),
+      metric('kernels', 'kernels', t.map((x) => num(x.kernels))),
+    ],
+    notes: [],
+  };
+  const notes: string[] = [];
+  const list = limit(c.kernels, opts.top, 'kernels', notes);
+  const short = names(list.map((k) => k.name), opts);
+  const kernels: Section = {
+    view: 'rank', name: 'rankKernels', title: 'Kernels across ranks (total time per rank; largest spread first)',
+    columns: [
+      col('kernel', 'name', 'left', { shrink: true, min: 24 }), col('category', 'category', 'left', { drop: 3 }),
+      col('min', 'minUs'), col('at', 'minRank', 'left'), col('max', 'maxUs'), col('at', 'maxRank', 'left'), col('spread', 'spreadUs'),
+    ],
+    rows: list.map((k, i) => [txt(short[i]!, k.name), txt(k.category), dur(k.minUs), txt(k.minRank), dur(k.maxUs), txt(k.maxRank), dur(k.spreadUs)]),
+    notes,
+  };
+  const cl = c.collectives;
+  const collNotes: string[] = [];
+  if (cl.paired === 0) collNotes.push('no communication kernels to pair across ranks');
+  else {
+    if (cl.straggler !== null) {
+      const s = cl.perRank.find((p) => p.label === cl.straggler)!;
+      collNotes.push(`straggler: ${cl.straggler} starts last in ${s.lastArrivals} of ${s.collectives} collectives (median ${duration(s.medianLatenessUs)} after the first rank, ${duration(s.totalLatenessUs)} in all)`);
+    }
+    if (cl.mostWaiting !== null) {
+      const w = cl.perRank.find((p) => p.label === cl.mostWaiting)!;
+      collNotes.push(`${cl.mostWaiting} waits most in collectives: ${duration(w.waitUs)} in all, median ${duration(w.medianWaitUs)}`);
+    }
+    for (const g of cl.groups) {
+      if (new Set(g.counts).size > 1) collNotes.push(`process group ${g.group || '(unnamed)'}: kernel counts differ across ranks (${g.ranks.map((x, k) => `${x} ${g.counts[k]}`).join(', ')}); the first ${g.paired} were paired`);
+    }
+  }
+  const coll: Section = {
+    view: 'rank', name: 'collectives', title: `Collectives (${count(cl.paired)} paired across ranks; median spread of arrivals ${duration(cl.medianLatenessUs)})`,
+    columns: [
+      col('rank', 'label', 'left'), col('paired', 'collectives'), col('last', 'lastArrivals'), col('median late', 'medianLatenessUs'),
+      col('total late', 'totalLatenessUs', 'right', { drop: 3 }), col('waiting', 'waitUs'), col('median wait', 'medianWaitUs', 'right', { drop: 2 }),
+    ],
+    rows: cl.perRank.map((p) => [txt(p.label), num(p.collectives), num(p.lastArrivals), dur(p.medianLatenessUs), dur(p.totalLatenessUs), dur(p.waitUs), dur(p.medianWaitUs)]),
+    notes: collNotes,
+  };
+  return [totals, kernels, coll];
+}
+
+function stepSection(r: StatsResult): Section {
+  return {
+    view: 'step', name: 'steps', title: 'Steps',
+    columns: [
+      col('rank', 'label', 'left'), col('step', 'name', 'left', { shrink: true, min: 12 }), col('start', 'startUs', 'right', { drop: 3 }),
+      col('wall', 'wallUs'), col('GPU', 'gpuUs', 'right', { drop: 2 }), col('GPU busy', 'busyUs'), col('comm', 'communicationUs'), col('kernels', 'kernels', 'right', { drop: 4 }),
+    ],
+    rows: (r.steps ?? []).map((s) => [txt(s.label), txt(s.name), dur(s.startUs), dur(s.wallUs), dur(s.gpuUs), dur(s.busyUs), dur(s.communicationUs), num(s.kernels)]),
+    notes: [],
+  };
+}
+
+/** The sections of every view in the result, in view order. */
+export function sectionsOf(r: StatsResult, opts: SectionOptions = {}): Section[] {
+  const out: Section[] = [];
+  for (const v of r.views) {
+    if (v === 'summary') out.push(...summarySections(r));
+    else if (v === 'kernel') out.push(kernelSection(r, opts));
+    else if (v === 'category') out.push(categorySection(r));
+    else if (v === 'op') out.push(opSection(r, opts));
+    else if (v === 'rank') out.push(...rankSections(r, opts));
+    else out.push(stepSection(r));
+  }
+  return out;
+}
