@@ -6,7 +6,7 @@ import { F, type ScanHandler, type ScannedEvent, type TopLevelEntry } from '../i
 import { argsOf, fieldEquals, objectMemberSpan, phaseOf, rawField, stringField } from '../io/fields.js';
 import { TimeBase, durationNs } from '../model/time.js';
 import { Diagnostics, type DiagnosticName } from '../model/diagnostics.js';
-import { Growable } from '../model/growable.js';
+import { GrowableF64, GrowableI32, GrowableU16, GrowableU32, GrowableU8 } from '../model/growable.js';
 import { ByteInterner } from '../model/interner.js';
 import { FLOW_ENCLOSING, FLOW_NEXT, type FlowArrays, type SliceArrays } from '../transforms/lanes.js';
 
@@ -59,19 +59,19 @@ export class TraceIndex implements ScanHandler {
   /** Raw pid/tid bytes -> track id (no strings per event). */
   private readonly trackKeys = new ByteInterner();
 
-  private readonly sTrack = new Growable(Int32Array);
-  private readonly sTs = new Growable(Float64Array);
-  private readonly sDur = new Growable(Float64Array);
-  private readonly sIndex = new Growable(Uint32Array);
-  private readonly sCat = new Growable(Uint16Array);
+  private readonly sTrack = new GrowableI32();
+  private readonly sTs = new GrowableF64();
+  private readonly sDur = new GrowableF64();
+  private readonly sIndex = new GrowableU32();
+  private readonly sCat = new GrowableU16();
   private readonly catKeys = new ByteInterner();
-  private readonly sTidAt = new Growable(Float64Array);
-  private readonly sTidLen = new Growable(Uint16Array);
-  private readonly fTidAt = new Growable(Float64Array);
-  private readonly fTidLen = new Growable(Uint16Array);
-  private readonly fTrack = new Growable(Int32Array);
-  private readonly fTs = new Growable(Float64Array);
-  private readonly fBind = new Growable(Uint8Array);
+  private readonly sTidAt = new GrowableF64();
+  private readonly sTidLen = new GrowableU16();
+  private readonly fTidAt = new GrowableF64();
+  private readonly fTidLen = new GrowableU16();
+  private readonly fTrack = new GrowableI32();
+  private readonly fTs = new GrowableF64();
+  private readonly fBind = new GrowableU8();
   /** flow key -> bit 1: has start, bit 2: has finish; plus the first event index (for examples). */
   private readonly flowPairs: Map<string, { bits: number; index: number; ts: string | undefined; name: string | undefined }> | undefined;
 
@@ -166,7 +166,7 @@ export class TraceIndex implements ScanHandler {
   }
 
   /** Records where the tid value is (absolute offset, length) so pass 2 can patch it blind. */
-  private tidSpan(ev: ScannedEvent, at: Growable<Float64Array>, len: Growable<Uint16Array>): void {
+  private tidSpan(ev: ScannedEvent, at: GrowableF64, len: GrowableU16): void {
     const s = ev.f[2 * F.tid]!;
     const n = ev.f[2 * F.tid + 1]! - s;
     if (s < 0 || n > 0xffff) { at.push(-1); len.push(0); return; }

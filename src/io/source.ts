@@ -66,7 +66,7 @@ export async function* readTraceBytes(path: string, info?: SourceInfo, chunkSize
     }
   }
   // gzip: feed the raw chunks into a gunzip stream and yield what comes out.
-  const gunzip = createGunzip({ chunkSize: 1 << 18 });
+  const gunzip = createGunzip({ chunkSize: 1 << 20 });
   const feed = async (): Promise<void> => {
     try {
       let r: IteratorResult<Buffer> = first;

@@ -1,23 +1,49 @@
-/** Append-only typed arrays that double when full (compact per-event storage). */
-type TypedCtor<T> = { new (n: number): T };
+/**
+ * Append-only typed arrays that double when full (compact per-event storage).
+ * One class per element type: a single generic class made every `push` a megamorphic store
+ * (one call site, five array types) and cost more than the JSON scan itself (bench/, pass 1).
+ */
 type Typed = Float64Array | Int32Array | Uint8Array | Uint16Array | Uint32Array;
 
-export class Growable<T extends Typed> {
-  data: T;
+abstract class GrowableBase<T extends Typed> {
   length = 0;
-  constructor(private readonly ctor: TypedCtor<T>, initial = 1024) {
-    this.data = new ctor(initial);
-  }
-  push(v: number): void {
-    if (this.length === this.data.length) {
-      const next = new this.ctor(this.data.length * 2);
-      next.set(this.data as never);
-      this.data = next;
-    }
-    this.data[this.length++] = v;
+  constructor(public data: T) {}
+  protected grow(): void {
+    const next = new (this.data.constructor as new (n: number) => T)(this.data.length * 2);
+    next.set(this.data as never);
+    this.data = next;
   }
   /** A view of the filled part. */
   view(): T {
     return this.data.subarray(0, this.length) as T;
   }
+}
+
+export class GrowableF64 extends GrowableBase<Float64Array> {
+  constructor(n = 1024) { super(new Float64Array(n)); }
+  push(v: number): void { if (this.length === this.data.length) this.grow(); this.data[this.length++] = v; }
+}
+export class GrowableI32 extends GrowableBase<Int32Array> {
+  constructor(n = 1024) { super(new Int32Array(n)); }
+  push(v: number): void { if (this.length === this.data.length) this.grow(); this.data[this.length++] = v; }
+}
+export class GrowableU32 extends GrowableBase<Uint32Array> {
+  constructor(n = 1024) { super(new Uint32Array(n)); }
+  push(v: number): void { if (this.length === this.data.length) this.grow(); this.data[this.length++] = v; }
+}
+export class GrowableU16 extends GrowableBase<Uint16Array> {
+  constructor(n = 1024) { super(new Uint16Array(n)); }
+  push(v: number): void { if (this.length === this.data.length) this.grow(); this.data[this.length++] = v; }
+}
+export class GrowableU8 extends GrowableBase<Uint8Array> {
+  constructor(n = 1024) { super(new Uint8Array(n)); }
+  push(v: number): void { if (this.length === this.data.length) this.grow(); this.data[this.length++] = v; }
+}
+
+type TypedCtor<T> = { new (n: number): T };
+
+/** Generic form (any element type). Prefer the typed classes above in hot loops. */
+export class Growable<T extends Typed> extends GrowableBase<T> {
+  constructor(ctor: TypedCtor<T>, n = 1024) { super(new ctor(n)); }
+  push(v: number): void { if (this.length === this.data.length) this.grow(); this.data[this.length++] = v; }
 }

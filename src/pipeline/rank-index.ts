@@ -8,7 +8,7 @@ import { stringField } from '../io/fields.js';
 import { TraceIndex } from '../formats/trace-index.js';
 import { planLanes, type FixSummary, type MetaEvent } from '../transforms/fix-plan.js';
 import type { DiagnosticEntry } from '../model/diagnostics.js';
-import { Growable } from '../model/growable.js';
+import { GrowableF64, GrowableI32, GrowableU16, GrowableU32, GrowableU8 } from '../model/growable.js';
 
 export interface RawEntry {
   key: string;
@@ -83,7 +83,7 @@ export function nameMatcher(f: NameFilter | undefined): ((name: string | undefin
 export async function indexRank(path: string, name: string, opts: RankIndexOptions): Promise<RankScan> {
   const index = new TraceIndex(name);
   const match = nameMatcher(opts.names);
-  const keep = new Growable(Uint8Array);
+  const keep = new GrowableU8();
   const handler = match
     ? {
       topLevel: index.topLevel.bind(index),
