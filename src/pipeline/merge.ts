@@ -232,7 +232,11 @@ function windowInNs(w: MergeWindow | undefined, plan: MergePlan): [number, numbe
   if (!w) return undefined;
   if (!w.absolute) return [w.start * 1e6, w.end * 1e6];
   const base = plan.baseTimeNs ?? 0n;
-  const toRel = (us: number): number => Number(base - plan.earliestNs) + us * 1000;
+  // Whole µs in BigInt: epoch-µs values (~1.7e15) times 1000 do not fit a double exactly.
+  const toRel = (us: number): number => {
+    const whole = Math.trunc(us);
+    return Number(base - plan.earliestNs + BigInt(whole) * 1000n) + Math.round((us - whole) * 1000);
+  };
   return [toRel(w.start), toRel(w.end)];
 }
 
