@@ -25,6 +25,8 @@ export interface TrackInfo {
 export interface IndexOptions {
   /** Pair flow starts and finishes (needed by `check`; costs memory per flow id). */
   pairFlows?: boolean;
+  /** Keep each flow event's (cat, id) key by ordinal (needed to filter arrows whole). */
+  flowKeys?: boolean;
 }
 
 export const KIND_OTHER = 0, KIND_SLICE = 1, KIND_FLOW = 2, KIND_META = 3;
@@ -75,6 +77,8 @@ export class TraceIndex implements ScanHandler {
   /** flow key -> bit 1: has start, bit 2: has finish; plus the first event index (for examples). */
   private readonly flowPairs: Map<string, { bits: number; index: number; ts: string | undefined; name: string | undefined }> | undefined;
 
+  /** (cat, id) key of each flow event by ordinal, with the flowKeys option. */
+  readonly flowKeys: string[] | undefined;
   eventCount = 0;
   metadataCount = 0;
   /** Some ts is a JSON string (torch_npu's trace_view.json). */
@@ -86,6 +90,7 @@ export class TraceIndex implements ScanHandler {
 
   constructor(readonly file: string, opts: IndexOptions = {}) {
     if (opts.pairFlows) this.flowPairs = new Map();
+    if (opts.flowKeys) this.flowKeys = [];
   }
 
   topLevel(entry: TopLevelEntry, afterEvents: boolean): void {
@@ -155,6 +160,7 @@ export class TraceIndex implements ScanHandler {
         const idText = b.toString('latin1', is, f[2 * F.id + 1]!).replace(/"/g, '');
         if (/^\d+$/.test(idText) && !Number.isSafeInteger(Number(idText))) this.unsafeFlowIds = true;
       }
+      this.flowKeys?.push((rawField(ev, F.cat) ?? '') + '\u0001' + (rawField(ev, F.id) ?? ''));
       if (this.flowPairs && ph !== PH_T) {
         const key = (rawField(ev, F.cat) ?? '') + '\u0001' + (rawField(ev, F.id) ?? '');
         const p = this.flowPairs.get(key);

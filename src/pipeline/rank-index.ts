@@ -7,6 +7,7 @@ import { F } from '../io/scanner.js';
 import { stringField } from '../io/fields.js';
 import { TraceIndex } from '../formats/trace-index.js';
 import { planLanes, type FixSummary, type MetaEvent } from '../transforms/fix-plan.js';
+import { assignLanes } from '../transforms/lanes.js';
 import type { DiagnosticEntry } from '../model/diagnostics.js';
 import { GrowableF64, GrowableI32, GrowableU16, GrowableU32, GrowableU8 } from '../model/growable.js';
 
@@ -81,8 +82,8 @@ export function nameMatcher(f: NameFilter | undefined): ((name: string | undefin
 }
 
 export async function indexRank(path: string, name: string, opts: RankIndexOptions): Promise<RankScan> {
-  const index = new TraceIndex(name);
   const match = nameMatcher(opts.names);
+  const index = new TraceIndex(name, { flowKeys: match !== undefined });
   const keep = new GrowableU8();
   const handler = match
     ? {
@@ -113,11 +114,18 @@ export async function indexRank(path: string, name: string, opts: RankIndexOptio
   let flowKeep: Uint8Array | undefined;
   if (match) {
     sliceKeep = keep.view().slice();
-    // A flow is kept with the slice it binds to (its arrow would dangle otherwise).
-    const lanes = plan?.lanes;
+    // An arrow is kept whole or not at all: each flow event binds to a slice (the lane sweep
+    // finds which, with or without the fix); a flow id is kept when all its ends' slices are.
     const flows = index.flows();
-    flowKeep = new Uint8Array(flows.count).fill(1);
-    if (lanes) lanes.flowSlice.forEach((s, i) => { if (s >= 0) flowKeep![i] = sliceKeep![s]!; });
+    const bound = (plan?.lanes ?? assignLanes(index.slices(), flows, index.tracks.length)).flowSlice;
+    const dropKey = new Set<string>();
+    const keys = index.flowKeys!;
+    for (let i = 0; i < flows.count; i++) {
+      const s = bound[i]!;
+      if (s >= 0 && sliceKeep[s] === 0) dropKey.add(keys[i]!);
+    }
+    flowKeep = new Uint8Array(flows.count);
+    for (let i = 0; i < flows.count; i++) flowKeep[i] = dropKey.has(keys[i]!) ? 0 : 1;
   }
   const entry = (e: { key: string; rawKey: Buffer; rawValue: Buffer }): RawEntry => ({ key: e.key, rawKey: new Uint8Array(e.rawKey), rawValue: new Uint8Array(e.rawValue) });
   const header = index.header.map(entry);

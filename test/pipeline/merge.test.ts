@@ -270,6 +270,12 @@ function nameKeep(t: Trace, match: (name: string | undefined) => boolean): { kee
     if (v.some((x) => x !== v[0])) ambiguous++;
     verdict.set(f, v[0]!);
   }
+  // An arrow is kept whole: a flow id (cat, id) is dropped when any of its ends binds to a
+  // dropped slice, so no half arrow is left behind.
+  const key = (e: Ev): string => `${String(e.raw['cat'])}\u0001${JSON.stringify(e.raw['id'])}`;
+  const droppedIds = new Set<string>();
+  for (const [f, v] of verdict) if (!v) droppedIds.add(key(f));
+  for (const f of verdict.keys()) verdict.set(f, !droppedIds.has(key(f)));
   const flowsKept = [...verdict.values()].filter((v) => v).length;
   return {
     keep: (e) => (e.ph === 'M' ? true : verdict.get(e) ?? (e.name === undefined ? true : match(e.name))),
@@ -277,7 +283,7 @@ function nameKeep(t: Trace, match: (name: string | undefined) => boolean): { kee
   };
 }
 
-const INCLUDE = '^(aten::|nccl)';
+const INCLUDE = '^(aten::|nccl|cuLaunchKernel)'; // NCCL launch arrows (cuLaunchKernelEx -> ncclDevKernel) survive whole
 const EXCLUDE = '^aten::(empty|view)';
 const nameMatch = (name: string | undefined): boolean => new RegExp(INCLUDE).test(name ?? '') && !new RegExp(EXCLUDE).test(name ?? '');
 
@@ -306,15 +312,11 @@ async function checkNameFilter(fix: boolean): Promise<void> {
   });
 }
 
-test('merge tp2 name/exclude: slices by their name, flows with the slice they bind to, metadata kept', async () => {
+test('merge tp2 name/exclude: slices by their name, arrows whole with the slices they bind to, metadata kept', async () => {
   await checkNameFilter(true);
 });
 
-// Known bug (reported): src/pipeline/rank-index.ts computes flowKeep from the lane plan's
-// flowSlice, which exists only with the fix; with --no-fix every flow event is kept, so e.g.
-// --name '^nccl' --no-fix on tp2 keeps all 7,974 s/f events (their arrows dangle), against 224
-// f events with the fix.
-test('merge tp2 name/exclude with --no-fix: flows still go with the slice they bind to', { todo: 'flows are not filtered without the fix (src/pipeline/rank-index.ts)' }, async () => {
+test('merge tp2 name/exclude with --no-fix: flows still go with the slice they bind to', async () => {
   await checkNameFilter(false);
 });
 
