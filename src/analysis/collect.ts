@@ -12,7 +12,6 @@
 import { F, type ScanHandler, type ScannedEvent, type TopLevelEntry } from '../io/scanner.js';
 import { argsOf, objectMemberSpan } from '../io/fields.js';
 import { TimeBase, durationNs } from '../model/time.js';
-import { Growable } from '../model/growable.js';
 import { ByteInterner } from '../model/interner.js';
 import { Diagnostics } from '../model/diagnostics.js';
 import { KIND_KERNEL, KIND_MEMCPY, KIND_MEMSET } from './categories.js';
@@ -193,6 +192,56 @@ function valueEnd(b: Buffer, j: number, e: number): number {
   return i;
 }
 
+const DIMS_KEY = Buffer.from('"Input Dims"'), STRIDES_KEY = Buffer.from('"Input Strides"');
+
+/**
+ * The value span of member `key` when it is the next member after position p (the end of the
+ * previous value) in an object ending before e, optionally after one `skip` member; else
+ * undefined (the caller then searches).
+ */
+function memberAfter(b: Buffer, p: number, e: number, key: Buffer, skip: Buffer): [number, number] | undefined {
+  for (let round = 0; round < 2; round++) {
+    while (p < e && isWs(b[p])) p++;
+    if (b[p] !== 0x2c) return undefined;
+    p++;
+    while (p < e && isWs(b[p])) p++;
+    const k = round === 0 && sameBytes(skip, b, p, skip.length) ? skip
+      : sameBytes(key, b, p, key.length) ? key : undefined;
+    if (k === undefined) return undefined;
+    p += k.length;
+    while (p < e && isWs(b[p])) p++;
+    if (b[p] !== 0x3a) return undefined;
+    p++;
+    while (p < e && isWs(b[p])) p++;
+    const ve = valueEnd(b, p, e);
+    if (k === key) return [p, ve];
+    p = ve;
+  }
+  return undefined;
+}
+
+const EXT_KEY = Buffer.from('"External id"'), EXT_KEY_OLD = Buffer.from('"external id"');
+
+/**
+ * The numeric `External id` of an args object b[s,e): a byte check of the first member (where
+ * Kineto writes it), else an exact member lookup. NaN when absent.
+ */
+function externalIdOf(b: Buffer, s: number, e: number): number {
+  let p = s + 1;
+  while (p < e && isWs(b[p])) p++;
+  if (sameBytes(EXT_KEY, b, p, EXT_KEY.length) || sameBytes(EXT_KEY_OLD, b, p, EXT_KEY_OLD.length)) {
+    p += EXT_KEY.length;
+    while (p < e && isWs(b[p])) p++;
+    if (b[p] === 0x3a) {
+      p++;
+      while (p < e && isWs(b[p])) p++;
+      return numberAt(b, p, valueEnd(b, p, e));
+    }
+  }
+  const sp = objectMemberSpan(b, s, e, 'External id') ?? objectMemberSpan(b, s, e, 'external id');
+  return sp ? numberAt(b, sp[0], sp[1]) : NaN;
+}
+
 /** True when k equals b[s, s+n). */
 function sameBytes(k: Buffer, b: Buffer, s: number, n: number): boolean {
   if (k.length !== n) return false;
@@ -207,7 +256,8 @@ const isWs = (c: number | undefined): boolean => c === 0x20 || c === 0x0a || c =
  * runs over the rest of the scanner's buffer, so its result is cached: while the buffer is the
  * same and later events start before the cached hit, the hit stays the answer (total work stays
  * linear even when no event has the key). A hit is checked to be a member key of the args
- * object (preceded by `{` or `,`, followed by `:`); otherwise the slow exact lookup decides.
+ * object itself (preceded by `{` or `,`, followed by `:`, no `{` between the args start and it);
+ * otherwise the exact member lookup decides.
  */
 class ArgFinder {
   private readonly needle: Buffer;
@@ -233,22 +283,109 @@ class ArgFinder {
     while (p > s && isWs(b[p])) p--;
     let j = at + this.needle.length;
     while (j < e && isWs(b[j])) j++;
-    if ((b[p] !== 0x2c && b[p] !== 0x7b) || b[j] !== 0x3a) return objectMemberSpan(b, s, e, this.key);
+    // a member of args itself, not of an object nested in one of its values: no '{' before it
+    const brace = b.indexOf(0x7b, s + 1);
+    if ((b[p] !== 0x2c && b[p] !== 0x7b) || b[j] !== 0x3a || (brace >= 0 && brace < at)) return objectMemberSpan(b, s, e, this.key);
     j++;
     while (j < e && isWs(b[j])) j++;
     return [j, valueEnd(b, j, e)];
   }
 }
 
+// Append-only typed arrays, one class per element type so every push site stays monomorphic.
+class F64List {
+  data = new Float64Array(4096);
+  length = 0;
+  push(v: number): void {
+    if (this.length === this.data.length) { const d = new Float64Array(this.length * 2); d.set(this.data); this.data = d; }
+    this.data[this.length++] = v;
+  }
+  view(): Float64Array { return this.data.subarray(0, this.length); }
+}
+class I32List {
+  data = new Int32Array(4096);
+  length = 0;
+  push(v: number): void {
+    if (this.length === this.data.length) { const d = new Int32Array(this.length * 2); d.set(this.data); this.data = d; }
+    this.data[this.length++] = v;
+  }
+  view(): Int32Array { return this.data.subarray(0, this.length); }
+}
+class U16List {
+  data = new Uint16Array(4096);
+  length = 0;
+  push(v: number): void {
+    if (this.length === this.data.length) { const d = new Uint16Array(this.length * 2); d.set(this.data); this.data = d; }
+    this.data[this.length++] = v;
+  }
+  view(): Uint16Array { return this.data.subarray(0, this.length); }
+}
+
+/**
+ * Interns byte strings made of up to three spans (a kernel name; an op's name, dims and
+ * types) without decoding them. Kernel names run to kilobytes of template arguments, so the
+ * hash reads about 32 bytes of each span (spread over it, plus its length and last bytes)
+ * and equality is decided by a native compare of the stored bytes.
+ */
+class SpanInterner {
+  private readonly buckets = new Map<number, number[]>();
+  private readonly keys: Buffer[][] = [];
+
+  get size(): number { return this.keys.length; }
+
+  private static hash(h: number, b: Buffer, s: number, e: number): number {
+    const n = e - s;
+    h = Math.imul(h ^ n, 0x01000193);
+    const step = n > 24 ? ((n / 24) | 0) : 1;
+    for (let i = s; i < e; i += step) h = Math.imul(h ^ b[i]!, 0x01000193);
+    for (let i = Math.max(s, e - 8); i < e; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
+    return h;
+  }
+
+  private matches(id: number, b: Buffer, spans: readonly number[]): boolean {
+    const k = this.keys[id]!;
+    if (k.length * 2 !== spans.length) return false;
+    for (let p = 0; p < k.length; p++) {
+      const key = k[p]!;
+      const s = spans[2 * p]!;
+      const e = spans[2 * p + 1]!;
+      const n = key.length;
+      if (n !== e - s) return false;
+      if (n > 48) { if (b.compare(key, 0, n, s, e) !== 0) return false; continue; }
+      for (let i = 0; i < n; i++) if (key[i] !== b[s + i]) return false;
+    }
+    return true;
+  }
+
+  /** Id of the key made of b[spans[0], spans[1]), b[spans[2], spans[3]), ... */
+  intern(b: Buffer, spans: readonly number[]): number {
+    let h = 0x811c9dc5;
+    for (let p = 0; p < spans.length; p += 2) h = SpanInterner.hash(h, b, spans[p]!, spans[p + 1]!);
+    let bucket = this.buckets.get(h);
+    if (bucket) {
+      for (const id of bucket) if (this.matches(id, b, spans)) return id;
+    } else {
+      bucket = [];
+      this.buckets.set(h, bucket);
+    }
+    const key: Buffer[] = [];
+    for (let p = 0; p < spans.length; p += 2) key.push(Buffer.from(b.subarray(spans[p]!, spans[p + 1]!)));
+    const id = this.keys.length;
+    this.keys.push(key);
+    bucket.push(id);
+    return id;
+  }
+}
+
 /** Growable arrays behind DeviceRecords. */
 class DeviceBuilder {
-  readonly start = new Growable(Float64Array, 4096);
-  readonly dur = new Growable(Float64Array, 4096);
-  readonly name = new Growable(Int32Array, 4096);
-  readonly category = new Growable(Uint16Array, 4096);
-  readonly pid = new Growable(Int32Array, 4096);
-  readonly ext = new Growable(Float64Array, 4096);
-  readonly group = new Growable(Int32Array, 4096);
+  readonly start = new F64List();
+  readonly dur = new F64List();
+  readonly name = new I32List();
+  readonly category = new U16List();
+  readonly pid = new I32List();
+  readonly ext = new F64List();
+  readonly group = new I32List();
   build(): DeviceRecords {
     return {
       count: this.start.length, start: this.start.view(), dur: this.dur.view(), name: this.name.view(),
@@ -258,11 +395,11 @@ class DeviceBuilder {
 }
 
 class OpBuilder {
-  readonly thread = new Growable(Int32Array, 4096);
-  readonly start = new Growable(Float64Array, 4096);
-  readonly dur = new Growable(Float64Array, 4096);
-  readonly key = new Growable(Int32Array, 4096);
-  readonly ext = new Growable(Float64Array, 4096);
+  readonly thread = new I32List();
+  readonly start = new F64List();
+  readonly dur = new F64List();
+  readonly key = new I32List();
+  readonly ext = new F64List();
   build(): OpRecords {
     return { count: this.start.length, thread: this.thread.view(), start: this.start.view(), dur: this.dur.view(), key: this.key.view(), ext: this.ext.view() };
   }
@@ -277,7 +414,8 @@ export class StatsCollector implements ScanHandler {
 
   private readonly pidKeys = new ByteInterner();
   private readonly pids: PidInfo[] = [];
-  private readonly nameKeys = new ByteInterner();
+  private readonly nameKeys = new SpanInterner();
+  private readonly spans: number[] = [0, 0];
   private readonly names: string[] = [];
   private readonly nameCategory: number[] = [];
   private readonly device = new DeviceBuilder();
@@ -285,11 +423,9 @@ export class StatsCollector implements ScanHandler {
   private readonly groups: string[] = [];
 
   private readonly ops: OpBuilder | undefined;
-  private readonly threadKeys = new ByteInterner();
+  private readonly threadKeys = new SpanInterner();
   private readonly threads: ThreadInfo[] = [];
-  private readonly opNameKeys = new ByteInterner();
-  private readonly opTypeKeys = new ByteInterner();
-  private readonly opKeyIds = new Map<number, number>();
+  private readonly opKeyIds = new SpanInterner();
   private readonly opKeys: OpKey[] = [];
   private readonly dimsFinder = new ArgFinder('Input Dims');
   private readonly typesFinder = new ArgFinder('Input type');
@@ -402,7 +538,11 @@ export class StatsCollector implements ScanHandler {
   private nameId(b: Buffer, f: Int32Array, kind: number): number {
     const s = f[2 * F.name]!;
     const e = f[2 * F.name + 1]!;
-    const id = s < 0 ? this.nameKeys.intern(b, 0, 0) : this.nameKeys.intern(b, s, e);
+    const spans = this.spans;
+    spans.length = 2;
+    spans[0] = s < 0 ? 0 : s;
+    spans[1] = s < 0 ? 0 : e;
+    const id = this.nameKeys.intern(b, spans);
     if (id === this.names.length) {
       let name = '';
       if (s >= 0) {
@@ -422,8 +562,8 @@ export class StatsCollector implements ScanHandler {
   }
 
   private externalId(ev: ScannedEvent): number {
-    const sp = this.argSpan(ev, 'External id') ?? this.argSpan(ev, 'external id');
-    return sp ? numberAt(ev.buf, sp[0], sp[1]) : NaN;
+    const as = ev.f[2 * F.args]!;
+    return as < 0 ? NaN : externalIdOf(ev.buf, as, ev.f[2 * F.args + 1]!);
   }
 
   private deviceActivity(ev: ScannedEvent, kind: number, start: number, dur: number, pid: number): void {
@@ -454,10 +594,15 @@ export class StatsCollector implements ScanHandler {
     const b = ev.buf;
     const f = ev.f;
     const o = this.ops!;
+    const spans = this.spans;
+    // thread: (pid, tid) bytes; a missing field is an empty span
+    const ps = f[2 * F.pid]!;
     const ts = f[2 * F.tid]!;
-    const thread = ts < 0 ? this.threadKeys.intern(b, f[2 * F.pid]! < 0 ? 0 : f[2 * F.pid]!, f[2 * F.pid]! < 0 ? 0 : f[2 * F.pid + 1]!)
-      : this.threadKeys.intern(b, f[2 * F.pid]! < 0 ? 0 : f[2 * F.pid]!, f[2 * F.pid]! < 0 ? 0 : f[2 * F.pid + 1]!, ts, f[2 * F.tid + 1]!);
-    if (thread === this.threads.length) this.threads.push({ pid, tid: ts < 0 ? '' : b.toString('utf8', ts, f[2 * F.tid + 1]!) });
+    spans.length = 4;
+    spans[0] = ps < 0 ? 0 : ps; spans[1] = ps < 0 ? 0 : f[2 * F.pid + 1]!;
+    spans[2] = ts < 0 ? 0 : ts; spans[3] = ts < 0 ? 0 : f[2 * F.tid + 1]!;
+    const thread = this.threadKeys.intern(b, spans);
+    if (thread === this.threads.length) this.threads.push({ pid, tid: b.toString('utf8', spans[2]!, spans[3]!) });
     const as = f[2 * F.args]!;
     const ae = f[2 * F.args + 1]!;
     const ns = f[2 * F.name]!;
@@ -466,23 +611,21 @@ export class StatsCollector implements ScanHandler {
     let types: [number, number] | undefined;
     let ext = NaN;
     if (as >= 0) {
-      dims = this.dimsFinder.span(b, as, ae);
       types = this.typesFinder.span(b, as, ae);
-      const sp = objectMemberSpan(b, as, ae, 'External id') ?? objectMemberSpan(b, as, ae, 'external id');
-      if (sp) ext = numberAt(b, sp[0], sp[1]);
+      // Kineto writes "Input type", "Input Strides", "Input Dims" in this order: walk there
+      dims = types ? memberAfter(b, types[1], ae, DIMS_KEY, STRIDES_KEY) : undefined;
+      dims ??= this.dimsFinder.span(b, as, ae);
+      ext = externalIdOf(b, as, ae);
     }
-    const n0 = ns < 0 ? 0 : ns;
-    const n1 = ns < 0 ? 0 : ne;
-    const nameDims = dims ? this.opNameKeys.intern(b, n0, n1, dims[0], dims[1]) : this.opNameKeys.intern(b, n0, n1);
-    const typeId = types ? this.opTypeKeys.intern(b, types[0], types[1]) : -1;
-    const k = nameDims * 4294967296 + (typeId + 1);
-    let key = this.opKeyIds.get(k);
-    if (key === undefined) {
-      key = this.opKeys.length;
+    spans.length = 6;
+    spans[0] = ns < 0 ? 0 : ns; spans[1] = ns < 0 ? 0 : ne;
+    spans[2] = dims ? dims[0] : 0; spans[3] = dims ? dims[1] : 0;
+    spans[4] = types ? types[0] : 0; spans[5] = types ? types[1] : 0;
+    const key = this.opKeyIds.intern(b, spans);
+    if (key === this.opKeys.length) {
       let name = '';
-      if (ns >= 0) { try { name = JSON.parse(b.toString('utf8', ns, ne)) as string; } catch { name = b.toString('utf8', ns, ne); } }
-      this.opKeys.push({ name: String(name), dims: dims ? b.toString('utf8', dims[0], dims[1]) : '', types: types ? b.toString('utf8', types[0], types[1]) : '' });
-      this.opKeyIds.set(k, key);
+      if (ns >= 0) { try { name = String(JSON.parse(b.toString('utf8', ns, ne))); } catch { name = b.toString('utf8', ns, ne); } }
+      this.opKeys.push({ name, dims: dims ? b.toString('utf8', dims[0], dims[1]) : '', types: types ? b.toString('utf8', types[0], types[1]) : '' });
     }
     o.thread.push(thread);
     o.start.push(start);

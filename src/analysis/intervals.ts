@@ -31,33 +31,37 @@ export function unionOf(starts: Float64Array, ends: Float64Array): Segments {
   }
   const ss = s.subarray(0, m).sort();
   const es = e.subarray(0, m).sort();
-  const outS: number[] = [];
-  const outE: number[] = [];
+  const outS = new Float64Array(m);
+  const outE = new Float64Array(m);
+  let k = 0;
   let i = 0;
   let j = 0;
   let active = 0;
   let total = 0;
   let open = 0;
   while (i < m) {
+    const a = ss[i]!;
+    const b = es[j]!;
     // starts first on ties: [a,b) and [b,c) join into one segment
-    if (ss[i]! <= es[j]!) {
-      if (active === 0) open = ss[i]!;
+    if (a <= b) {
+      if (active === 0) open = a;
       active++;
       i++;
     } else {
       active--;
-      if (active === 0) { outS.push(open); outE.push(es[j]!); total += es[j]! - open; }
+      if (active === 0) { outS[k] = open; outE[k] = b; k++; total += b - open; }
       j++;
     }
   }
   if (m > 0) {
     // all starts consumed: the last open segment ends at the largest end
     const last = es[m - 1]!;
-    outS.push(open);
-    outE.push(last);
+    outS[k] = open;
+    outE[k] = last;
+    k++;
     total += last - open;
   }
-  return { start: Float64Array.from(outS), end: Float64Array.from(outE), total };
+  return { start: outS.slice(0, k), end: outE.slice(0, k), total };
 }
 
 /** Total length of the intersection of two segment lists. */

@@ -113,12 +113,14 @@ export function categoryStats(ranks: readonly RankData[], cats: Categorizer, bus
   for (const rank of ranks) {
     const r = rank.records;
     const d = r.device;
+    const catOfName = new Int32Array(r.names.length).fill(-1);
     for (let i = 0; i < d.count; i++) {
       const c = d.category[i]!;
       calls[c]!++;
       total[c]! += d.dur[i]!;
-      kernels[c]!.add(r.names[d.name[i]!]!);
+      catOfName[d.name[i]!] = c;
     }
+    catOfName.forEach((c, k) => { if (c >= 0) kernels[c]!.add(r.names[k]!); });
   }
   const out: CategoryStat[] = [];
   cats.names.forEach((category, c) => {

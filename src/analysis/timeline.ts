@@ -61,41 +61,42 @@ export function deviceName(r: TraceRecords, pid: number): string {
 export function timelineOf(rank: RankData, cats: Categorizer): RankTimeline {
   const r = rank.records;
   const d = r.device;
-  const byPid = new Map<number, number[]>();
-  for (let i = 0; i < d.count; i++) {
-    const p = d.pid[i]!;
-    let l = byPid.get(p);
-    if (!l) byPid.set(p, (l = []));
-    l.push(i);
-  }
+  // activities per device (pid), by a counting sort over pid ids
+  const perPid = new Int32Array(r.pids.length);
+  for (let i = 0; i < d.count; i++) perPid[d.pid[i]!]!++;
   const devices: DeviceTimeline[] = [];
-  for (const [pid, idx] of [...byPid].sort((a, b) => a[0] - b[0])) {
-    const n = idx.length;
+  for (let pid = 0; pid < perPid.length; pid++) {
+    const n = perPid[pid]!;
+    if (n === 0) continue;
     const s = new Float64Array(n);
     const e = new Float64Array(n);
-    const cs: number[] = [];
-    const ce: number[] = [];
-    const ks: number[] = [];
-    const ke: number[] = [];
+    const cs = new Float64Array(n);
+    const ce = new Float64Array(n);
+    const ks = new Float64Array(n);
+    const ke = new Float64Array(n);
+    let j = 0;
+    let nc = 0;
+    let nk = 0;
     let first = Infinity;
     let last = -Infinity;
-    for (let j = 0; j < n; j++) {
-      const i = idx[j]!;
+    for (let i = 0; i < d.count; i++) {
+      if (d.pid[i] !== pid) continue;
       const a = d.start[i]!;
       const b = a + d.dur[i]!;
       s[j] = a;
       e[j] = b;
+      j++;
       if (a < first) first = a;
       if (b > last) last = b;
       const c = d.category[i]!;
-      if (c === cats.communication) { cs.push(a); ce.push(b); }
-      else if (cats.isCompute(c)) { ks.push(a); ke.push(b); }
+      if (c === cats.communication) { cs[nc] = a; ce[nc] = b; nc++; }
+      else if (cats.isCompute(c)) { ks[nk] = a; ke[nk] = b; nk++; }
     }
     devices.push({
       pid, name: deviceName(r, pid), activities: n,
       busy: unionOf(s, e),
-      communication: unionOf(Float64Array.from(cs), Float64Array.from(ce)),
-      compute: unionOf(Float64Array.from(ks), Float64Array.from(ke)),
+      communication: unionOf(cs.subarray(0, nc), ce.subarray(0, nc)),
+      compute: unionOf(ks.subarray(0, nk), ke.subarray(0, nk)),
       first, last,
     });
   }

@@ -4,14 +4,16 @@
  * its ranks, and runs the analyses the views need. No printing here: see report/ and the CLI.
  */
 import { stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { basename } from 'node:path';
 import { scanFile } from '../io/read.js';
-import { TraceforgeError } from '../errors.js';
+import { TraceforgeError, type ErrorCode } from '../errors.js';
 import { discoverInputs, type DiscoveryResult } from '../formats/discover.js';
 import { rankFromLooseName } from '../formats/filenames.js';
-import { Diagnostics } from '../model/diagnostics.js';
+import { Diagnostics, type DiagnosticEntry } from '../model/diagnostics.js';
 import { Categorizer, parseCategoryOverride, type CategoryOverride } from '../analysis/categories.js';
-import { StatsCollector, rankSplitOf, restrictToPids } from '../analysis/collect.js';
+import { StatsCollector, rankSplitOf, restrictToPids, type FileTopLevel, type TraceRecords } from '../analysis/collect.js';
 import { categoryStats, kernelStats } from '../analysis/kernels.js';
 import { opStats } from '../analysis/ops.js';
 import { compareRanks } from '../analysis/ranks.js';
@@ -51,6 +53,10 @@ const pad = (n: number): string => String(n).padStart(2, '0');
 
 /** The files to read, with their labels when the names say them. */
 async function findFiles(inputs: readonly string[], profileId: string | undefined, notes: string[]): Promise<FileJob[]> {
+  if (inputs.includes('-')) {
+    if (inputs.length > 1) throw new TraceforgeError('E_USAGE', 'read stdin (-) alone, not together with files');
+    return [{ path: '-', nameRank: null }];
+  }
   let found: DiscoveryResult | undefined;
   let failure: unknown;
   try {
@@ -103,56 +109,59 @@ function stepPattern(step: string | RegExp | undefined): RegExp {
 export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}): Promise<StatsResult> {
   const views = opts.views && opts.views.length > 0 ? STATS_VIEWS.filter((v) => opts.views!.includes(v)) : [...DEFAULT_VIEWS];
   const want = (v: StatsView): boolean => views.includes(v);
-  const cats = new Categorizer((opts.categories ?? []).map((c) => (typeof c === 'string' ? parseCategoryOverride(c) : c)));
+  const overrides = (opts.categories ?? []).map((c) => (typeof c === 'string' ? parseCategoryOverride(c) : c));
+  const cats = new Categorizer(overrides);
   const steps = stepPattern(opts.step);
   const notes: string[] = [];
   const jobs = await findFiles(inputs, opts.profileId, notes);
 
-  const sizes = await Promise.all(jobs.map((j) => stat(j.path).then((s) => s.size, () => 0)));
+  const sizes = await Promise.all(jobs.map((j) => stat(j.path).then((st) => st.size, () => 0)));
   const totalBytes = sizes.reduce((a, b) => a + b, 0);
-  let doneBytes = 0;
+  const done = jobs.map(() => 0);
+  const progress = opts.onProgress
+    ? (k: number, compressed: number): void => { done[k] = compressed; opts.onProgress!(done.reduce((a, b) => a + b, 0), totalBytes); }
+    : undefined;
+  const request: CollectRequest = {
+    path: '',
+    categories: overrides.map((c) => ({ category: c.category, source: c.pattern.source, flags: c.pattern.flags })),
+    ops: want('op'),
+    groups: want('rank'),
+    ...(want('step') ? { annotations: { source: steps.source, flags: steps.flags } } : {}),
+  };
+  const outcomes = await collectAll(jobs.map((j) => ({ ...request, path: j.path })), progress);
+
   const diagnostics = new Diagnostics();
   const ranks: RankData[] = [];
   const inputsOut: StatsInput[] = [];
   const loose: { data: RankData; input: StatsInput; distRank: number | null; nameRank: number | null }[] = [];
-
-  for (const job of jobs) {
-    const collector = new StatsCollector({
-      categorize: (name, kind) => cats.categoryOf(name, kind),
-      communication: cats.communication,
-      ops: want('op'),
-      groups: want('rank'),
-      ...(want('step') ? { annotations: steps } : {}),
-      file: job.path,
-    });
-    let last = 0;
-    const scan = await scanFile(job.path, collector, {
-      afterChunk: opts.onProgress ? (_b, c) => { doneBytes += c - last; last = c; opts.onProgress!(doneBytes, totalBytes); } : undefined,
-    });
-    diagnostics.merge(collector.diagnostics);
-    const records = collector.result();
-    const di = collector.top.distributedInfo?.['rank'];
+  jobs.forEach((job, k) => {
+    const out = outcomes[k]!;
+    for (const d of out.diagnostics) {
+      for (const ex of d.examples) diagnostics.add(d.name, ex, 0);
+      diagnostics.add(d.name, undefined, d.count);
+    }
+    const records = out.records;
+    const di = out.top.distributedInfo?.['rank'];
     const distRank = typeof di === 'number' ? di : typeof di === 'string' && /^\d+$/.test(di) ? Number(di) : null;
-    const split = rankSplitOf(records, collector.top);
+    const split = rankSplitOf(records, out.top);
     if (split && split.ranks.length > 0) {
-      const how = collector.top.merge ? 'its traceforgeMerge key' : 'the [LABEL] prefixes of its process names';
+      const how = out.top.merge ? 'its traceforgeMerge key' : 'the [LABEL] prefixes of its process names';
       notes.push(`${job.path}: a merged trace; split into ${split.ranks.length} rank(s) (${split.ranks.map((r) => r.label).join(', ')}) by ${how}`);
       if (split.unassigned.length > 0) {
         notes.push(`${job.path}: events of pid(s) ${split.unassigned.slice(0, 5).join(', ')}${split.unassigned.length > 5 ? ', ...' : ''} belong to no rank and were left out`);
       }
-      for (const s of split.ranks) {
-        const data: RankData = { label: s.label, file: job.path, rank: s.rank, records: restrictToPids(records, s.keep) };
-        ranks.push(data);
-        inputsOut.push({ label: s.label, file: job.path, rank: s.rank, events: scan.events, bytes: scan.bytes });
+      for (const sp of split.ranks) {
+        ranks.push({ label: sp.label, file: job.path, rank: sp.rank, records: restrictToPids(records, sp.keep) });
+        inputsOut.push({ label: sp.label, file: job.path, rank: sp.rank, events: out.events, bytes: out.bytes });
       }
-      continue;
+      return;
     }
-    const input: StatsInput = { label: job.label ?? '', file: job.path, rank: distRank, events: scan.events, bytes: scan.bytes };
+    const input: StatsInput = { label: job.label ?? '', file: job.path, rank: distRank, events: out.events, bytes: out.bytes };
     const data: RankData = { label: input.label, file: job.path, rank: distRank, records };
     ranks.push(data);
     inputsOut.push(input);
     if (job.label === undefined) loose.push({ data, input, distRank, nameRank: job.nameRank ?? rankFromLooseName(basename(job.path)) });
-  }
+  });
   labelLoose(loose, notes);
 
   const timelines: RankTimeline[] = ranks.map((r) => timelineOf(r, cats));
@@ -194,7 +203,7 @@ function labelLoose(loose: { data: RankData; input: StatsInput; distRank: number
   const seen = new Map<string, number>();
   for (const l of loose) {
     const rank = l.distRank ?? l.nameRank;
-    let label = rank !== null ? `RANK${pad(rank)}` : traceStem(l.input.file).replace(/\.(pt\.)?trace$/, '');
+    let label = rank !== null ? `RANK${pad(rank)}` : l.input.file === '-' ? 'stdin' : traceStem(l.input.file).replace(/\.(pt\.)?trace$/, '');
     const n = (seen.get(label) ?? 0) + 1;
     seen.set(label, n);
     if (n > 1) {
@@ -205,4 +214,92 @@ function labelLoose(loose: { data: RankData; input: StatsInput; distRank: number
     l.input.label = label;
     if (l.data.rank === null && l.nameRank !== null) { l.data.rank = l.nameRank; l.input.rank = l.nameRank; }
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading files: inline for one file, on worker threads for several
+
+/** What one file's pass needs (plain data: it crosses to a worker thread). */
+interface CollectRequest {
+  path: string;
+  categories: { category: string; source: string; flags: string }[];
+  ops: boolean;
+  groups: boolean;
+  annotations?: { source: string; flags: string };
+}
+
+interface CollectOutcome {
+  records: TraceRecords;
+  top: FileTopLevel;
+  events: number;
+  bytes: number;
+  diagnostics: DiagnosticEntry[];
+}
+
+/** One file, one streaming pass. `onProgress` gets the compressed bytes read so far. */
+async function collectFile(req: CollectRequest, onProgress?: (compressed: number) => void): Promise<CollectOutcome> {
+  const cats = new Categorizer(req.categories.map((c) => ({ category: c.category, pattern: new RegExp(c.source, c.flags) })));
+  const collector = new StatsCollector({
+    categorize: (name, kind) => cats.categoryOf(name, kind),
+    communication: cats.communication,
+    ops: req.ops,
+    groups: req.groups,
+    ...(req.annotations ? { annotations: new RegExp(req.annotations.source, req.annotations.flags) } : {}),
+    file: req.path,
+  });
+  const scan = await scanFile(req.path, collector, onProgress ? { afterChunk: (_b, c) => onProgress(c) } : {});
+  return { records: collector.result(), top: collector.top, events: scan.events, bytes: scan.bytes, diagnostics: collector.diagnostics.list() };
+}
+
+const WORKER_KIND = 'traceforge-stats-collect';
+
+type WorkerMessage =
+  | { progress: number }
+  | { ok: CollectOutcome }
+  | { error: { code: string; message: string; file?: string; offset?: number } };
+
+function collectInWorker(req: CollectRequest, onProgress?: (compressed: number) => void): Promise<CollectOutcome> {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(new URL(import.meta.url), { workerData: { kind: WORKER_KIND } });
+    w.on('message', (m: WorkerMessage) => {
+      if ('progress' in m) { onProgress?.(m.progress); return; }
+      void w.terminate();
+      if ('ok' in m) resolve(m.ok);
+      else if (m.error.code !== 'BUG') reject(new TraceforgeError(m.error.code as ErrorCode, m.error.message, m.error.file, m.error.offset));
+      else reject(new Error(m.error.message));
+    });
+    w.once('error', reject);
+    w.postMessage(req);
+  });
+}
+
+/** Every file, in input order; several files run on up to availableParallelism() worker threads. */
+async function collectAll(reqs: CollectRequest[], onProgress?: (k: number, compressed: number) => void): Promise<CollectOutcome[]> {
+  if (reqs.length === 1) return [await collectFile(reqs[0]!, onProgress && ((c) => onProgress(0, c)))];
+  const out: CollectOutcome[] = new Array(reqs.length);
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < reqs.length) {
+      const k = next++;
+      out[k] = await collectInWorker(reqs[k]!, onProgress && ((c) => onProgress(k, c)));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(reqs.length, availableParallelism())) }, lane));
+  return out;
+}
+
+// Worker-thread entry: this module, loaded by collectInWorker, reads one file and posts its records.
+if (!isMainThread && (workerData as { kind?: string } | null)?.kind === WORKER_KIND) {
+  const port = parentPort!;
+  port.on('message', (req: CollectRequest) => {
+    let last = 0;
+    collectFile(req, (c) => { if (c - last >= 1 << 20) { last = c; port.postMessage({ progress: c }); } }).then(
+      (ok) => port.postMessage({ ok }),
+      (e: unknown) => port.postMessage({
+        error: e instanceof TraceforgeError
+          ? { code: e.code, message: e.message, file: e.file, offset: e.offset }
+          : { code: 'BUG', message: e instanceof Error ? e.stack ?? e.message : String(e) },
+      }),
+    );
+  });
 }

@@ -10,9 +10,13 @@ function field(v: string | number | null): string {
   return /[",\r\n]/.test(s) || /^\s|\s$/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
+/** A section as CSV: every column (also CSV-only ones), no sub-rows. */
 export function renderCsvSection(sec: Section): string {
   const lines = [sec.columns.map((c) => field(c.key)).join(',')];
-  for (const r of sec.rows) lines.push(sec.columns.map((_, i) => field(r[i]?.value ?? null)).join(','));
+  sec.rows.forEach((r, k) => {
+    if (sec.sub?.[k]) return;
+    lines.push(sec.columns.map((_, i) => field(r[i]?.value ?? null)).join(','));
+  });
   return lines.join('\r\n') + '\r\n';
 }
 

@@ -7,11 +7,12 @@ function escape(s: string): string {
 
 export function renderMarkdownSection(sec: Section): string {
   const lines = [`### ${escape(sec.title)}`, ''];
+  const cols = sec.columns.map((c, i) => ({ c, i })).filter(({ c }) => !c.csvOnly);
   if (sec.rows.length === 0) lines.push('_nothing to show_');
   else {
-    lines.push(`| ${sec.columns.map((c) => escape(c.title) || ' ').join(' | ')} |`);
-    lines.push(`|${sec.columns.map((c) => (c.align === 'right' ? '---:' : ':---')).join('|')}|`);
-    for (const r of sec.rows) lines.push(`| ${sec.columns.map((_, i) => escape(r[i]?.text ?? '')).join(' | ')} |`);
+    lines.push(`| ${cols.map(({ c }) => escape(c.title) || ' ').join(' | ')} |`);
+    lines.push(`|${cols.map(({ c }) => (c.align === 'right' ? '---:' : ':---')).join('|')}|`);
+    for (const r of sec.rows) lines.push(`| ${cols.map(({ i }) => escape((r[i]?.text ?? '').trim())).join(' | ')} |`);
   }
   if (sec.notes.length > 0) lines.push('', ...sec.notes.map((n) => `- ${escape(n)}`));
   return lines.join('\n') + '\n';

@@ -19,6 +19,10 @@ export interface Column {
   min?: number;
   /** When the table is too wide, columns with the highest `drop` go first (0 = never). */
   drop?: number;
+  /** Only in CSV (e.g. a JSON list that the table shows as sub-rows). */
+  csvOnly?: boolean;
+  /** How notes name the column when the title alone is ambiguous (`TP03 %`). */
+  longTitle?: string;
 }
 
 export interface Cell {
@@ -33,6 +37,11 @@ export interface Section {
   title: string;
   columns: Column[];
   rows: Cell[][];
+  /**
+   * Rows that detail the row above them (an op's kernels): shown indented in tables and
+   * Markdown, left out of CSV. Their first cell may run over the empty cells after it.
+   */
+  sub?: boolean[];
   /** Lines under the table (e.g. "12 more rows; use --top"). */
   notes: string[];
 }
@@ -83,8 +92,9 @@ function summarySections(r: StatsResult): Section[] {
   const byCat: Section = {
     view: 'summary', name: 'summaryCategories', title: 'GPU time by category (sum of durations; % of GPU busy time)',
     columns: [col('category', 'category', 'left'), ...rows.flatMap((s, k) => [
-      col(s.label, `${s.label}.totalUs`, 'right', { drop: k === 0 ? 0 : 10 + k }),
-      col('%', `${s.label}.share`, 'right', { drop: k === 0 ? 0 : 10 + k }),
+      // later ranks go first when too wide, each rank's % before its time
+      col(s.label, `${s.label}.totalUs`, 'right', { drop: k === 0 ? 0 : 2 * (10 + k) }),
+      col('%', `${s.label}.share`, 'right', { drop: k === 0 ? 0 : 2 * (10 + k) + 1, longTitle: `${s.label} %` }),
     ])],
     rows: cats.map((c) => [txt(c), ...rows.flatMap((s) => {
       const x = s.categories.find((y) => y.category === c);
@@ -102,8 +112,8 @@ function kernelSection(r: StatsResult, opts: SectionOptions): Section {
   return {
     view: 'kernel', name: 'kernels', title: 'Kernels (all ranks)',
     columns: [
-      col('kernel', 'name', 'left', { shrink: true, min: 24 }), col('category', 'category', 'left', { drop: 3 }), col('calls', 'calls'),
-      col('total', 'totalUs'), col('mean', 'meanUs', 'right', { drop: 4 }), col('median', 'medianUs', 'right', { drop: 2 }),
+      col('kernel', 'name', 'left', { shrink: true, min: 36 }), col('category', 'category', 'left', { drop: 4 }), col('calls', 'calls'),
+      col('total', 'totalUs'), col('mean', 'meanUs', 'right', { drop: 3 }), col('median', 'medianUs', 'right', { drop: 2 }),
       col('min', 'minUs', 'right', { drop: 6 }), col('max', 'maxUs', 'right', { drop: 5 }), col('% busy', 'share'),
     ],
     rows: list.map((k, i) => [
@@ -126,28 +136,40 @@ function categorySection(r: StatsResult): Section {
 function opSection(r: StatsResult, opts: SectionOptions): Section {
   const notes: string[] = [];
   const list = limit(r.ops ?? [], opts.top, 'ops', notes);
-  const short = names(list.map((o) => o.kernels[0]?.name ?? ''), opts);
   const l = r.opLinks;
-  if (l) notes.push(`${count(l.linkedKernels)} device activities linked to ops by External id; ${count(l.unlinkedKernels)} (${duration(l.unlinkedUs)}) launched outside any cpu_op`);
+  if (l) {
+    const outside = l.unlinkedKernels === 0 ? 'none' : `${count(l.unlinkedKernels)} (${duration(l.unlinkedUs)})`;
+    notes.push(`${count(l.linkedKernels)} device activities linked to ops by External id; ${outside} launched outside any cpu_op`);
+    notes.push('↳ kernels launched by the op (its device self time), most time first');
+  }
+  const rows: Cell[][] = [];
+  const sub: boolean[] = [];
+  const empty = txt('', null);
+  for (const o of list) {
+    rows.push([
+      txt(o.name), txt(shape(o.inputDims), o.inputDims === null ? null : JSON.stringify(o.inputDims)),
+      txt(typeList(o.inputTypes), o.inputTypes === null ? null : JSON.stringify(o.inputTypes)), num(o.calls),
+      dur(o.cpuTotalUs), dur(o.cpuSelfUs), dur(o.deviceSelfUs), dur(o.deviceTotalUs),
+      txt('', JSON.stringify(o.kernels)),
+    ]);
+    sub.push(false);
+    const short = names(o.kernels.map((k) => k.name), opts);
+    o.kernels.forEach((k, i) => {
+      rows.push([txt(`  ↳ ${short[i]!}`, k.name), empty, empty, num(k.calls), empty, empty, dur(k.totalUs), empty, empty]);
+      sub.push(true);
+    });
+  }
   return {
     view: 'op', name: 'ops', title: 'Operators by input shape (like key_averages(group_by_input_shape=True))',
     columns: [
-      col('op', 'name', 'left', { shrink: true, min: 16 }), col('input dims', 'inputDims', 'left', { shrink: true, min: 12, drop: 3 }),
-      col('input type', 'inputTypes', 'left', { shrink: true, min: 10, drop: 4 }), col('calls', 'calls'),
+      col('op', 'name', 'left', { shrink: true, min: 18 }), col('input dims', 'inputDims', 'left', { shrink: true, min: 14, drop: 3 }),
+      col('input type', 'inputTypes', 'left', { shrink: true, min: 13, drop: 4 }), col('calls', 'calls'),
       col('CPU total', 'cpuTotalUs', 'right', { drop: 5 }), col('CPU self', 'cpuSelfUs', 'right', { drop: 6 }),
       col('device self', 'deviceSelfUs'), col('device total', 'deviceTotalUs'),
-      col('top kernel', 'topKernel', 'left', { shrink: true, min: 16, drop: 2 }),
+      col('kernels', 'kernels', 'left', { csvOnly: true }),
     ],
-    rows: list.map((o, i) => {
-      const k = o.kernels[0];
-      const more = o.kernels.length > 1 ? ` +${o.kernels.length - 1}` : '';
-      return [
-        txt(o.name), txt(shape(o.inputDims), o.inputDims === null ? null : JSON.stringify(o.inputDims)),
-        txt(typeList(o.inputTypes), o.inputTypes === null ? null : JSON.stringify(o.inputTypes)), num(o.calls),
-        dur(o.cpuTotalUs), dur(o.cpuSelfUs), dur(o.deviceSelfUs), dur(o.deviceTotalUs),
-        txt(k ? short[i]! + more : '', k ? k.name : null),
-      ];
-    }),
+    rows,
+    sub,
     notes,
   };
 }
@@ -177,7 +199,7 @@ function rankSections(r: StatsResult, opts: SectionOptions): Section[] {
   const kernels: Section = {
     view: 'rank', name: 'rankKernels', title: 'Kernels across ranks (total time per rank; largest spread first)',
     columns: [
-      col('kernel', 'name', 'left', { shrink: true, min: 24 }), col('category', 'category', 'left', { drop: 3 }),
+      col('kernel', 'name', 'left', { shrink: true, min: 32 }), col('category', 'category', 'left', { drop: 3 }),
       col('min', 'minUs'), col('at', 'minRank', 'left'), col('max', 'maxUs'), col('at', 'maxRank', 'left'), col('spread', 'spreadUs'),
     ],
     rows: list.map((k, i) => [txt(short[i]!, k.name), txt(k.category), dur(k.minUs), txt(k.minRank), dur(k.maxUs), txt(k.maxRank), dur(k.spreadUs)]),

@@ -1,22 +1,17 @@
 /** `traceforge stats <trace | dir | files>...`: where the GPU time goes, per rank, kernel, op, step. */
 import type { Command } from 'commander';
 import { once } from 'node:events';
-import { statsOf, STATS_VIEWS, type StatsView } from '../../pipeline/stats.js';
+import { STATS_VIEWS, type StatsView } from '../../analysis/result.js';
 import { formatDiagnostics, Diagnostics } from '../../model/diagnostics.js';
 import { TraceforgeError } from '../../errors.js';
-import { sectionsOf } from '../../report/sections.js';
-import { renderTables } from '../../report/table.js';
-import { renderCsv } from '../../report/csv.js';
-import { renderMarkdown } from '../../report/markdown.js';
-import { renderJson } from '../../report/json.js';
 import { progressBar, type Progress } from '../progress.js';
 import type { CommandOutcome } from '../main.js';
 
 interface StatsCliOptions {
-  by: string[];
+  by?: string[];
   format: string;
   top?: string;
-  category: string[];
+  category?: string[];
   step?: string;
   profileId?: string;
   width?: string;
@@ -41,7 +36,7 @@ function parseViews(values: readonly string[]): StatsView[] {
   return out;
 }
 
-const collect = (v: string, prev: string[]): string[] => [...prev, v];
+const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];
 
 async function write(text: string): Promise<void> {
   if (!process.stdout.write(text)) await once(process.stdout, 'drain');
@@ -52,10 +47,10 @@ export function register(program: Command, run: (fn: () => Promise<CommandOutcom
     .command('stats')
     .description('Where the time goes: GPU busy/idle time, kernels, categories, operators by input shape, ranks side by side (stragglers), steps. A directory or several files are several ranks; a merged trace is split back into its ranks.')
     .argument('<inputs...>', 'a trace, a directory of rank traces, several files or globs, or a merged trace')
-    .option('--by <view>', `view to show, repeatable or comma-separated: ${STATS_VIEWS.join(', ')}, all (default: summary,kernel)`, collect, [])
+    .option('--by <view>', `view to show, repeatable or comma-separated: ${STATS_VIEWS.join(', ')}, all (default: summary,kernel)`, collect)
     .option('--format <fmt>', `output: ${FORMATS.join(', ')}`, 'table')
     .option('--top <n>', 'rows of the long tables (kernels, ops); default 20 in table/md, all in csv/json')
-    .option('--category <name=regex>', 'categorise kernels whose name matches regex as name (before the built-in rules); repeatable', collect, [])
+    .option('--category <name=regex>', 'categorise kernels whose name matches regex as name (before the built-in rules); repeatable', collect)
     .option('--step <regex>', 'step annotations for --by step (default ProfilerStep#N), e.g. "decode_step_\\d+"')
     .option('--profile-id <id>', 'which profile to read when a directory has several (default: the newest)')
     .option('--width <n>', 'table width (default: the terminal width, or 100)')
@@ -73,11 +68,16 @@ export function register(program: Command, run: (fn: () => Promise<CommandOutcom
         width = Number(o.width);
         if (!Number.isInteger(width) || width < 40) throw new TraceforgeError('E_USAGE', `--width takes a whole number of at least 40, not ${o.width}`);
       }
-      const views = parseViews(o.by);
+      const views = parseViews(o.by ?? []);
+      // loaded here: every command module is imported at start-up to register itself
+      const [{ statsOf }, { sectionsOf }, { renderTables }, { renderCsv }, { renderMarkdown }, { renderJson }] = await Promise.all([
+        import('../../pipeline/stats.js'), import('../../report/sections.js'), import('../../report/table.js'),
+        import('../../report/csv.js'), import('../../report/markdown.js'), import('../../report/json.js'),
+      ]);
       let bar: Progress | undefined;
       const result = await statsOf(inputs, {
         ...(views.length > 0 ? { views } : {}),
-        categories: o.category,
+        categories: o.category ?? [],
         ...(o.step !== undefined ? { step: o.step } : {}),
         ...(o.profileId !== undefined ? { profileId: o.profileId } : {}),
         onProgress: (done, total) => { bar ??= progressBar(total, 'stats'); bar.update(done); },
