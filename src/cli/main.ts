@@ -2,7 +2,8 @@
 /**
  * The command line. The only place that calls process.exit: user errors (TraceforgeError,
  * usage) print one line and exit 2; anything else is a bug and prints its stack (exit 70).
- * Commands live one per file in ./commands and are loaded only when used.
+ * Commands live one per file in ./commands; each registers its options (a command that needs
+ * heavy modules imports them inside its action).
  */
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
@@ -22,6 +23,7 @@ const COMMANDS: Loader[] = [
   () => import('./commands/stats.js'),
   () => import('./commands/open.js'),
   () => import('./commands/demo.js'),
+  () => import('./commands/info.js'),
 ];
 
 function fail(e: unknown): never {

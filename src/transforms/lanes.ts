@@ -3,8 +3,8 @@
  *
  * Perfetto (and chrome://tracing) require the complete events of one track to nest like a stack.
  * `assignLanes` sorts each track's slices by (ts, longer first, file order) and puts each on a
- * lane where it nests — the one whose open slice contains it most tightly, else the lowest empty
- * lane; lane 0 is the original track. Flow events move with the slice they
+ * lane where it nests — the lowest lane with an open slice that contains it, else the lowest
+ * empty lane; lane 0 is the original track. Flow events move with the slice they
  * bind to, using Perfetto's binding rules: `s`, `t` and `f` with `bp: "e"` bind to the deepest
  * slice enclosing their ts; `f` without `bp: "e"` binds to the next slice starting at or after ts.
  */
@@ -137,19 +137,18 @@ export function assignLanes(s: SliceArrays, f: FlowArrays, trackCount: number, o
       }
       if (o < 0) break;
       const oEnd = end(o);
-      // Best fit: the lane whose innermost open slice contains this one most tightly; else
-      // the lowest empty lane; else a new lane. (Plain "lowest lane where it nests" can put a
-      // slice on an empty lane while its container sits on another, and then need an extra lane
-      // later: pdl-eager's stream 7 needs 2 lanes, not 3.)
+      // The lowest lane whose innermost open slice contains this one; else the lowest empty
+      // lane; else a new lane. (Taking the lowest lane where it nests, empty or not, can put a
+      // slice on an empty lane while its container sits on another, and need an extra lane
+      // later: pdl-eager's stream 7 needs 2 lanes, not 3. Taking the tightest container
+      // instead moves whole CPU call stacks under one crossing annotation onto the new lane.)
       let lane = -1;
-      let bestEnd = Infinity;
       let empty = -1;
       for (let l = 0; l < stacks.length; l++) {
         const st = stacks[l]!;
         while (st.length > 0 && end(st[st.length - 1]!) <= oTs) st.pop();
         if (st.length === 0) { if (empty < 0) empty = l; continue; }
-        const topEnd = end(st[st.length - 1]!);
-        if (topEnd >= oEnd && topEnd < bestEnd) { bestEnd = topEnd; lane = l; }
+        if (end(st[st.length - 1]!) >= oEnd) { lane = l; break; }
       }
       if (lane < 0) lane = empty;
       if (lane < 0) { lane = stacks.length; stacks.push([]); }

@@ -81,6 +81,11 @@ for (const file of realKinetoTraces()) {
       }
       // something moved exactly when something crossed
       assert.equal(c.result.summary.slicesMoved > 0, before > 0);
+      // Only what crosses moves: in these real traces every slice that does not cross has a
+      // container on the original track (or none), so it stays there. A rule that moved whole
+      // call stacks along with a crossing annotation (e.g. "tightest container") fails this:
+      // on tp2 TP-0 it moved 11,291 slices for 90 crossings.
+      if (KNOWN_OVERLAPPING.has(rel)) assert.equal(c.result.summary.slicesMoved, before);
     });
 
     it('(b) the output holds the input events unchanged but for tids of moved events, plus thread metadata', () => {
@@ -269,9 +274,8 @@ describe('fix edge cases', () => {
   it('zero-duration: zero-length slices never need a lane', async () => {
     // pid 1 tid 1: A 0-100, Z1 @50 dur 0, Z2 @100 dur 0.0, B 60-120, Z3 @110 dur 0, Z4 @60 dur 0.
     // Only B crosses A: B -> lane 1 = tid 2 (max tid 1 + 1). A zero-length slice never needs a
-    // lane of its own; it goes into the open slice that contains it most tightly (best fit):
-    // Z1 @50 and Z4 @60 into A (A ends at 100, before B's 120); Z2 @100 and Z3 @110 into B
-    // (A has closed by then).
+    // lane of its own; it goes to the lowest lane with an open slice that contains it:
+    // Z1 @50 and Z4 @60 into A (lane 0); Z2 @100 and Z3 @110 into B (A has closed by then).
     const r = await fixEdge('zero-duration.json');
     assert.deepEqual(r.tids, [1, 1, 2, 2, 2, 1]);
     assert.equal(r.result.summary.slicesMoved, 3);
@@ -289,8 +293,8 @@ describe('fix edge cases', () => {
 
   it('depth-3-overlap: three pairwise crossing slices need exactly 3 lanes', async () => {
     // pid 2 tid 5: A 0-100, B 50-150, C 90-190 cross pairwise at 90..100 -> 3 lanes.
-    // B -> lane 1 = tid 6, C -> lane 2 = tid 7. E 95-99 is inside A, B and C: best fit puts it
-    // in the tightest, A (lane 0). D 160-170 starts after A and B closed, inside C -> lane 2.
+    // B -> lane 1 = tid 6, C -> lane 2 = tid 7. E 95-99 is inside A, B and C: the lowest lane
+    // with a container is A's (lane 0). D 160-170 starts after A and B closed, inside C -> lane 2.
     const r = await fixEdge('depth-3-overlap.json');
     assert.deepEqual(r.tids, [5, 6, 7, 7, 5]);
     assert.equal(r.result.summary.lanesAdded, 2);
