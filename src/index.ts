@@ -11,6 +11,14 @@ export { fixTrace, defaultFixOutput, type FixOptions, type FixResult } from './p
 export { checkTrace, type CheckResult, type TrackCheck } from './pipeline/check.js';
 export { mergeTraces, parseRankList, type MergeRequest, type MergeResult, type MergeOutcome, type MergeWindow } from './pipeline/merge.js';
 export { serveTrace, perfettoLink, type ServeHandle } from './pipeline/serve.js';
+export { statsOf, STATS_VIEWS, DEFAULT_VIEWS, type StatsOptions, type StatsResult, type StatsView } from './pipeline/stats.js';
+
+// renderers (stats results as text)
+export { sectionsOf, type Section } from './report/sections.js';
+export { renderTables } from './report/table.js';
+export { renderCsv } from './report/csv.js';
+export { renderMarkdown } from './report/markdown.js';
+export { renderJson, jsonOf } from './report/json.js';
 
 // building blocks: streaming reader and writer
 export { TraceScanner, F as EventField, type ScannedEvent, type ScanHandler, type TopLevelEntry, type TraceShape } from './io/scanner.js';
