@@ -71,6 +71,10 @@ CLASS[0x7d] = CLASS[0x5d] = 4;
 
 const NEED_MORE = -1;
 
+/** Grammar states inside nested values: what may come next. */
+const X_VALUE = 0, X_VALUE_OR_CLOSE = 1, X_KEY = 2, X_KEY_OR_CLOSE = 3, X_COLON = 4, X_COMMA_OR_CLOSE = 5;
+const EXPECTED = ['a JSON value', "a JSON value or ']'", 'a key string', "a key string or '}'", "':'", "',' or a closing bracket"];
+
 function fieldIdOf(b: Buffer, s: number, e: number): number {
   // s..e are the key bytes without quotes.
   switch (e - s) {
@@ -123,6 +127,8 @@ export class TraceScanner {
   private eventIndex = 0;
   private sawEvents = false;
   private readonly ev: ScannedEvent;
+  /** Container kinds (1 object, 2 array) of the value being validated, by depth. */
+  private readonly containers = new Uint8Array(512);
 
   constructor(private readonly handler: ScanHandler, private readonly opts: ScannerOptions) {
     this.ev = { buf: this.buf, start: 0, end: 0, index: 0, offset: 0, f: new Int32Array(FIELD_COUNT * 2) };
@@ -231,43 +237,109 @@ export class TraceScanner {
     if (i >= n) return NEED_MORE;
     const c = b[i]!;
     if (c === 0x22) return this.stringEnd(i);
-    if (c === 0x7b || c === 0x5b) {
-      let depth = 0;
-      let j = i;
-      while (j < n) {
-        const k = CLASS[b[j]!]!;
-        if (k === 1) { j++; continue; }
-        if (k === 2) {
+    if (c === 0x7b || c === 0x5b) return this.containerEnd(i);
+    return this.scalarEnd(i);
+  }
+
+  /** End of the number or literal at i, validated; NEED_MORE when it may continue. */
+  private scalarEnd(i: number): number {
+    const b = this.buf;
+    const n = b.length;
+    const c = b[i]!;
+    if (c === 0x74 || c === 0x66 || c === 0x6e) {
+      const lit = c === 0x74 ? 'true' : c === 0x66 ? 'false' : 'null';
+      for (let k = 1; k < lit.length; k++) {
+        if (i + k >= n) return NEED_MORE;
+        if (b[i + k] !== lit.charCodeAt(k)) throw this.unexpected(i, 'a JSON value');
+      }
+      return i + lit.length;
+    }
+    // -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+    let j = i;
+    if (c === 0x2d) j++;
+    if (j >= n) return NEED_MORE;
+    const isDigit = (x: number | undefined): boolean => x !== undefined && x >= 0x30 && x <= 0x39;
+    if (!isDigit(b[j])) throw this.unexpected(j, c === 0x2d ? 'a digit' : 'a JSON value');
+    if (b[j] === 0x30) {
+      j++;
+      if (j < n && isDigit(b[j])) throw this.unexpected(j, "'.' or the end of the number (no leading zeros in JSON)");
+    } else while (j < n && isDigit(b[j])) j++;
+    if (j < n && b[j] === 0x2e) {
+      j++;
+      if (j >= n) return NEED_MORE;
+      if (!isDigit(b[j])) throw this.unexpected(j, 'a digit after the decimal point');
+      while (j < n && isDigit(b[j])) j++;
+    }
+    if (j < n && (b[j] === 0x65 || b[j] === 0x45)) {
+      j++;
+      if (j < n && (b[j] === 0x2b || b[j] === 0x2d)) j++;
+      if (j >= n) return NEED_MORE;
+      if (!isDigit(b[j])) throw this.unexpected(j, 'a digit in the exponent');
+      while (j < n && isDigit(b[j])) j++;
+    }
+    return j >= n ? NEED_MORE : j; // a number may continue in the next chunk
+  }
+
+  /**
+   * End of the object or array at i, validating its grammar (keys, colons, commas, values) with
+   * a small stack — so a broken `args` is reported here rather than copied into an output.
+   */
+  private containerEnd(i: number): number {
+    const b = this.buf;
+    const n = b.length;
+    const stack = this.containers;
+    let depth = 0;
+    let st = 0;
+    let j = i;
+    while (j < n) {
+      const d = b[j]!;
+      switch (CLASS[d]) {
+        case 1: // white space, ':' ',' or the start of a number / literal
+          if (WS[d] === 1) { j++; continue; }
+          if (d === 0x3a) {
+            if (st !== X_COLON) throw this.unexpected(j, EXPECTED[st]!);
+            st = X_VALUE; j++; continue;
+          }
+          if (d === 0x2c) {
+            if (st !== X_COMMA_OR_CLOSE) throw this.unexpected(j, EXPECTED[st]!);
+            st = stack[depth - 1] === 1 ? X_KEY : X_VALUE; j++; continue;
+          }
+          if (st !== X_VALUE && st !== X_VALUE_OR_CLOSE) throw this.unexpected(j, EXPECTED[st]!);
+          j = this.scalarEnd(j);
+          if (j < 0) return NEED_MORE;
+          st = X_COMMA_OR_CLOSE;
+          continue;
+        case 2: { // a string: a key or a value
           const e = this.stringEnd(j);
           if (e < 0) return NEED_MORE;
+          if (st === X_KEY || st === X_KEY_OR_CLOSE) st = X_COLON;
+          else if (st === X_VALUE || st === X_VALUE_OR_CLOSE) st = X_COMMA_OR_CLOSE;
+          else throw this.unexpected(j, EXPECTED[st]!);
           j = e;
           continue;
         }
-        if (k === 3) depth++;
-        else if (k === 4) { if (--depth === 0) return j + 1; }
-        else throw this.unexpected(j, 'a JSON value');
-        j++;
+        case 3: // '{' or '['
+          if (depth > 0 && st !== X_VALUE && st !== X_VALUE_OR_CLOSE) throw this.unexpected(j, EXPECTED[st]!);
+          if (depth === stack.length) throw this.err('JSON nested too deeply', this.base + j);
+          stack[depth++] = d === 0x7b ? 1 : 2;
+          st = d === 0x7b ? X_KEY_OR_CLOSE : X_VALUE_OR_CLOSE;
+          j++;
+          continue;
+        case 4: { // '}' or ']'
+          const want = d === 0x7d ? 1 : 2;
+          const okState = want === 1 ? st === X_KEY_OR_CLOSE || st === X_COMMA_OR_CLOSE : st === X_VALUE_OR_CLOSE || st === X_COMMA_OR_CLOSE;
+          if (stack[depth - 1] !== want || !okState) throw this.unexpected(j, EXPECTED[st]!);
+          depth--;
+          j++;
+          if (depth === 0) return j;
+          st = X_COMMA_OR_CLOSE;
+          continue;
+        }
+        default:
+          throw this.unexpected(j, EXPECTED[st]!);
       }
-      return NEED_MORE;
     }
-    // number or literal
-    if (c === 0x74 || c === 0x66 || c === 0x6e) {
-      const lit = c === 0x74 ? 'true' : c === 0x66 ? 'false' : 'null';
-      if (n - i < lit.length) return NEED_MORE;
-      if (b.toString('latin1', i, i + lit.length) !== lit) throw this.unexpected(i, 'a JSON value');
-      return i + lit.length;
-    }
-    if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
-      if (c === 0x2d && i + 1 < n && !(b[i + 1]! >= 0x30 && b[i + 1]! <= 0x39)) throw this.unexpected(i + 1, 'a digit');
-      let j = i + 1;
-      while (j < n) {
-        const d = b[j]!;
-        if ((d >= 0x30 && d <= 0x39) || d === 0x2e || d === 0x65 || d === 0x45 || d === 0x2b || d === 0x2d) j++;
-        else return j;
-      }
-      return NEED_MORE; // a number may continue in the next chunk
-    }
-    throw this.unexpected(i, 'a JSON value');
+    return NEED_MORE;
   }
 
   private run(): void {

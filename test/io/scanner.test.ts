@@ -238,3 +238,38 @@ describe('scanner: strings, unicode, nesting, top-level order', () => {
     }
   });
 });
+
+describe('scanner: invalid JSON inside nested values is an error at its byte', () => {
+  // Each case: an event whose args hold one grammar error; the offset must point at it,
+  // whatever the chunk size.
+  const cases: [string, string, string][] = [
+    ['missing comma in an array', '{"traceEvents": [{"ph": "X", "args": {"a": [1 2]}}]}', '2]'],
+    ['bad literal', '{"traceEvents": [{"ph": "X", "args": {"a": nul}}]}', 'nul}'],
+    ['missing colon', '{"traceEvents": [{"ph": "X", "args": {"a" 1}}]}', '1}'],
+    ['trailing comma in an object', '{"traceEvents": [{"ph": "X", "args": {"a": 1,}}]}', '}}]'],
+    ['leading zero', '{"traceEvents": [{"ph": "X", "args": {"a": 01}}]}', '1}'],
+    ['mismatched bracket', '{"traceEvents": [{"ph": "X", "args": {"a": [1}}]}', '}}]'],
+    ['NaN in args', '{"traceEvents": [{"ph": "X", "args": {"a": [NaN]}}]}', 'NaN'],
+    ['number without digits after the point', '{"traceEvents": [{"ph": "X", "ts": 1., "dur": 1}]}', ', "dur'],
+  ];
+  for (const [what, text, at] of cases) {
+    it(what, () => {
+      const expected = text.indexOf(at);
+      for (const chunk of [1, 3, text.length]) {
+        assert.throws(() => scanBuffer(Buffer.from(text), { event() {} }, 'case.json', chunk), (e: unknown) => {
+          assert.ok(e instanceof TraceforgeError, String(e));
+          assert.equal(e.code, 'E_PARSE');
+          assert.equal(e.offset, expected, `${what}: ${e.message}`);
+          assert.match(e.message, /^case\.json: .*\(byte \d+\)$/);
+          return true;
+        });
+      }
+    });
+  }
+  it('valid nested values of every kind pass', () => {
+    const text = '{"traceEvents": [{"ph": "X", "args": {"a": [1, -0.5, 2e10, 3E-2, true, false, null, "s\\"", {}, [], {"b": [[]]}]}}]}';
+    let n = 0;
+    scanBuffer(Buffer.from(text), { event() { n++; } }, 'ok.json', 5);
+    assert.equal(n, 1);
+  });
+});
