@@ -1,0 +1,523 @@
+/**
+ * The report page's own script (internal to report/html.ts). `clientMain` runs in the browser:
+ * html.ts inlines its source (`clientMain.toString()`), so it must not use anything from this
+ * module's scope: no imports at run time, no helpers outside the function. Type imports only.
+ *
+ * Tables are plain DOM: rows are built once and sorting reorders an index array and re-appends
+ * the rows in one fragment (one layout); tables of more than 2000 rows are virtualized (only the
+ * rows in view exist). Text from the trace is only ever set as `textContent` or `title`.
+ */
+import type uPlot from 'uplot';
+import type { ReportData } from '../html.js';
+import type { RankTotals } from '../../analysis/ranks.js';
+
+export function clientMain(data: ReportData, U: typeof uPlot): void {
+  const s = data.stats;
+  const PALETTE = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
+  const AXIS = { stroke: '#4b5563', grid: { stroke: '#eceff3', width: 1 }, ticks: { stroke: '#d1d5db', width: 1 } };
+  const NBSP = '\u00a0';
+  const VIRTUAL_ROWS = 2000;
+  const ROW_H = 28;
+  const collator = new Intl.Collator('en', { numeric: true, sensitivity: 'base' });
+
+  // ------------------------------------------------------------------------------- formatting
+  const duration = (us: number | null | undefined): string => {
+    if (us === null || us === undefined || !Number.isFinite(us)) return '—';
+    const a = Math.abs(us);
+    if (a === 0) return '0';
+    if (a < 1) return `${Math.round(us * 1000)}${NBSP}ns`;
+    if (a < 10) return `${us.toFixed(2)}${NBSP}µs`;
+    if (a < 1000) return `${us.toFixed(1)}${NBSP}µs`;
+    if (a < 10_000) return `${(us / 1000).toFixed(3)}${NBSP}ms`;
+    if (a < 1_000_000) return `${(us / 1000).toFixed(2)}${NBSP}ms`;
+    return `${(us / 1e6).toFixed(3)}${NBSP}s`;
+  };
+  const percent = (x: number | null | undefined): string => {
+    if (x === null || x === undefined || !Number.isFinite(x)) return '—';
+    if (x === 0) return '0%';
+    if (x > 0 && x < 0.001) return '<0.1%';
+    return `${(x * 100).toFixed(1)}%`;
+  };
+  const count = (n: number): string => n.toLocaleString('en-US');
+  const ms = (us: number): number => us / 1000;
+  const shape = (v: unknown): string => (v === null || v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v).replace(/,/g, ', '));
+  const typeList = (v: unknown): string => {
+    if (v === null || v === undefined) return '';
+    if (!Array.isArray(v)) return String(v);
+    const out: string[] = [];
+    for (let i = 0; i < v.length;) {
+      let j = i;
+      while (j + 1 < v.length && v[j + 1] === v[i]) j++;
+      const t = v[i] === '' ? '-' : String(v[i]);
+      out.push(j > i ? `${t} ×${j - i + 1}` : t);
+      i = j + 1;
+    }
+    return out.join(', ');
+  };
+  const short = (name: string): string => data.shortNames[name] ?? name;
+  const catColor = new Map<string, string>();
+  (s.categories ?? []).forEach((c, k) => catColor.set(c.category, PALETTE[k % PALETTE.length]!));
+  const colorOf = (k: number): string => PALETTE[k % PALETTE.length]!;
+
+  function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] {
+    const e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+  const byId = (id: string): HTMLElement | null => document.getElementById(id);
+  const note = (id: string, text: string): void => { byId(id)?.append(el('p', 'tf-muted tf-empty', text)); };
+
+  // ---------------------------------------------------------------------------------- tables
+  interface Col<R> {
+    key: string;
+    label: string;
+    /** Numeric: right-aligned, sorted by number, first click sorts descending. */
+    num?: boolean;
+    value: (r: R) => number | string | null;
+    text?: (r: R) => string;
+    title?: (r: R) => string;
+    /** 0..1: a bar behind the cell. */
+    bar?: (r: R) => number | null;
+    dot?: (r: R) => string | undefined;
+    cls?: string;
+    width?: string;
+    help?: string;
+  }
+  interface TableOptions<R> {
+    sort?: string;
+    desc?: boolean;
+    filter?: (r: R) => string;
+    empty?: string;
+    /** As wide as its content (small tables of numbers), not the page. */
+    compact?: boolean;
+  }
+
+  function table<R>(hostId: string, name: string, cols: Col<R>[], rows: R[], opts: TableOptions<R> = {}): void {
+    const host = byId(hostId);
+    if (!host) return;
+    if (rows.length === 0) { host.append(el('p', 'tf-muted tf-empty', opts.empty ?? 'Nothing to show.')); return; }
+    const virtual = rows.length > VIRTUAL_ROWS;
+    const order: number[] = rows.map((_, i) => i);
+    let visible = order;
+    const keys = new Map<string, (number | string | null)[]>();
+    let hay: string[] | undefined;
+
+    const tall = rows.length > 20;
+    const tbl = el('table', `tf-table${virtual ? ' tf-virtual' : ''}${opts.compact ? ' tf-compact' : ''}`);
+    tbl.dataset['table'] = name;
+    const colgroup = el('colgroup');
+    for (const c of cols) { const ce = el('col'); if (c.width) ce.style.width = c.width; colgroup.append(ce); }
+    const thead = el('thead');
+    const htr = el('tr');
+    const ths = cols.map((c, k) => {
+      const th = el('th', c.num ? 'num' : undefined);
+      th.dataset['col'] = c.key;
+      th.setAttribute('aria-sort', 'none');
+      const b = el('button', 'tf-sort', c.label);
+      b.type = 'button';
+      if (c.help) b.title = c.help;
+      b.addEventListener('click', () => {
+        const cur = th.getAttribute('aria-sort');
+        const desc = cur === 'none' ? c.num === true : cur === 'ascending';
+        sortBy(k, desc);
+      });
+      th.append(b);
+      htr.append(th);
+      return th;
+    });
+    thead.append(htr);
+    const tbody = el('tbody');
+    tbl.append(colgroup, thead, tbody);
+
+    const makeRow = (i: number): HTMLTableRowElement => {
+      const r = rows[i]!;
+      const tr = el('tr');
+      for (const c of cols) {
+        const td = el('td', [c.num ? 'num' : '', c.cls ?? ''].join(' ').trim() || undefined);
+        const v = c.value(r);
+        if (c.num && typeof v === 'number') td.dataset['v'] = String(v);
+        const dot = c.dot?.(r);
+        if (dot) { const d = el('span', 'tf-dot'); d.style.background = dot; td.append(d); }
+        td.append(c.text ? c.text(r) : v === null ? '—' : String(v));
+        const t = c.title?.(r);
+        if (t) td.title = t;
+        const bar = c.bar?.(r);
+        if (bar !== null && bar !== undefined && bar > 0) {
+          const p = Math.min(100, bar * 100).toFixed(1);
+          td.classList.add('tf-bar');
+          td.style.backgroundImage = `linear-gradient(to left, #4e79a7 ${p}%, transparent ${p}%)`;
+        }
+        tr.append(td);
+      }
+      return tr;
+    };
+    const built: HTMLTableRowElement[] = virtual ? [] : rows.map((_, i) => makeRow(i));
+
+    const scroller = el('div', `tf-scroll${tall ? ' tf-tall' : ''}${opts.compact ? ' tf-compact' : ''}`);
+    scroller.append(tbl);
+    const counter = el('span', 'tf-count');
+    if (opts.filter || tall) {
+      const bar = el('div', 'tf-toolbar');
+      if (opts.filter) {
+        const input = el('input', 'tf-filter');
+        input.type = 'search';
+        input.placeholder = 'Filter by name…';
+        input.setAttribute('aria-label', `Filter ${name}`);
+        let pending = false;
+        input.addEventListener('input', () => {
+          if (pending) return;
+          pending = true;
+          requestAnimationFrame(() => { pending = false; applyFilter(input.value); render(); });
+        });
+        bar.append(input);
+      }
+      bar.append(counter);
+      host.append(bar);
+    }
+    host.append(scroller);
+
+    let query = '';
+    function applyFilter(q?: string): void {
+      if (q !== undefined) query = q.trim().toLowerCase();
+      if (!query || !opts.filter) { visible = order; return; }
+      hay ??= rows.map((r) => opts.filter!(r).toLowerCase());
+      visible = order.filter((i) => hay![i]!.includes(query));
+      if (virtual) scroller.scrollTop = 0;
+    }
+
+    const topPad = el('tr', 'tf-pad');
+    const bottomPad = el('tr', 'tf-pad');
+    const topTd = el('td');
+    const bottomTd = el('td');
+    topTd.colSpan = bottomTd.colSpan = cols.length;
+    topPad.append(topTd);
+    bottomPad.append(bottomTd);
+
+    function renderWindow(): void {
+      const view = scroller.clientHeight || 600;
+      const first = Math.max(0, Math.floor(scroller.scrollTop / ROW_H) - 10);
+      const last = Math.min(visible.length, first + Math.ceil(view / ROW_H) + 20);
+      topTd.style.height = `${first * ROW_H}px`;
+      bottomTd.style.height = `${(visible.length - last) * ROW_H}px`;
+      const frag = document.createDocumentFragment();
+      frag.append(topPad);
+      for (let j = first; j < last; j++) frag.append(makeRow(visible[j]!));
+      frag.append(bottomPad);
+      tbody.replaceChildren(frag);
+    }
+
+    function render(): void {
+      if (virtual) renderWindow();
+      else {
+        const frag = document.createDocumentFragment();
+        for (const i of visible) frag.append(built[i]!);
+        tbody.replaceChildren(frag);
+      }
+      counter.textContent = visible.length === rows.length ? `${count(rows.length)} rows` : `${count(visible.length)} of ${count(rows.length)} rows`;
+    }
+
+    function sortBy(k: number, desc: boolean): void {
+      const c = cols[k]!;
+      let vals = keys.get(c.key);
+      if (!vals) { vals = rows.map((r) => c.value(r)); keys.set(c.key, vals); }
+      const v = vals;
+      const dir = desc ? -1 : 1;
+      order.sort((a, b) => {
+        const x = v[a]!;
+        const y = v[b]!;
+        // missing values last in either direction
+        if (x === null || y === null) return x === y ? a - b : x === null ? 1 : -1;
+        const d = typeof x === 'number' && typeof y === 'number' ? x - y : collator.compare(String(x), String(y));
+        return d * dir || a - b;
+      });
+      ths.forEach((th, j) => th.setAttribute('aria-sort', j === k ? (desc ? 'descending' : 'ascending') : 'none'));
+      applyFilter();
+      render();
+    }
+
+    if (virtual) {
+      let pending = false;
+      scroller.addEventListener('scroll', () => {
+        if (pending) return;
+        pending = true;
+        requestAnimationFrame(() => { pending = false; renderWindow(); });
+      }, { passive: true });
+    }
+    const initial = opts.sort === undefined ? -1 : cols.findIndex((c) => c.key === opts.sort);
+    if (initial >= 0) sortBy(initial, opts.desc ?? cols[initial]!.num === true);
+    else render();
+  }
+
+  // ---------------------------------------------------------------------------------- charts
+  const charts: { plot: uPlot; host: HTMLElement }[] = [];
+  function chart(hostId: string, opts: Omit<uPlot.Options, 'width'>, plotData: uPlot.AlignedData): void {
+    const host = byId(hostId);
+    if (!host) return;
+    const plot = new U({ ...opts, width: Math.max(320, host.clientWidth) } as uPlot.Options, plotData, host);
+    charts.push({ plot, host });
+  }
+  let resizing = 0;
+  window.addEventListener('resize', () => {
+    cancelAnimationFrame(resizing);
+    resizing = requestAnimationFrame(() => {
+      for (const c of charts) c.plot.setSize({ width: Math.max(320, c.host.clientWidth), height: c.plot.height });
+    });
+  });
+  /** Widest of the texts in the axis font, in CSS pixels. */
+  const textWidth = (texts: string[]): number => {
+    const ctx = document.createElement('canvas').getContext('2d');
+    if (!ctx) return 160;
+    ctx.font = '12px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
+    return Math.ceil(Math.max(0, ...texts.map((t) => ctx.measureText(t).width)));
+  };
+  const msAxis = (_u: uPlot, splits: number[]): string[] => splits.map((v) => `${v.toLocaleString('en-US')} ms`);
+  const legendMs = (_u: uPlot, v: number | null): string => (v === null || v === undefined ? '—' : duration(v * 1000));
+
+  // GPU time by category: horizontal bars, one color per category
+  const cats = [...(s.categories ?? [])].sort((a, b) => b.totalUs - a.totalUs);
+  if (cats.length > 0) {
+    const idx = cats.map((_, k) => k);
+    chart('chart-categories', {
+      height: Math.max(180, 36 * cats.length + 50),
+      legend: { show: false },
+      cursor: { show: false },
+      scales: {
+        x: { time: false, ori: 1, dir: -1, range: [-0.6, cats.length - 0.4] },
+        y: { ori: 0, range: (_u, _lo, hi) => [0, (hi > 0 ? hi : 1) * 1.28] },
+      },
+      axes: [
+        { ...AXIS, scale: 'x', side: 3, size: textWidth(cats.map((c) => c.category)) + 24, gap: 6, grid: { show: false }, splits: () => idx, values: () => cats.map((c) => c.category) },
+        { ...AXIS, scale: 'y', side: 2, values: msAxis },
+      ],
+      series: [
+        {},
+        {
+          label: 'GPU time', width: 0, points: { show: false }, fill: PALETTE[0]!,
+          paths: U.paths.bars!({ size: [0.7, 34], disp: { fill: { unit: 3, values: () => cats.map((c) => catColor.get(c.category) ?? PALETTE[0]!) } } }),
+        },
+      ],
+      hooks: {
+        draw: [(u) => {
+          const ctx = u.ctx;
+          ctx.save();
+          ctx.font = `${Math.round(12 * devicePixelRatio)}px system-ui, sans-serif`;
+          ctx.fillStyle = '#374151';
+          ctx.textBaseline = 'middle';
+          ctx.textAlign = 'left';
+          cats.forEach((c, k) => {
+            const x = u.valToPos(ms(c.totalUs), 'y', true) + 6 * devicePixelRatio;
+            const y = u.valToPos(k, 'x', true);
+            ctx.fillText(`${duration(c.totalUs)} · ${percent(c.share)}`, x, y);
+          });
+          ctx.restore();
+        }],
+      },
+    }, [idx, cats.map((c) => ms(c.totalUs))]);
+  } else note('chart-categories', 'No device activity in the traces.');
+  table('table-categories', 'categories', [
+    { key: 'category', label: 'Category', value: (c) => c.category, dot: (c) => catColor.get(c.category) },
+    { key: 'calls', label: 'Calls', num: true, value: (c) => c.calls, text: (c) => count(c.calls), width: '80px' },
+    { key: 'kernels', label: 'Kernels', num: true, value: (c) => c.kernels, text: (c) => count(c.kernels), width: '84px', help: 'distinct kernel names' },
+    { key: 'total', label: 'Total', num: true, value: (c) => c.totalUs, text: (c) => duration(c.totalUs), width: '96px' },
+    { key: 'share', label: 'Share', num: true, value: (c) => c.share, text: (c) => percent(c.share), bar: (c) => c.share, width: '80px', help: 'of GPU busy time' },
+  ], cats, { sort: 'total', compact: true });
+
+  // GPU utilization over time
+  const ut = data.utilization;
+  if (ut && ut.startsUs.length > 0) {
+    const x = ut.startsUs.map(ms);
+    const many = ut.ranks.length > 8;
+    const pct = (v: number | null | undefined): number | null => (v === null || v === undefined ? null : Math.round(v * 1000) / 10);
+    let series: uPlot.Series[];
+    let ys: (number | null)[][];
+    if (!many) {
+      series = ut.ranks.map((r, k) => ({
+        label: r.label, stroke: colorOf(k), width: 1.5, paths: U.paths.stepped!({ align: 1 }), points: { show: false },
+        ...(ut.ranks.length === 1 ? { fill: 'rgba(78,121,167,.15)' } : {}),
+        value: (_u: uPlot, v: number | null) => (v === null ? '—' : `${v.toFixed(1)}%`),
+      }));
+      ys = ut.ranks.map((r) => r.busy.map(pct));
+    } else {
+      const agg = (f: (l: number[]) => number): (number | null)[] => x.map((_, b) => {
+        const l = ut.ranks.map((r) => r.busy[b]).filter((v): v is number => v !== null && v !== undefined);
+        return l.length > 0 ? pct(f(l)) : null;
+      });
+      series = [['max', PALETTE[2]!], ['mean', PALETTE[0]!], ['min', PALETTE[4]!]].map(([label, stroke]) => ({
+        label: `${label} of ${ut.ranks.length} ranks`, stroke: stroke!, width: 1.5, paths: U.paths.stepped!({ align: 1 }), points: { show: false },
+        value: (_u: uPlot, v: number | null) => (v === null ? '—' : `${v.toFixed(1)}%`),
+      }));
+      ys = [agg((l) => Math.max(...l)), agg((l) => l.reduce((a, b) => a + b, 0) / l.length), agg((l) => Math.min(...l))];
+    }
+    chart('chart-utilization', {
+      height: 280,
+      scales: { x: { time: false, range: [0, ms(ut.endUs)] }, y: { range: [0, 100] } },
+      axes: [
+        { ...AXIS, values: msAxis, label: `time from the first event (buckets of ${duration(ut.bucketUs)})`, labelSize: 22 },
+        { ...AXIS, values: (_u, v) => v.map((p) => `${p}%`), size: 52 },
+      ],
+      series: [{ label: 'time', value: legendMs }, ...series],
+    }, [x, ...ys]);
+  } else note('chart-utilization', 'No device activity with timestamps in the traces.');
+
+  // per-step times
+  const steps = s.steps ?? [];
+  if (steps.length > 0) {
+    const labels = [...new Set(steps.map((st) => st.label))];
+    const perRank = labels.map((l) => steps.filter((st) => st.label === l));
+    const n = Math.max(...perRank.map((l) => l.length));
+    const x = Array.from({ length: n }, (_, i) => i);
+    const stepMs = (i: number, l: typeof steps): number | null => {
+      const st = l[i];
+      const d = st ? st.wallUs ?? st.gpuUs : null;
+      return d === null || d === undefined ? null : ms(d);
+    };
+    let series: uPlot.Series[] = [];
+    let ys: (number | null)[][] = [];
+    if (labels.length <= 8) {
+      labels.forEach((label, k) => {
+        const l = perRank[k]!;
+        series.push({ label: `${label} step`, stroke: colorOf(k), width: 2, points: { show: n <= 200, size: 5, fill: colorOf(k) }, value: legendMs });
+        ys.push(x.map((i) => stepMs(i, l)));
+        if (labels.length <= 4) {
+          series.push({ label: `${label} GPU busy`, stroke: colorOf(k), width: 1.2, dash: [5, 4], points: { show: false }, value: legendMs });
+          ys.push(x.map((i) => (l[i] ? ms(l[i]!.busyUs) : null)));
+        }
+      });
+    } else {
+      const at = (i: number): number[] => perRank.map((l) => stepMs(i, l)).filter((v): v is number => v !== null);
+      series = [
+        { label: 'slowest rank', stroke: PALETTE[2]!, width: 2, points: { show: false }, value: legendMs },
+        { label: 'median rank', stroke: PALETTE[0]!, width: 2, points: { show: false }, value: legendMs },
+      ];
+      ys = [
+        x.map((i) => { const l = at(i); return l.length > 0 ? Math.max(...l) : null; }),
+        x.map((i) => { const l = at(i).sort((a, b) => a - b); return l.length > 0 ? l[l.length >> 1]! : null; }),
+      ];
+    }
+    chart('chart-steps', {
+      height: 280,
+      scales: { x: { time: false, range: [-0.5, n - 0.5] }, y: { range: (_u, _lo, hi) => [0, (hi > 0 ? hi : 1) * 1.08] } },
+      axes: [
+        { ...AXIS, label: 'step (position among the rank\'s steps)', labelSize: 22, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000] },
+        { ...AXIS, values: msAxis, size: 76 },
+      ],
+      series: [{ label: 'step', value: (_u, v) => (v === null ? '—' : `#${v}`) }, ...series],
+    }, [x, ...ys]);
+  } else note('chart-steps', s.notes.find((m) => m.startsWith('step view:'))?.replace(/^step view: /, '') ?? 'No step annotations in the traces.');
+  table('table-steps', 'steps', [
+    { key: 'rank', label: 'Rank', value: (st) => st.label, width: '90px' },
+    { key: 'step', label: 'Step', value: (st) => st.name, cls: 'tf-mono' },
+    { key: 'index', label: '#', num: true, value: (st) => st.index, width: '56px' },
+    { key: 'start', label: 'Start', num: true, value: (st) => st.startUs, text: (st) => duration(st.startUs), width: '96px', help: 'from the earliest event of all ranks' },
+    { key: 'wall', label: 'Wall', num: true, value: (st) => st.wallUs, text: (st) => duration(st.wallUs), width: '96px', help: 'CPU annotation' },
+    { key: 'gpu', label: 'GPU window', num: true, value: (st) => st.gpuUs, text: (st) => duration(st.gpuUs), width: '104px', help: 'GPU annotation' },
+    { key: 'busy', label: 'GPU busy', num: true, value: (st) => st.busyUs, text: (st) => duration(st.busyUs), width: '96px' },
+    { key: 'comm', label: 'Communication', num: true, value: (st) => st.communicationUs, text: (st) => duration(st.communicationUs), width: '124px' },
+    { key: 'kernels', label: 'Kernels', num: true, value: (st) => st.kernels, text: (st) => count(st.kernels), width: '80px' },
+  ], steps, { empty: 'No steps.', compact: true });
+
+  // ranks side by side
+  const rv = s.ranks;
+  if (rv && rv.totals.length > 0) {
+    const metrics: [string, (t: RankTotals) => number][] = [
+      ['GPU busy', (t) => t.busyUs],
+      ['compute', (t) => t.computeUs],
+      ['communication', (t) => t.communicationUs],
+      ['exposed communication', (t) => t.exposedCommunicationUs],
+      ['collective wait', (t) => t.collectiveWaitUs],
+    ];
+    const M = metrics.length;
+    const x: number[] = [];
+    rv.totals.forEach((_, k) => { for (let m = 0; m < M; m++) x.push(k * (M + 1) + m); });
+    // one series per metric, with a value only in its own slot of each rank's group
+    const ys = metrics.map(([, f], m) => {
+      const col: (number | null)[] = new Array<number | null>(x.length).fill(null);
+      rv.totals.forEach((t, k) => { col[k * M + m] = ms(f(t)); });
+      return col;
+    });
+    const centers = rv.totals.map((_, k) => k * (M + 1) + (M - 1) / 2);
+    const straggler = rv.collectives.straggler;
+    chart('chart-ranks', {
+      height: 300,
+      cursor: { points: { show: false } },
+      scales: { x: { time: false, range: [-1, rv.totals.length * (M + 1) - 1] }, y: { range: (_u, _lo, hi) => [0, (hi > 0 ? hi : 1) * 1.08] } },
+      axes: [
+        { ...AXIS, grid: { show: false }, splits: () => centers, values: () => rv.totals.map((t) => (t.label === straggler ? `${t.label} (straggler)` : t.label)) },
+        { ...AXIS, values: msAxis, size: 76 },
+      ],
+      series: [
+        { label: 'rank', value: (_u, v) => (v === null ? '—' : rv.totals[Math.floor(v / (M + 1))]?.label ?? '') },
+        ...metrics.map(([label], m): uPlot.Series => ({
+          label, fill: colorOf(m), stroke: colorOf(m), width: 0, points: { show: false },
+          paths: U.paths.bars!({ size: [0.92, 48] }), value: legendMs,
+        })),
+      ],
+    }, [x, ...ys]);
+  } else note('chart-ranks', 'No ranks to compare.');
+  const utilOf = new Map((s.summary ?? []).map((r) => [r.label, r.utilization] as const));
+  table('table-rank-totals', 'rank-totals', [
+    { key: 'rank', label: 'Rank', value: (t) => t.label, text: (t) => (t.label === rv?.collectives.straggler ? `${t.label} ⚑` : t.label), title: (t) => (t.label === rv?.collectives.straggler ? 'the straggler: arrives last at collectives' : '') },
+    { key: 'span', label: 'Span', num: true, value: (t) => t.spanUs, text: (t) => duration(t.spanUs), width: '96px' },
+    { key: 'busy', label: 'GPU busy', num: true, value: (t) => t.busyUs, text: (t) => duration(t.busyUs), width: '96px' },
+    { key: 'util', label: 'Utilization', num: true, value: (t) => utilOf.get(t.label) ?? null, text: (t) => percent(utilOf.get(t.label)), bar: (t) => utilOf.get(t.label) ?? null, width: '100px' },
+    { key: 'compute', label: 'Compute', num: true, value: (t) => t.computeUs, text: (t) => duration(t.computeUs), width: '96px' },
+    { key: 'comm', label: 'Communication', num: true, value: (t) => t.communicationUs, text: (t) => duration(t.communicationUs), width: '124px' },
+    { key: 'exposed', label: 'Exposed comm.', num: true, value: (t) => t.exposedCommunicationUs, text: (t) => duration(t.exposedCommunicationUs), width: '124px', help: 'communication not overlapped with compute' },
+    { key: 'wait', label: 'Collective wait', num: true, value: (t) => t.collectiveWaitUs, text: (t) => duration(t.collectiveWaitUs), width: '124px', help: 'time its collectives waited for the last rank' },
+    { key: 'kernels', label: 'Activities', num: true, value: (t) => t.kernels, text: (t) => count(t.kernels), width: '90px' },
+  ], rv?.totals ?? [], { compact: true });
+  table('table-collectives', 'collectives', [
+    { key: 'rank', label: 'Rank', value: (p) => p.label },
+    { key: 'collectives', label: 'Paired', num: true, value: (p) => p.collectives, text: (p) => count(p.collectives), width: '80px', help: 'collectives paired with every other participant' },
+    { key: 'last', label: 'Last to arrive', num: true, value: (p) => p.lastArrivals, text: (p) => count(p.lastArrivals), width: '120px' },
+    { key: 'lateness', label: 'Lateness', num: true, value: (p) => p.totalLatenessUs, text: (p) => duration(p.totalLatenessUs), width: '104px', help: 'total, over the collectives it was last in' },
+    { key: 'lateMedian', label: 'Median lateness', num: true, value: (p) => p.medianLatenessUs, text: (p) => duration(p.medianLatenessUs), width: '130px' },
+    { key: 'wait', label: 'Waited', num: true, value: (p) => p.waitUs, text: (p) => duration(p.waitUs), width: '104px', help: 'total time waiting for the last participant' },
+    { key: 'waitMedian', label: 'Median wait', num: true, value: (p) => p.medianWaitUs, text: (p) => duration(p.medianWaitUs), width: '110px' },
+  ], rv && rv.ranks.length > 1 ? rv.collectives.perRank : [], { empty: 'Only one rank: nothing to pair.', compact: true });
+  const rankLabels = rv?.ranks ?? [];
+  const perRankCols: Col<NonNullable<typeof rv>['kernels'][number]>[] = rankLabels.length <= 8
+    ? rankLabels.map((label, k) => ({ key: `rank:${label}`, label, num: true, value: (r) => r.totalsUs[k] ?? null, text: (r) => duration(r.totalsUs[k]), width: '96px' }))
+    : [];
+  table('table-rank-kernels', 'rank-kernels', [
+    { key: 'name', label: 'Kernel', value: (r) => r.name, text: (r) => short(r.name), title: (r) => r.name, cls: 'tf-name' },
+    { key: 'category', label: 'Category', value: (r) => r.category, dot: (r) => catColor.get(r.category), width: '170px' },
+    ...perRankCols,
+    { key: 'min', label: 'Least', num: true, value: (r) => r.minUs, text: (r) => `${duration(r.minUs)} ${r.minRank}`, width: '150px' },
+    { key: 'max', label: 'Most', num: true, value: (r) => r.maxUs, text: (r) => `${duration(r.maxUs)} ${r.maxRank}`, width: '150px' },
+    { key: 'spread', label: 'Spread', num: true, value: (r) => r.spreadUs, text: (r) => duration(r.spreadUs), width: '96px', help: 'most − least total over the ranks' },
+  ], rankLabels.length > 1 ? rv!.kernels : [], { sort: 'spread', filter: (r) => r.name, empty: 'Only one rank: nothing to compare.' });
+
+  // top kernels
+  table('table-kernels', 'kernels', [
+    { key: 'name', label: 'Kernel', value: (k) => k.name, text: (k) => short(k.name), title: (k) => k.name, cls: 'tf-name' },
+    { key: 'category', label: 'Category', value: (k) => k.category, dot: (k) => catColor.get(k.category), width: '170px' },
+    { key: 'calls', label: 'Calls', num: true, value: (k) => k.calls, text: (k) => count(k.calls), width: '76px' },
+    { key: 'total', label: 'Total', num: true, value: (k) => k.totalUs, text: (k) => duration(k.totalUs), width: '96px' },
+    { key: 'share', label: 'Share', num: true, value: (k) => k.share, text: (k) => percent(k.share), bar: (k) => k.share, width: '76px', help: 'of GPU busy time' },
+    { key: 'mean', label: 'Mean', num: true, value: (k) => k.meanUs, text: (k) => duration(k.meanUs), width: '90px' },
+    { key: 'median', label: 'Median', num: true, value: (k) => k.medianUs, text: (k) => duration(k.medianUs), width: '90px' },
+    { key: 'min', label: 'Min', num: true, value: (k) => k.minUs, text: (k) => duration(k.minUs), width: '90px' },
+    { key: 'max', label: 'Max', num: true, value: (k) => k.maxUs, text: (k) => duration(k.maxUs), width: '90px' },
+  ], s.kernels ?? [], { sort: 'total', filter: (k) => k.name, empty: 'No device activity in the traces.' });
+
+  // top ops
+  const opsNote = s.notes.find((m) => m.startsWith('op view:'));
+  table('table-ops', 'ops', [
+    { key: 'name', label: 'Operator', value: (o) => o.name, cls: 'tf-mono', title: (o) => o.name, width: '180px' },
+    { key: 'dims', label: 'Input shapes', value: (o) => shape(o.inputDims), title: (o) => shape(o.inputDims), cls: 'tf-mono' },
+    { key: 'types', label: 'Input types', value: (o) => typeList(o.inputTypes), title: (o) => typeList(o.inputTypes), cls: 'tf-mono', width: '150px' },
+    { key: 'calls', label: 'Calls', num: true, value: (o) => o.calls, text: (o) => count(o.calls), width: '70px' },
+    { key: 'devTotal', label: 'Device total', num: true, value: (o) => o.deviceTotalUs, text: (o) => duration(o.deviceTotalUs), width: '114px', help: 'kernels of the op and of its children' },
+    { key: 'devSelf', label: 'Device self', num: true, value: (o) => o.deviceSelfUs, text: (o) => duration(o.deviceSelfUs), width: '108px', help: 'kernels the op launched itself' },
+    { key: 'cpuTotal', label: 'CPU total', num: true, value: (o) => o.cpuTotalUs, text: (o) => duration(o.cpuTotalUs), width: '92px' },
+    { key: 'cpuSelf', label: 'CPU self', num: true, value: (o) => o.cpuSelfUs, text: (o) => duration(o.cpuSelfUs), width: '90px' },
+    {
+      key: 'kernels', label: 'Top kernels', value: (o) => o.kernels.map((k) => short(k.name)).join(', '), cls: 'tf-mono', width: '180px',
+      title: (o) => o.kernels.map((k) => `${k.name} — ${k.calls} calls, ${duration(k.totalUs)}`).join('\n'),
+    },
+  ], s.ops ?? [], { sort: 'devTotal', filter: (o) => `${o.name} ${shape(o.inputDims)}`, empty: opsNote?.replace(/^op view: /, '') ?? 'No CPU operators in the traces.' });
+
+  document.documentElement.dataset['ready'] = 'true';
+}

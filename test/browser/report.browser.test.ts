@@ -1,0 +1,242 @@
+/**
+ * The HTML report in a real browser: Debian's Chromium (/usr/bin/chromium), headless, driven by
+ * playwright-core (which never downloads a browser of its own). Checks what a person would see:
+ * no errors, nothing fetched but the file, charts drawn, tables that sort and filter, a hostile
+ * kernel name shown as text. Writes the page's screenshot to docs/report.png for the README.
+ *
+ * Needs `apt-get install -y chromium`; without it the tests fail and say so.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+
+import { writeReport, type ReportData } from '../../src/pipeline/report.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const TP2 = path.join(ROOT, 'test', 'fixtures', 'real', 'h200', 'tp2');
+const SCREENSHOT = path.join(ROOT, 'docs', 'report.png');
+const CHROMIUM = '/usr/bin/chromium';
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+function requireChromium(): void {
+  if (!existsSync(CHROMIUM)) {
+    assert.fail(`${CHROMIUM} not found: the browser tests need Debian's Chromium. Install it with: apt-get update && apt-get install -y chromium`);
+  }
+}
+
+interface Opened {
+  page: Page;
+  url: string;
+  requests: string[];
+  errors: string[];
+  close(): Promise<void>;
+}
+
+/** A fresh browser (fresh user-data dir) on the page; every request and error recorded. */
+async function open(file: string): Promise<Opened> {
+  requireChromium();
+  const profile = mkdtempSync(path.join(os.tmpdir(), 'traceforge-chromium-'));
+  let ctx: BrowserContext | undefined;
+  try {
+    ctx = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1400, height: 900 }, deviceScaleFactor: 1,
+    });
+    const page = ctx.pages()[0] ?? (await ctx.newPage());
+    const requests: string[] = [];
+    const errors: string[] = [];
+    page.on('request', (r) => requests.push(r.url()));
+    page.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()}`); });
+    page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
+    page.on('dialog', (d) => { errors.push(`dialog: ${d.message()}`); void d.dismiss(); });
+    const url = pathToFileURL(file).href;
+    await page.goto(url);
+    await page.waitForSelector('html[data-ready="true"]', { timeout: 15_000 });
+    const c = ctx;
+    return { page, url, requests, errors, close: async () => { await c.close(); rmSync(profile, { recursive: true, force: true }); } };
+  } catch (e) {
+    await ctx?.close();
+    rmSync(profile, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+function embedded(html: string): ReportData {
+  const m = /<script type="application\/json" id="tf-data">([^<]*)<\/script>/.exec(html);
+  assert.ok(m);
+  return JSON.parse(m[1]!) as ReportData;
+}
+
+/** Values of one column of a table, in the order shown (`data-v` for numbers, else text). */
+async function column(page: Page, table: string, col: string): Promise<string[]> {
+  return page.evaluate(([table, col]) => {
+    const t = document.querySelector(`table[data-table="${table}"]`)!;
+    const k = [...t.querySelectorAll('thead th')].findIndex((th) => (th as HTMLElement).dataset['col'] === col);
+    return [...t.querySelectorAll('tbody tr:not(.tf-pad)')].map((tr) => {
+      const td = (tr as HTMLTableRowElement).cells[k]!;
+      return td.dataset['v'] ?? td.title ?? td.textContent ?? '';
+    });
+  }, [table, col] as const);
+}
+
+async function clickHeader(page: Page, table: string, col: string): Promise<string | null> {
+  const th = page.locator(`table[data-table="${table}"] th[data-col="${col}"]`);
+  await th.locator('button').click();
+  return th.getAttribute('aria-sort');
+}
+
+/** Row indices sorted the way the page should: by key, ties in data order. */
+function expectedOrder<R>(rows: R[], key: (r: R) => number, desc: boolean): number[] {
+  return rows.map((_, i) => i).sort((a, b) => (desc ? key(rows[b]!) - key(rows[a]!) : key(rows[a]!) - key(rows[b]!)) || a - b);
+}
+
+test('tp2 report in Chromium: no errors, no requests but the file, charts drawn, tables sort and filter; screenshot to docs/report.png', async () => {
+  requireChromium();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'traceforge-browser-'));
+  const rel = path.relative(process.cwd(), TP2);
+  const out = await writeReport([rel.startsWith('..') ? TP2 : rel], { output: path.join(dir, 'report.html'), step: 'decode_step_\\d+' });
+  const data = embedded(readFileSync(out.output, 'utf8'));
+  const o = await open(out.output);
+  try {
+    const { page } = o;
+    // every chart has drawn: non-transparent pixels on its canvas, and the series' colors among them
+    const charts = await page.evaluate(() => [...document.querySelectorAll('.tf-chart')].map((host) => {
+      const canvas = host.querySelector('canvas');
+      if (!canvas) return { id: host.id, painted: 0, colors: [] as string[] };
+      const px = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+      let painted = 0;
+      const near = { '#4e79a7': 0, '#f28e2b': 0, '#e15759': 0 } as Record<string, number>;
+      const rgb = Object.keys(near).map((h) => [h, parseInt(h.slice(1, 3), 16), parseInt(h.slice(3, 5), 16), parseInt(h.slice(5, 7), 16)] as const);
+      for (let i = 0; i < px.length; i += 4) {
+        if (px[i + 3] === 0) continue;
+        painted++;
+        for (const [h, r, g, b] of rgb) if (Math.abs(px[i]! - r) + Math.abs(px[i + 1]! - g) + Math.abs(px[i + 2]! - b) < 30) near[h]!++;
+      }
+      return { id: host.id, painted, colors: Object.entries(near).filter(([, n]) => n > 20).map(([h]) => h) };
+    }));
+    assert.deepEqual(charts.map((c) => c.id), ['chart-categories', 'chart-utilization', 'chart-steps', 'chart-ranks']);
+    for (const c of charts) assert.ok(c.painted > 2000, `${c.id} painted ${c.painted} pixels`);
+    const colors = Object.fromEntries(charts.map((c) => [c.id, c.colors]));
+    assert.ok(colors['chart-utilization']!.includes('#4e79a7') && colors['chart-utilization']!.includes('#f28e2b'), `both ranks' lines: ${colors['chart-utilization']}`);
+    assert.ok(colors['chart-categories']!.includes('#e15759'), 'the communication bar');
+    assert.ok(colors['chart-ranks']!.includes('#4e79a7'), 'the GPU busy bars');
+
+    // header facts and the straggler call-out
+    const header = await page.locator('.tf-header').innerText();
+    for (const fact of [/RANKS\s+2\s+TP00, TP01/i, /DEVICES\s+2/i, /PROFILED SPAN\s+530\.12\s*ms/i, /STEPS\s+6/i, /STRAGGLER\s+TP01/i]) assert.match(header, fact);
+    assert.match(await page.locator('#ranks .tf-callout').innerText(), /Straggler: TP01 started last in \d+ of 112 paired collectives/);
+
+    // kernels: by total at first; Calls sorts descending, then ascending; Category by text
+    const kernels = data.stats.kernels!;
+    const names = async (): Promise<string[]> => column(page, 'kernels', 'name');
+    assert.deepEqual(await names(), kernels.map((k) => k.name));
+    assert.equal(await clickHeader(page, 'kernels', 'calls'), 'descending');
+    assert.deepEqual(await names(), expectedOrder(kernels, (k) => k.calls, true).map((i) => kernels[i]!.name));
+    const calls = (await column(page, 'kernels', 'calls')).map(Number);
+    assert.deepEqual(calls, [...calls].sort((a, b) => b - a));
+    assert.notDeepEqual(await names(), kernels.map((k) => k.name), 'the order changed');
+    assert.equal(await clickHeader(page, 'kernels', 'calls'), 'ascending');
+    assert.deepEqual(await names(), expectedOrder(kernels, (k) => k.calls, false).map((i) => kernels[i]!.name));
+    assert.equal(await page.locator('table[data-table="kernels"] th[data-col="total"]').getAttribute('aria-sort'), 'none');
+    assert.equal(await clickHeader(page, 'kernels', 'category'), 'ascending');
+    const cats = await page.$$eval('table[data-table="kernels"] tbody tr', (trs) => trs.map((tr) => (tr as HTMLTableRowElement).cells[1]!.textContent ?? ''));
+    const collator = new Intl.Collator('en', { numeric: true, sensitivity: 'base' });
+    for (let i = 1; i < cats.length; i++) assert.ok(collator.compare(cats[i - 1]!, cats[i]!) <= 0, `${cats[i - 1]} before ${cats[i]}`);
+    // ops: device total descending at first; CPU total on click
+    const ops = data.stats.ops!;
+    assert.equal(await page.locator('table[data-table="ops"] th[data-col="devTotal"]').getAttribute('aria-sort'), 'descending');
+    assert.equal(await clickHeader(page, 'ops', 'cpuTotal'), 'descending');
+    assert.deepEqual((await column(page, 'ops', 'cpuTotal')).map(Number), expectedOrder(ops, (x) => x.cpuTotalUs, true).map((i) => ops[i]!.cpuTotalUs));
+    // filter
+    await page.fill('#table-kernels .tf-filter', 'nvjet');
+    await page.waitForFunction(() => document.querySelector('#table-kernels .tf-count')?.textContent?.includes(' of '));
+    const filtered = await names();
+    assert.deepEqual(new Set(filtered), new Set(kernels.filter((k) => k.name.toLowerCase().includes('nvjet')).map((k) => k.name)));
+    await page.fill('#table-kernels .tf-filter', '');
+    await page.waitForFunction(() => !document.querySelector('#table-kernels .tf-count')?.textContent?.includes(' of '));
+    // back to the first view for the screenshot: default sorts, top of the page, nothing focused
+    await clickHeader(page, 'kernels', 'total');
+    assert.equal(await clickHeader(page, 'ops', 'devTotal'), 'descending');
+    await page.evaluate(() => { (document.activeElement as HTMLElement | null)?.blur(); window.scrollTo({ top: 0, behavior: 'instant' }); });
+    await page.waitForFunction(() => window.scrollY === 0);
+
+    assert.deepEqual(o.errors, []);
+    assert.deepEqual(o.requests, [o.url], 'no request but the page itself');
+
+    mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    const png = readFileSync(SCREENSHOT);
+    assert.equal(png.subarray(1, 4).toString('latin1'), 'PNG');
+    assert.ok(png.readUInt32BE(20) > 3000, `a full page: ${png.readUInt32BE(20)} px high`);
+  } finally {
+    await o.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('2,501 kernels (one with a hostile name): the table is virtualized, sorts across all rows, and shows the name as text', async () => {
+  requireChromium();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'traceforge-browser-'));
+  try {
+    const evil = `</script><img src=x onerror=alert(1)>&amp; <b>bold</b>`;
+    const events: unknown[] = [{ ph: 'M', name: 'process_name', pid: 0, tid: 0, args: { name: 'GPU 0' } }];
+    let ts = 0;
+    const n = 2500;
+    for (let i = 0; i < n; i++) {
+      for (let c = 0; c <= i % 7; c++) {
+        events.push({ ph: 'X', cat: 'kernel', name: `kernel_${String(i).padStart(4, '0')}<T${i % 3}>`, pid: 0, tid: 7, ts, dur: 1 + (i % 13) });
+        ts += 20;
+      }
+    }
+    events.push({ ph: 'X', cat: 'kernel', name: evil, pid: 0, tid: 7, ts, dur: 2 });
+    const input = path.join(dir, 'many.trace.json');
+    writeFileSync(input, JSON.stringify({ traceEvents: events }));
+    const out = await writeReport([input], { output: path.join(dir, 'many.html') });
+    const data = embedded(readFileSync(out.output, 'utf8'));
+    const kernels = data.stats.kernels!;
+    assert.equal(kernels.length, n + 1);
+    const o = await open(out.output);
+    try {
+      const { page } = o;
+      const t = page.locator('table[data-table="kernels"]');
+      assert.match((await t.getAttribute('class')) ?? '', /tf-virtual/);
+      assert.equal(await page.locator('#table-kernels .tf-count').innerText(), '2,501 rows');
+      const shown = await t.locator('tbody tr:not(.tf-pad)').count();
+      assert.ok(shown > 10 && shown < 150, `${shown} rows in the DOM, not 2,501`);
+
+      const t0 = Date.now();
+      assert.equal(await clickHeader(page, 'kernels', 'calls'), 'descending');
+      const ms = Date.now() - t0;
+      const order = expectedOrder(kernels, (k) => k.calls, true).map((i) => kernels[i]!.name);
+      const first = await column(page, 'kernels', 'name');
+      assert.deepEqual(first, order.slice(0, first.length));
+      // the last rows after scrolling to the end
+      await page.locator('#table-kernels .tf-scroll').evaluate((el) => { el.scrollTop = el.scrollHeight; });
+      await page.waitForFunction((last) => {
+        const rows = document.querySelectorAll('table[data-table="kernels"] tbody tr:not(.tf-pad)');
+        return (rows[rows.length - 1] as HTMLTableRowElement | undefined)?.cells[0]?.title === last;
+      }, order[order.length - 1]!, { timeout: 5000 });
+      const last = await column(page, 'kernels', 'name');
+      assert.deepEqual(last, order.slice(order.length - last.length));
+      assert.ok(ms < 5000, `sorting 2,501 rows took ${ms} ms`);
+
+      // the hostile name: found by the filter, shown as text, no markup made from it
+      await page.fill('#table-kernels .tf-filter', 'onerror');
+      await page.waitForFunction(() => document.querySelector('#table-kernels .tf-count')?.textContent === '1 of 2,501 rows');
+      const cell = t.locator('tbody tr:not(.tf-pad) td').first();
+      assert.equal(await cell.getAttribute('title'), evil);
+      assert.equal(await cell.innerText(), data.shortNames[evil] ?? evil, 'the readable name, as text');
+      assert.equal(await page.locator('img').count(), 0);
+      assert.equal(await page.locator('main b').count(), 0);
+      assert.deepEqual(o.errors, []);
+      assert.deepEqual(o.requests, [o.url]);
+    } finally {
+      await o.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
