@@ -24,6 +24,7 @@ const COMMANDS: Loader[] = [
   () => import('./commands/open.js'),
   () => import('./commands/demo.js'),
   () => import('./commands/info.js'),
+  () => import('./commands/diff.js'),
   () => import('./commands/report.js'),
 ];
 
