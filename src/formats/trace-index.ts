@@ -27,6 +27,12 @@ export interface IndexOptions {
   pairFlows?: boolean;
   /** Keep each flow event's (cat, id) key by ordinal (needed to filter arrows whole). */
   flowKeys?: boolean;
+  /**
+   * What to keep per slice beyond track, ts and dur (20 bytes): the event index (`check`'s
+   * examples, 4 bytes), the category (`fix`'s summary, 2 bytes), the tid's byte span (`fix`'s
+   * blind patching, 10 bytes, also per flow). Off by default, so a merge keeps 20 bytes a slice.
+   */
+  keep?: { eventIndex?: boolean; category?: boolean; tidSpans?: boolean };
 }
 
 export const KIND_OTHER = 0, KIND_SLICE = 1, KIND_FLOW = 2, KIND_META = 3;
@@ -64,13 +70,16 @@ export class TraceIndex implements ScanHandler {
   private readonly sTrack = new GrowableI32();
   private readonly sTs = new GrowableF64();
   private readonly sDur = new GrowableF64();
-  private readonly sIndex = new GrowableU32();
-  private readonly sCat = new GrowableU16();
+  private readonly sIndex = new GrowableU32(16);
+  private readonly sCat = new GrowableU16(16);
   private readonly catKeys = new ByteInterner();
-  private readonly sTidAt = new GrowableF64();
-  private readonly sTidLen = new GrowableU16();
-  private readonly fTidAt = new GrowableF64();
-  private readonly fTidLen = new GrowableU16();
+  private readonly sTidAt = new GrowableF64(16);
+  private readonly sTidLen = new GrowableU16(16);
+  private readonly fTidAt = new GrowableF64(16);
+  private readonly fTidLen = new GrowableU16(16);
+  private readonly keepIndex: boolean;
+  private readonly keepCat: boolean;
+  private readonly keepTid: boolean;
   private readonly fTrack = new GrowableI32();
   private readonly fTs = new GrowableF64();
   private readonly fBind = new GrowableU8();
@@ -90,6 +99,9 @@ export class TraceIndex implements ScanHandler {
 
   constructor(readonly file: string, opts: IndexOptions = {}) {
     if (opts.pairFlows) this.flowPairs = new Map();
+    this.keepIndex = opts.keep?.eventIndex ?? false;
+    this.keepCat = opts.keep?.category ?? false;
+    this.keepTid = opts.keep?.tidSpans ?? false;
     if (opts.flowKeys) this.flowKeys = [];
   }
 
@@ -142,17 +154,19 @@ export class TraceIndex implements ScanHandler {
       this.sTrack.push(track);
       this.sTs.push(t);
       this.sDur.push(d);
-      this.sIndex.push(ev.index);
-      const cs = f[2 * F.cat]!;
-      this.sCat.push(cs < 0 ? this.catKeys.intern(b, 0, 0) : this.catKeys.intern(b, cs, f[2 * F.cat + 1]!));
-      this.tidSpan(ev, this.sTidAt, this.sTidLen);
+      if (this.keepIndex) this.sIndex.push(ev.index);
+      if (this.keepCat) {
+        const cs = f[2 * F.cat]!;
+        this.sCat.push(cs < 0 ? this.catKeys.intern(b, 0, 0) : this.catKeys.intern(b, cs, f[2 * F.cat + 1]!));
+      }
+      if (this.keepTid) this.tidSpan(ev, this.sTidAt, this.sTidLen);
       if (t + d > this.maxEnd) this.maxEnd = t + d;
       return;
     }
     if (t > this.maxEnd) this.maxEnd = t;
     if (ph === PH_S || ph === PH_T || ph === PH_F) {
       this.fTrack.push(track);
-      this.tidSpan(ev, this.fTidAt, this.fTidLen);
+      if (this.keepTid) this.tidSpan(ev, this.fTidAt, this.fTidLen);
       this.fTs.push(t);
       this.fBind.push(ph === PH_F && !fieldEquals(ev, F.bp, 'e') ? FLOW_NEXT : FLOW_ENCLOSING);
       const is = f[2 * F.id]!;
@@ -230,7 +244,7 @@ export class TraceIndex implements ScanHandler {
   /** Number of slices so far. */
   get sliceCount(): number { return this.sTrack.length; }
 
-  /** The collected slices (complete events). */
+  /** The collected slices (complete events); eventIndex / cat are empty unless kept. */
   slices(): SliceArrays & { eventIndex: Uint32Array; cat: Uint16Array } {
     return { count: this.sTrack.length, track: this.sTrack.view(), ts: this.sTs.view(), dur: this.sDur.view(), eventIndex: this.sIndex.view(), cat: this.sCat.view() };
   }

@@ -56,7 +56,7 @@ export async function checkTrace(input: string): Promise<CheckResult> {
   const name = input === '-' ? '<stdin>' : input;
   const src = await rereadable(input);
   try {
-    const index = new TraceIndex(name, { pairFlows: true });
+    const index = new TraceIndex(name, { pairFlows: true, keep: { eventIndex: true } });
     const r = await scanFile(src.path, index);
     index.reportDanglingFlows();
     const slices = index.slices();

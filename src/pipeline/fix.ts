@@ -55,7 +55,7 @@ export async function fixTrace(input: string, opts: FixOptions = {}): Promise<Fi
   const output = opts.output ?? defaultFixOutput(input);
   const src = await rereadable(input);
   try {
-    const index = new TraceIndex(name);
+    const index = new TraceIndex(name, { keep: { category: true, tidSpans: true } });
     const p1 = await scanFile(src.path, index, { salvage: opts.salvage ?? false, afterChunk: (_b, c) => opts.onProgress?.(1, c) });
     const plan = planLanes(index);
     // Traces with string timestamps or unsafe flow ids (torch_npu), or salvaged ones, need every

@@ -143,7 +143,8 @@ function summarize(index: TraceIndex, lanes: LaneAssignment, byPid: Map<string, 
   for (let i = 0; i < slices.count; i++) {
     if (lanes.sliceLane[i]! > 0) {
       slicesMoved++;
-      movedPerCat.set(slices.cat[i]!, (movedPerCat.get(slices.cat[i]!) ?? 0) + 1);
+      const c = slices.cat[i];
+      if (c !== undefined) movedPerCat.set(c, (movedPerCat.get(c) ?? 0) + 1);
       movedPerTrack.set(slices.track[i]!, (movedPerTrack.get(slices.track[i]!) ?? 0) + 1);
     }
   }
