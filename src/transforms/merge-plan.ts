@@ -61,8 +61,11 @@ export function isDevicePid(scan: RankScan, pidRaw: string): boolean {
 
 function processLabel(scan: RankScan, rankLabel: string, pidRaw: string): string {
   const labels = scan.processLabels.get(pidRaw);
-  if (labels !== undefined && /^(GPU|NPU|XPU|MTIA)\b/i.test(labels)) return `[${rankLabel}] ${labels}`;
   const name = scan.processNames.get(pidRaw);
+  // `GPU 3`; but torch_npu labels every device process just `NPU`: then its name says more
+  // (`Ascend Hardware`, `HCCL`, `Overlap Analysis`)
+  if (labels !== undefined && /^(GPU|NPU|XPU|MTIA)\b/i.test(labels) && (/\d/.test(labels) || name === undefined)) return `[${rankLabel}] ${labels}`;
+  if (labels !== undefined && name !== undefined && /^(GPU|NPU|XPU|MTIA)\b/i.test(labels)) return `[${rankLabel}] ${name}`;
   if (pidRaw.startsWith('"')) return `[${rankLabel}] ${display(pidRaw) || '(no pid)'}`;
   return `[${rankLabel}] ${name ?? 'process'} (pid ${pidRaw})`;
 }
@@ -75,7 +78,7 @@ function absOrigin(scan: RankScan): bigint {
   return (scan.baseTimeNs !== undefined ? BigInt(scan.baseTimeNs) : 0n) + BigInt(Math.trunc(scan.baseUs)) * 1000n;
 }
 
-export function planMerge(ranks: { scan: RankScan; label: string }[], opts: MergeOptions = {}): MergePlan {
+export function planMerge(ranks: { scan: RankScan; label: string; rank?: number | null }[], opts: MergeOptions = {}): MergePlan {
   // Output base: the smallest baseTimeNanoseconds; ranks with epoch-µs string timestamps
   // (torch_npu) and no base contribute their first timestamp, so their ts become relative.
   const bases = ranks.flatMap((r) => r.scan.baseTimeNs !== undefined ? [BigInt(r.scan.baseTimeNs)]
@@ -111,10 +114,10 @@ export function planMerge(ranks: { scan: RankScan; label: string }[], opts: Merg
       originNs: Number(absOrigin(scan) - earliestNs),
     };
   });
-  return { ranks: plans, baseTimeNs: baseOut, earliestNs, ...topLevel(plans, baseOut) };
+  return { ranks: plans, baseTimeNs: baseOut, earliestNs, ...topLevel(plans, baseOut, ranks.map((r) => r.rank ?? null)) };
 }
 
-function topLevel(plans: RankPlan[], baseOut: bigint | undefined): { header: string[]; trailer: string[] } {
+function topLevel(plans: RankPlan[], baseOut: bigint | undefined, rankNumbers: (number | null)[]): { header: string[]; trailer: string[] } {
   const first = plans[0]?.scan;
   if (!first) return { header: [], trailer: [] };
   const devices: unknown[] = [];
@@ -129,7 +132,7 @@ function topLevel(plans: RankPlan[], baseOut: bigint | undefined): { header: str
   const ranksInfo = plans.map((p) => ({
     label: p.label,
     file: p.scan.name,
-    rank: typeof p.scan.distributedInfo?.['rank'] === 'number' ? p.scan.distributedInfo['rank'] : null,
+    rank: rankNumbers[p.k] ?? (typeof p.scan.distributedInfo?.['rank'] === 'number' ? p.scan.distributedInfo['rank'] : null),
     baseTimeNanoseconds: p.scan.baseTimeNs ?? null,
     pids: Object.fromEntries([...p.pids].map(([raw, pp]) => [pp.newPid, { label: pp.label, originalPid: display(raw) }])),
     distributedInfo: p.scan.distributedInfo ?? null,
