@@ -32,20 +32,24 @@ function startOpen(args: string[]): { child: ReturnType<typeof spawn>; url: Prom
   const url = new Promise<string>((resolve, reject) => {
     child.stderr!.on('data', (d: Buffer) => {
       err += d.toString();
+      // resolve once the whole announcement is out (stderr may arrive in pieces)
       const m = /serving (.+) at (http:\/\/127\.0\.0\.1:\d+\/\S+)/.exec(err);
-      if (m) resolve(m[2]!);
+      if (m && err.includes('waiting for the Perfetto UI')) resolve(m[2]!);
     });
     child.once('exit', () => reject(new Error(`open exited early: ${err}`)));
   });
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // never leave a server behind when an assertion fails
+  process.once('exit', () => child.kill());
   return { child, url, exit, stderr: () => err };
 }
 
-test('open serves a clean trace as it is, with the CORS header, 404 elsewhere, then exits', async () => {
+test('open serves a clean trace as it is, with the CORS header, 404 elsewhere, then exits', async (t) => {
   const port = await freePort();
   // sampled_rank-0 has no non-nesting slices: it is served byte for byte
   const file = fixture('real/public/hta/sampled_rank-0.json.gz');
   const o = startOpen([file, '--no-browser', '--port', String(port)]);
+  t.after(() => o.child.kill());
   const url = await o.url;
   assert.equal(url, `http://127.0.0.1:${port}/sampled_rank-0.json.gz`);
   assert.match(o.stderr(), new RegExp(`https://ui\\.perfetto\\.dev/#!/\\?url=http://127\\.0\\.0\\.1:${port}/sampled_rank-0\\.json\\.gz`));
@@ -60,11 +64,12 @@ test('open serves a clean trace as it is, with the CORS header, 404 elsewhere, t
   assert.equal(await o.exit, 0);
 });
 
-test('open fixes a trace with non-nesting slices on the fly and leaves the input untouched', async () => {
+test('open fixes a trace with non-nesting slices on the fly and leaves the input untouched', async (t) => {
   const port = await freePort();
   const file = fixture('real/h200/pdl-eager.trace.json.gz');
   const before = readFileSync(file);
   const o = startOpen([file, '--no-browser', '--port', String(port)]);
+  t.after(() => o.child.kill());
   const url = await o.url;
   assert.match(url, /pdl-eager\.trace\.fixed\.json\.gz$/);
   const res = await fetch(url, { headers: { Origin: 'https://ui.perfetto.dev' } });
