@@ -50,69 +50,85 @@ export function eventBytes(ev: ScannedEvent): Buffer {
   return Buffer.from(ev.buf.subarray(ev.start, ev.end));
 }
 
+const encoded = new Map<string, Buffer>();
+function keyBytes(key: string): Buffer {
+  let k = encoded.get(key);
+  if (!k) { k = Buffer.from(key, 'utf8'); encoded.set(key, k); }
+  return k;
+}
+
+const isWs = (c: number | undefined): boolean => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+
+/** End of the string whose opening quote is at i (index after the closing quote). */
+function stringEndIn(b: Buffer, i: number, e: number): number {
+  let q = i;
+  for (;;) {
+    q = b.indexOf(0x22, q + 1);
+    if (q < 0 || q >= e) return e;
+    let k = q - 1;
+    while (b[k] === 0x5c) k--;
+    if ((q - 1 - k) % 2 === 0) return q + 1;
+  }
+}
+
+/**
+ * Value spans of several keys directly inside the (scanner-validated) JSON object at b[s,e), in
+ * one walk over its members: `out[2i], out[2i+1]` for keys[i], -1 when absent. Keys are compared
+ * as bytes (no string per member), values skipped without looking inside.
+ */
+export function objectMemberSpans(b: Buffer, s: number, e: number, keys: readonly Buffer[], out: Int32Array): void {
+  out.fill(-1);
+  if (b[s] !== 0x7b) return;
+  let i = s + 1;
+  let found = 0;
+  while (i < e && found < keys.length) {
+    while (i < e && (isWs(b[i]) || b[i] === 0x2c)) i++;
+    if (b[i] !== 0x22) return; // '}' or not an object member
+    const ks = i + 1;
+    const ke = stringEndIn(b, i, e) - 1;
+    let j = ke + 1;
+    while (j < e && b[j] !== 0x3a) j++;
+    j++;
+    while (j < e && isWs(b[j])) j++;
+    const ve = valueEndIn(b, j, e);
+    for (let k = 0; k < keys.length; k++) {
+      const key = keys[k]!;
+      if (key.length === ke - ks && out[2 * k]! < 0 && b.compare(key, 0, key.length, ks, ke) === 0) {
+        out[2 * k] = j;
+        out[2 * k + 1] = ve;
+        found++;
+        break;
+      }
+    }
+    i = ve;
+  }
+}
+
+const one = new Int32Array(2);
+
 /**
  * Byte span [valueStart, valueEnd) of key `key` directly inside the JSON object at b[s,e),
- * or undefined. A small scanner for second-level lookups such as args.correlation.
+ * or undefined. For second-level lookups such as args.correlation.
  */
 export function objectMemberSpan(b: Buffer, s: number, e: number, key: string): [number, number] | undefined {
-  if (b[s] !== 0x7b) return undefined;
-  let depth = 0;
-  let i = s;
-  let expectKey = false;
-  while (i < e) {
-    const c = b[i]!;
-    if (c === 0x22) {
-      let q = i;
-      for (;;) {
-        q = b.indexOf(0x22, q + 1);
-        if (q < 0 || q >= e) return undefined;
-        let k = q - 1;
-        while (b[k] === 0x5c) k--;
-        if ((q - 1 - k) % 2 === 0) break;
-      }
-      if (depth === 1 && expectKey) {
-        if (q - i - 1 === key.length && b.toString('utf8', i + 1, q) === key) {
-          let j = q + 1;
-          while (b[j] !== 0x3a) j++;
-          j++;
-          while (b[j] === 0x20 || b[j] === 0x0a || b[j] === 0x0d || b[j] === 0x09) j++;
-          return [j, valueEndIn(b, j, e)];
-        }
-        expectKey = false;
-      }
-      i = q + 1;
-      continue;
-    }
-    if (c === 0x7b || c === 0x5b) { depth++; if (depth === 1) expectKey = true; }
-    else if (c === 0x7d || c === 0x5d) depth--;
-    else if (c === 0x2c && depth === 1) expectKey = true;
-    i++;
-  }
-  return undefined;
+  objectMemberSpans(b, s, e, [keyBytes(key)], one);
+  return one[0]! < 0 ? undefined : [one[0]!, one[1]!];
 }
 
 function valueEndIn(b: Buffer, j: number, e: number): number {
   const c = b[j];
-  if (c === 0x22) {
-    let q = j;
-    for (;;) {
-      q = b.indexOf(0x22, q + 1);
-      let k = q - 1;
-      while (b[k] === 0x5c) k--;
-      if ((q - 1 - k) % 2 === 0) return q + 1;
-    }
-  }
+  if (c === 0x22) return stringEndIn(b, j, e);
   if (c === 0x7b || c === 0x5b) {
     let depth = 0;
     for (let i = j; i < e; i++) {
       const d = b[i];
-      if (d === 0x22) { i = valueEndIn(b, i, e) - 1; continue; }
+      if (d === 0x22) { i = stringEndIn(b, i, e) - 1; continue; }
       if (d === 0x7b || d === 0x5b) depth++;
       else if (d === 0x7d || d === 0x5d) { if (--depth === 0) return i + 1; }
     }
     return e;
   }
   let i = j;
-  while (i < e && b[i] !== 0x2c && b[i] !== 0x7d && b[i] !== 0x5d && b[i] !== 0x20 && b[i] !== 0x0a && b[i] !== 0x0d && b[i] !== 0x09) i++;
+  while (i < e && b[i] !== 0x2c && b[i] !== 0x7d && b[i] !== 0x5d && !isWs(b[i])) i++;
   return i;
 }

@@ -3,7 +3,7 @@
  * Bytes go to a temp file next to the target, renamed over it only at `commit()`, so a failed
  * run never leaves a half-written output. An input is never overwritten unless allowed.
  */
-import { createWriteStream, promises as fsp, realpathSync } from 'node:fs';
+import { createReadStream, createWriteStream, promises as fsp, realpathSync } from 'node:fs';
 import { ParallelGzip } from './parallel-gzip.js';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
@@ -15,6 +15,20 @@ export interface OutputOptions {
   /** Input paths: the output may not be one of them unless `inPlace`. */
   inputs?: readonly string[];
   inPlace?: boolean;
+  /**
+   * Write a segment, not a whole file: for a .gz name, raw deflate blocks with no gzip header or
+   * trailer (`segmentInfo()` gives the CRC and length), to be spliced into another output with
+   * `appendSegment`. Used by merge's worker threads.
+   */
+  segment?: boolean;
+}
+
+/** What a segment holds: its uncompressed CRC-32 and length. */
+export interface SegmentInfo {
+  path: string;
+  gzip: boolean;
+  crc: number;
+  size: number;
 }
 
 const STAGE = 1 << 20;
@@ -67,8 +81,30 @@ export class OutputFile {
       file.once('error', (e) => rej(new TraceforgeError('E_OUTPUT', `${path}: cannot write: ${e.message}`, path)));
     });
     if (!isGzipName(path)) return new OutputFile(path, tmp, file, file);
-    const gz = new ParallelGzip(file, opts.gzipLevel ?? 1);
+    const gz = new ParallelGzip(file, opts.gzipLevel ?? 1, opts.segment ?? false);
     return new OutputFile(path, tmp, gz, file);
+  }
+
+  /** After commit of a segment: what it holds. */
+  segmentInfo(): SegmentInfo {
+    const gz = this.head instanceof ParallelGzip ? this.head : undefined;
+    return { path: this.path, gzip: gz !== undefined, crc: gz?.crc ?? 0, size: gz?.size ?? this.written };
+  }
+
+  /**
+   * Appends a segment written by another OutputFile with `segment: true` (same compression):
+   * its bytes are copied as they are; for gzip its CRC and length are folded into the trailer.
+   */
+  async appendSegment(seg: SegmentInfo): Promise<void> {
+    const gz = this.head instanceof ParallelGzip;
+    if (gz !== seg.gzip) throw new Error('appendSegment: the segment and the output differ in compression');
+    this.flushStage();
+    for await (const chunk of createReadStream(seg.path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+      if (!this.head.write(gz ? { bytes: chunk } : chunk)) await new Promise<void>((res) => this.head.once('drain', res));
+    }
+    if (gz) this.head.write({ crc: seg.crc, size: seg.size });
+    this.written += seg.size;
+    await this.ready();
   }
 
   /** Uncompressed bytes written so far. */

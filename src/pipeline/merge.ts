@@ -4,20 +4,23 @@
  * only what the merge must change. Memory does not grow with trace size beyond a few bytes per
  * slice, and no rank is ever held in memory.
  */
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
 import { statSync } from 'node:fs';
-import { scanFile } from '../io/read.js';
-import { OutputFile } from '../io/writer.js';
-import { TraceWriter, type Patch } from '../io/trace-writer.js';
+import { OutputFile, isGzipName } from '../io/writer.js';
+import { TraceWriter } from '../io/trace-writer.js';
 import { TraceforgeError } from '../errors.js';
 import { discoverInputs } from '../formats/discover.js';
 import { rankFromLooseName } from '../formats/filenames.js';
 import { ascendProfileOf } from '../formats/ascend.js';
 import { Diagnostics } from '../model/diagnostics.js';
 import { planMerge, type MergePlan } from '../transforms/merge-plan.js';
-import { MergeRewriter, type TrackFilter } from '../transforms/merge-rewrite.js';
+import type { TrackFilter } from '../transforms/merge-rewrite.js';
 import { indexAll } from './parallel-index.js';
-import { nameMatcher, type RankScan } from './rank-index.js';
+import type { RankScan } from './rank-index.js';
+import { writeRankSegment, type SegmentRequest, type SegmentResult } from './merge-segment.js';
+import { runInWorker } from './workers.js';
 import { traceStem } from './names.js';
 
 export interface MergeWindow {
@@ -184,27 +187,50 @@ async function mergeJob(job: Job, output: string, req: MergeRequest, allInputs: 
   }
   const plan = planMerge(ranks, { cpuFirst: req.cpuFirst ?? false });
   const windowNs = windowInNs(req.window, plan);
-  const match = nameMatcher(names);
   const out = await OutputFile.open(output, { gzipLevel: req.gzipLevel, inputs: allInputs });
   const diagnostics = new Diagnostics();
   const merged: MergedRank[] = [];
+  // Ranks are rewritten (and compressed) in parallel on worker threads, each into a segment
+  // file next to the output; the segments are spliced into the output in rank order.
+  const segDir = await mkdtemp(join(output === '-' ? tmpdir() : dirname(resolve(output)), '.traceforge-merge-'));
   try {
     const w = new TraceWriter(out, 'object');
     w.begin(plan.header);
-    const patches: Patch[] = [];
+    const gz = output !== '-' && isGzipName(output);
+    const sent = new Array<number>(plan.ranks.length).fill(0);
+    const segments = new Map<number, Promise<SegmentResult>>();
+    const start = (k: number): Promise<SegmentResult> => {
+      const rp = plan.ranks[k]!;
+      const request: SegmentRequest = {
+        plan: rp, tracks: req.tracks ?? 'all', path: join(segDir, `rank${k}.json${gz ? '.gz' : ''}`),
+        ...(windowNs ? { window: windowNs } : {}), ...(names ? { names } : {}), ...(req.gzipLevel !== undefined ? { gzipLevel: req.gzipLevel } : {}),
+      };
+      const onProgress = (c: number): void => { progress(c - sent[k]!, 'merge: write'); sent[k] = c; };
+      return plan.ranks.length === 1
+        ? writeRankSegment(request, onProgress)
+        : runInWorker<SegmentResult>(new URL('./merge-worker.js', import.meta.url), request, onProgress).then((r) => {
+          if ('error' in r) throw r.error;
+          return r.ok;
+        });
+    };
+    // at most `cores` segments in flight, started in rank order and consumed in rank order
+    const limit = Math.max(1, availableParallelism());
+    let next = 0;
+    const launch = (): void => { while (next < plan.ranks.length && next - merged.length < limit) { segments.set(next, start(next)); next++; } };
+    launch();
+    let anyEvents = false;
     for (const rp of plan.ranks) {
-      const rw = new MergeRewriter(rp, { tracks: req.tracks ?? 'all', ...(windowNs ? { window: windowNs } : {}), ...(match ? { match } : {}) });
-      let last = 0;
-      await scanFile(rp.scan.path, {
-        event(ev) {
-          patches.length = 0;
-          if (rw.rewrite(ev, patches)) w.event(ev.buf, ev.start, ev.end, patches);
-        },
-      }, {
-        afterChunk: async (_b, c) => { progress(c - last, 'merge: write'); last = c; await out.ready(); },
-      });
-      for (const e of rw.extraEvents()) w.eventText(e);
-      merged.push({ label: rp.label, file: rp.scan.name, rank: ranks[rp.k]!.rank, events: rp.scan.events, kept: rw.kept });
+      const seg = await segments.get(rp.k)!;
+      segments.delete(rp.k);
+      if (seg.written > 0) {
+        if (anyEvents) out.write(',');
+        await out.appendSegment(seg.segment);
+        await rm(seg.segment.path, { force: true });
+        anyEvents = true;
+      }
+      w.events += seg.written;
+      merged.push({ label: rp.label, file: rp.scan.name, rank: ranks[rp.k]!.rank, events: rp.scan.events, kept: seg.kept });
+      launch();
       for (const d of rp.scan.diagnostics) {
         for (const ex of d.examples) diagnostics.add(d.name, ex, 0);
         diagnostics.add(d.name, undefined, d.count);
@@ -225,6 +251,8 @@ async function mergeJob(job: Job, output: string, req: MergeRequest, allInputs: 
   } catch (e) {
     await out.abort();
     throw e;
+  } finally {
+    await rm(segDir, { recursive: true, force: true });
   }
 }
 

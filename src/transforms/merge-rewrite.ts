@@ -3,7 +3,7 @@
  * patches give it its merged identity (pid, lane tid, shifted ts, per-rank ids, labels).
  */
 import { F, type ScannedEvent } from '../io/scanner.js';
-import { fieldEquals, objectMemberSpan, phaseOf, rawField, stringField } from '../io/fields.js';
+import { fieldEquals, objectMemberSpan, objectMemberSpans, phaseOf, rawField, stringField } from '../io/fields.js';
 import type { Patch } from '../io/trace-writer.js';
 import { TimeBase, durationNs } from '../model/time.js';
 import { Normalizer } from './normalize.js';
@@ -28,7 +28,7 @@ export function offsetId(raw: string, offset: bigint, k: number): string {
   return raw;
 }
 
-const ID_ARGS = ['correlation', 'External id', 'external id'] as const;
+const ID_ARGS = ['correlation', 'External id', 'external id'].map((k) => Buffer.from(k));
 
 export class MergeRewriter {
   private readonly time = new TimeBase();
@@ -38,6 +38,7 @@ export class MergeRewriter {
   dropped = 0;
 
   private readonly norm: Normalizer;
+  private readonly idSpans = new Int32Array(2 * ID_ARGS.length);
 
   constructor(private readonly plan: RankPlan, private readonly filters: EventFilters) {
     this.norm = new Normalizer({
@@ -94,10 +95,11 @@ export class MergeRewriter {
       if (kind === KIND_FLOW && f[2 * F.id]! >= 0 && !this.plan.scan.unsafeFlowIds) span(F.id, offsetId(rawField(ev, F.id)!, this.plan.idOffset, this.plan.k));
       const as = f[2 * F.args]!;
       if (as >= 0) {
-        const ae = f[2 * F.args + 1]!;
-        for (const key of ID_ARGS) {
-          const m = objectMemberSpan(b, as, ae, key);
-          if (m) out.push({ start: m[0], end: m[1], text: offsetId(b.toString('latin1', m[0], m[1]), this.plan.idOffset, this.plan.k) });
+        const spans = this.idSpans;
+        objectMemberSpans(b, as, f[2 * F.args + 1]!, ID_ARGS, spans);
+        for (let k = 0; k < ID_ARGS.length; k++) {
+          const vs = spans[2 * k]!;
+          if (vs >= 0) out.push({ start: vs, end: spans[2 * k + 1]!, text: offsetId(b.toString('latin1', vs, spans[2 * k + 1]!), this.plan.idOffset, this.plan.k) });
         }
       }
     }

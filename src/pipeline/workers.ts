@@ -1,0 +1,58 @@
+/**
+ * Running a task on a worker thread: one message in, one reply out ({ok} or {error}). Errors
+ * that are the input's fault come back as TraceforgeError values; anything else is a bug.
+ */
+import { Worker } from 'node:worker_threads';
+import { TraceforgeError, type ErrorCode, isTraceforgeError } from '../errors.js';
+
+export type TaskOutcome<T> = { ok: T } | { error: TraceforgeError };
+
+interface Reply<T> {
+  ok?: T;
+  progress?: number;
+  error?: { code: string; message: string; file?: string; offset?: number };
+}
+
+/** Runs the worker script at `url` with `payload`; `onProgress` gets its progress messages. */
+export function runInWorker<T>(url: URL, payload: unknown, onProgress?: (n: number) => void): Promise<TaskOutcome<T>> {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(url);
+    w.on('message', (m: Reply<T>) => {
+      if (m.progress !== undefined) { onProgress?.(m.progress); return; }
+      void w.terminate();
+      if (m.ok !== undefined) resolve({ ok: m.ok });
+      else if (m.error && m.error.code !== 'BUG') resolve({ error: new TraceforgeError(m.error.code as ErrorCode, m.error.message, m.error.file, m.error.offset) });
+      else reject(new Error(m.error?.message ?? 'worker failed'));
+    });
+    w.once('error', reject);
+    w.postMessage(payload);
+  });
+}
+
+/** The worker side: answers one message with `task`'s result (or its error). */
+export function serveTask<P, T>(port: import('node:worker_threads').MessagePort | null, task: (payload: P, progress: (n: number) => void) => Promise<T>): void {
+  port?.on('message', (payload: P) => {
+    task(payload, (n) => port.postMessage({ progress: n })).then(
+      (ok) => port.postMessage({ ok }),
+      (e: unknown) => port.postMessage({
+        error: isTraceforgeError(e)
+          ? { code: e.code, message: e.message, file: e.file, offset: e.offset }
+          : { code: 'BUG', message: e instanceof Error ? e.stack ?? e.message : String(e) },
+      }),
+    );
+  });
+}
+
+/** Runs `jobs` with at most `limit` at a time; results in job order. */
+export async function pool<T>(count: number, limit: number, job: (i: number) => Promise<T>): Promise<T[]> {
+  const out: T[] = new Array(count);
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < count) {
+      const i = next++;
+      out[i] = await job(i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, count)) }, lane));
+  return out;
+}
