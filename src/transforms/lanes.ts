@@ -38,13 +38,19 @@ export interface TrackOrder {
   unsorted: Uint8Array;
 }
 
-export function orderByTrack(s: SliceArrays, trackCount: number): TrackOrder {
+/** Ordinals grouped by track, in file order within a track (a counting sort). */
+function groupByTrack(track: Int32Array, count: number, trackCount: number): { order: Uint32Array; start: Uint32Array } {
   const start = new Uint32Array(trackCount + 1);
-  for (let i = 0; i < s.count; i++) start[s.track[i]! + 1]!++;
+  for (let i = 0; i < count; i++) start[track[i]! + 1]!++;
   for (let t = 0; t < trackCount; t++) start[t + 1]! += start[t]!;
   const fill = start.slice(0, trackCount);
-  const order = new Uint32Array(s.count);
-  for (let i = 0; i < s.count; i++) order[fill[s.track[i]!]!++] = i;
+  const order = new Uint32Array(count);
+  for (let i = 0; i < count; i++) order[fill[track[i]!]!++] = i;
+  return { order, start };
+}
+
+export function orderByTrack(s: SliceArrays, trackCount: number): TrackOrder {
+  const { order, start } = groupByTrack(s.track, s.count, trackCount);
   const unsorted = new Uint8Array(trackCount);
   const { ts, dur } = s;
   const cmp = (a: number, b: number): number => ts[a]! - ts[b]! || dur[b]! - dur[a]! || a - b;
@@ -90,12 +96,7 @@ export function assignLanes(s: SliceArrays, f: FlowArrays, trackCount: number, o
   const end = (o: number): number => ts[o]! + Math.max(0, dur[o]!);
 
   // Flows grouped by track, sorted by ts then file order.
-  const fStart = new Uint32Array(trackCount + 1);
-  for (let i = 0; i < f.count; i++) fStart[f.track[i]! + 1]!++;
-  for (let t = 0; t < trackCount; t++) fStart[t + 1]! += fStart[t]!;
-  const fFill = fStart.slice(0, trackCount);
-  const fOrder = new Uint32Array(f.count);
-  for (let i = 0; i < f.count; i++) fOrder[fFill[f.track[i]!]!++] = i;
+  const { order: fOrder, start: fStart } = groupByTrack(f.track, f.count, trackCount);
 
   for (let t = 0; t < trackCount; t++) {
     const a = ord.start[t]!;
