@@ -176,15 +176,33 @@ export class TraceScanner {
     throw this.err(`truncated JSON: the input ends ${where}`, at);
   }
 
+  /**
+   * Moves the unscanned rest and the pending chunks into one working buffer, reused from chunk
+   * to chunk (allocating a fresh buffer per chunk kept hundreds of MB of dead 1 MB buffers
+   * waiting for the GC on large inputs). Event views are valid only during their callback.
+   */
   private absorb(): void {
     const rest = this.buf.length - this.pos;
-    const parts = rest > 0 ? [this.buf.subarray(this.pos), ...this.pending] : this.pending;
+    const need = rest + this.pendingBytes;
+    let work = this.work;
+    if (work.length < need) {
+      const bigger = Buffer.allocUnsafe(Math.max(need, work.length * 2));
+      this.buf.copy(bigger, 0, this.pos);
+      work = this.work = bigger;
+    } else if (rest > 0) {
+      // buf is a view of work (or a chunk): move the rest to the front
+      if (this.buf.buffer === work.buffer) work.copyWithin(0, this.buf.byteOffset - work.byteOffset + this.pos, this.buf.byteOffset - work.byteOffset + this.buf.length);
+      else this.buf.copy(work, 0, this.pos);
+    }
+    let at = rest;
+    for (const c of this.pending) { c.copy(work, at); at += c.length; }
     this.base += this.pos;
-    this.buf = parts.length === 1 ? parts[0]! : Buffer.concat(parts, rest + this.pendingBytes);
+    this.buf = work.subarray(0, need);
     this.pos = 0;
     this.pending = [];
     this.pendingBytes = 0;
   }
+  private work: Buffer = Buffer.alloc(0);
 
   private err(msg: string, at: number): TraceforgeError {
     return new TraceforgeError('E_PARSE', `${this.opts.name}: ${msg} (byte ${at})`, this.opts.name, at);

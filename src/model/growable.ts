@@ -9,7 +9,8 @@ abstract class GrowableBase<T extends Typed> {
   length = 0;
   constructor(public data: T) {}
   protected grow(): void {
-    const next = new (this.data.constructor as new (n: number) => T)(this.data.length * 2);
+    // 1.5x: a quarter of the capacity unused on average, and 2.5x (not 3x) live while copying
+    const next = new (this.data.constructor as new (n: number) => T)(Math.ceil(this.data.length * 1.5) + 16);
     next.set(this.data as never);
     this.data = next;
   }
