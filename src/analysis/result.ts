@@ -5,6 +5,7 @@ import type { OpStat } from './ops.js';
 import type { RankComparison } from './ranks.js';
 import type { StepStat } from './steps.js';
 import type { RankSummary } from './summary.js';
+import type { Utilization } from './utilization.js';
 
 export type StatsView = 'summary' | 'kernel' | 'category' | 'op' | 'rank' | 'step';
 
@@ -42,6 +43,8 @@ export interface StatsResult {
   opLinks?: OpLinks;
   ranks?: RankComparison;
   steps?: StepStat[];
+  /** Device utilization over time, when asked for. */
+  utilization?: Utilization | null;
   /** Messages for the user (how ranks were found, views with nothing to show). */
   notes: string[];
   /** Data problems met in the events the statistics use. */

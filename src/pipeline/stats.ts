@@ -20,6 +20,7 @@ import { compareRanks } from '../analysis/ranks.js';
 import { DEFAULT_STEP_PATTERN, stepStats } from '../analysis/steps.js';
 import { rankSummary, type RankSummary } from '../analysis/summary.js';
 import { timelineOf, type RankData, type RankTimeline } from '../analysis/timeline.js';
+import { utilizationOf } from '../analysis/utilization.js';
 import { DEFAULT_VIEWS, STATS_VIEWS, type StatsInput, type StatsResult, type StatsView } from '../analysis/result.js';
 import { traceStem } from './names.js';
 
@@ -37,6 +38,8 @@ export interface StatsOptions {
   profileId?: string;
   /** Kernels listed per op in the op view (default 3). */
   kernelsPerOp?: number;
+  /** Also compute device utilization over time in about `buckets` buckets: `StatsResult.utilization`. */
+  utilization?: { buckets: number };
   /** Progress: compressed bytes read so far, and the total. */
   onProgress?: (done: number, total: number) => void;
 }
@@ -192,6 +195,7 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
       notes.push(`step view: no annotation matches ${steps.source}${opts.step === undefined ? '; name your step annotations with --step REGEX (e.g. --step "decode_step_\\d+")' : ''}`);
     }
   }
+  if (opts.utilization) result.utilization = utilizationOf(ranks, timelines, opts.utilization.buckets);
   return result;
 }
 

@@ -8,24 +8,13 @@
  * (escaped by `jsonForScript`), and the browser code only ever sets `textContent`.
  */
 import type { StatsResult } from '../analysis/result.js';
+import type { Utilization } from '../analysis/utilization.js';
 import type { DiagnosticEntry } from '../model/diagnostics.js';
 import { count, duration, percent } from './format.js';
 import { clientMain } from './html/client.js';
 import { REPORT_CSS } from './html/style.js';
 
-/** Busy fraction of each rank's devices per time bucket, on a clock common to all ranks. */
-export interface Utilization {
-  /** Bucket width (the last bucket may be shorter: it ends at `endUs`). */
-  bucketUs: number;
-  /** Start of each bucket, µs from the earliest event of all ranks (the step view's zero). */
-  startsUs: number[];
-  endUs: number;
-  /**
-   * Per rank: its span (first to last event) on this clock, and per bucket busy / (devices ×
-   * the part of the bucket inside the span), 0..1; null outside the span or without devices.
-   */
-  ranks: { label: string; devices: number; startUs: number | null; endUs: number | null; busy: (number | null)[] }[];
-}
+export type { Utilization } from '../analysis/utilization.js';
 
 /** Everything the page shows; embedded as JSON (`id="tf-data"`). */
 export interface ReportData {

@@ -126,8 +126,9 @@ test('the page loads nothing: no src/href to another document, no stylesheet or 
 
 test('the embedded data are statsOf with every view, unchanged', async () => {
   const { data } = await report();
-  const direct = await statsOf([TP2], { views: [...STATS_VIEWS], step: STEP });
+  const { utilization, ...direct } = await statsOf([TP2], { views: [...STATS_VIEWS], step: STEP, utilization: { buckets: 400 } });
   assert.deepEqual(data.stats, JSON.parse(JSON.stringify(direct)));
+  assert.deepEqual(data.utilization, JSON.parse(JSON.stringify(utilization)));
   assert.deepEqual(data.stats.views, [...STATS_VIEWS]);
   assert.equal(data.stats.steps!.length, 12, '6 decode steps on each of 2 ranks');
 });
@@ -270,7 +271,7 @@ test('bucketBusy: busy share per bucket over a rank\'s devices, clipped to the b
   assert.deepEqual(busy[3], [null, 1, 0]);
 });
 
-test('CLI: report DIR writes DIR/report.html by default; stdin, a missing input and bad --buckets are user errors', async () => {
+test('CLI: report DIR writes DIR/report.html by default; stdin with -o is read once; stdin without -o, a missing input and bad --buckets are user errors', async () => {
   const dir = tempDir();
   try {
     const ranks = path.join(dir, 'tp2');
@@ -286,8 +287,22 @@ test('CLI: report DIR writes DIR/report.html by default; stdin, a missing input 
     assert.equal(one.status, 0, one.stderr);
     assert.equal(one.stderr, '');
     assert.ok(existsSync(path.join(dir, 'one.html')));
+    // stdin: one pass is all the page needs; the same numbers as from the file
+    const file = path.join(ranks, readdirSync(TP2).sort()[0]!);
+    const piped = spawnSync(process.execPath, [CLI, 'report', '-', '-o', path.join(dir, 'stdin.html'), '-q', '--step', STEP], { input: readFileSync(file), encoding: 'utf8' });
+    assert.equal(piped.status, 0, piped.stderr);
+    const fromFile = spawnSync(process.execPath, [CLI, 'report', file, '-o', path.join(dir, 'file.html'), '-q', '--step', STEP], { encoding: 'utf8' });
+    assert.equal(fromFile.status, 0, fromFile.stderr);
+    const a = embedded(readFileSync(path.join(dir, 'stdin.html'), 'utf8'));
+    const b = embedded(readFileSync(path.join(dir, 'file.html'), 'utf8'));
+    assert.equal(a.title, 'stdin');
+    assert.deepEqual(a.stats.kernels, b.stats.kernels);
+    assert.deepEqual(a.stats.summary!.map((x) => ({ ...x, file: '', label: '' })), b.stats.summary!.map((x) => ({ ...x, file: '', label: '' })));
+    // labels differ (RANK00 from distributedInfo for stdin, TP00 from the file name): the rest does not
+    assert.deepEqual(a.utilization!.ranks.map((r) => ({ ...r, label: '' })), b.utilization!.ranks.map((r) => ({ ...r, label: '' })));
+    assert.deepEqual(a.utilization!.startsUs, b.utilization!.startsUs);
     for (const [args, message] of [
-      [['-'], /pass files, not stdin/],
+      [['-'], /name the output with -o/],
       [[path.join(dir, 'nope.json')], /nope\.json/],
       [[ranks, '--buckets', '3'], /--buckets takes a whole number from 10 to 100000, not 3/],
       [[ranks, '-o', path.join(dir, 'no', 'such', 'dir', 'r.html')], /output directory .* does not exist/],
@@ -297,7 +312,7 @@ test('CLI: report DIR writes DIR/report.html by default; stdin, a missing input 
       assert.match(e.stderr, message);
       assert.doesNotMatch(e.stderr, /internal error/);
     }
-    await assert.rejects(writeReport(['-'], { output: path.join(dir, 'x.html') }), (e: unknown) => e instanceof TraceforgeError && e.code === 'E_USAGE');
+    await assert.rejects(writeReport(['-']), (e: unknown) => e instanceof TraceforgeError && e.code === 'E_USAGE');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

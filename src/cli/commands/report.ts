@@ -22,7 +22,7 @@ export function register(program: Command, run: (fn: () => Promise<CommandOutcom
   program
     .command('report')
     .description('One self-contained HTML page (no network needed to view it) of what stats shows: profile facts, GPU time by category, utilization over time, per-step times, ranks side by side with the straggler, sortable tables of kernels and operators with shapes, and the data problems found.')
-    .argument('<inputs...>', 'a trace, a directory of rank traces, several files or globs, or a merged trace')
+    .argument('<inputs...>', 'a trace, a directory of rank traces, several files or globs, a merged trace, or - for stdin (with -o)')
     .option('-o, --output <file>', 'the HTML file to write (default: report.html beside the input: inside a directory input, next to a file input)')
     .option('--title <text>', 'page title (default: from the inputs)')
     .option('--category <name=regex>', 'categorise kernels whose name matches regex as name (before the built-in rules); repeatable', collect)
@@ -39,7 +39,6 @@ export function register(program: Command, run: (fn: () => Promise<CommandOutcom
       // loaded here: every command module is imported at start-up to register itself
       const { writeReport } = await import('../../pipeline/report.js');
       let bar: Progress | undefined;
-      let stage = '';
       const outcome = await writeReport(inputs, {
         ...(o.output !== undefined ? { output: o.output } : {}),
         ...(o.title !== undefined ? { title: o.title } : {}),
@@ -47,10 +46,7 @@ export function register(program: Command, run: (fn: () => Promise<CommandOutcom
         ...(o.step !== undefined ? { step: o.step } : {}),
         ...(o.profileId !== undefined ? { profileId: o.profileId } : {}),
         ...(buckets !== undefined ? { buckets } : {}),
-        onProgress: (s, done, total) => {
-          if (s !== stage) { bar?.stop(); bar = progressBar(total, s === 'stats' ? 'stats' : 'timeline'); stage = s; }
-          bar?.update(done);
-        },
+        onProgress: (_stage, done, total) => { bar ??= progressBar(total, 'report'); bar.update(done); },
       }).finally(() => bar?.stop());
       if (o.quiet) return;
       const log = (line: string): void => void process.stderr.write(line + '\n');
