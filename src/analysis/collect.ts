@@ -18,8 +18,11 @@ import { KIND_KERNEL, KIND_MEMCPY, KIND_MEMSET } from './categories.js';
 
 const PH_X = 0x58, PH_M = 0x4d;
 
-/** What an event is to the statistics, from its `cat`. */
-const enum Role { Other, Kernel, Memcpy, Memset, CpuOp, Annotation, GpuAnnotation }
+/**
+ * What an event is to the statistics, from its `cat`. Roles from Kernel on are the ones whose
+ * data problems (no ts, no dur) are counted; `Api` (runtime calls) are not.
+ */
+const enum Role { Other, Api, Kernel, Memcpy, Memset, CpuOp, Annotation, GpuAnnotation }
 
 /** Device activities (kernels, copies, sets) of one trace or rank. Times in ns. */
 export interface DeviceRecords {
@@ -94,6 +97,15 @@ export interface TraceRecords {
   annotations: Annotation[];
   /** Absolute ns (epoch) of time 0 of this record's times. */
   originNs: bigint;
+  /** Runtime / driver API calls per name (first-seen order), when asked for. */
+  apiCalls: ApiCallRecord[] | undefined;
+}
+
+/** Calls and summed duration (ns) of one runtime / driver API (`cudaLaunchKernel`, ...). */
+export interface ApiCallRecord {
+  name: string;
+  calls: number;
+  ns: number;
 }
 
 export interface FileTopLevel {
@@ -114,6 +126,8 @@ export interface CollectOptions {
   groups?: boolean;
   /** Keep annotations whose name matches (step view). */
   annotations?: RegExp;
+  /** Sum calls and time per name of `cuda_runtime` / `cuda_driver` / old `Runtime` events. */
+  apiCalls?: boolean;
   /** File name for diagnostics. */
   file?: string;
 }
@@ -122,6 +136,7 @@ const q = (s: string): Buffer => Buffer.from(s, 'latin1');
 const K_KERNEL = q('kernel'), K_KERNEL_OLD = q('Kernel'), K_CPU_OP = q('cpu_op'), K_OPERATOR = q('Operator');
 const K_GPU_MEMCPY = q('gpu_memcpy'), K_GPU_MEMSET = q('gpu_memset'), K_MEMCPY = q('Memcpy'), K_MEMSET = q('Memset');
 const K_USER_ANN = q('user_annotation'), K_GPU_USER_ANN = q('gpu_user_annotation');
+const K_CUDA_RUNTIME = q('cuda_runtime'), K_CUDA_DRIVER = q('cuda_driver'), K_RUNTIME = q('Runtime');
 
 function eqAt(b: Buffer, s: number, k: Buffer): boolean {
   for (let i = 0; i < k.length; i++) if (b[s + i] !== k[i]) return false;
@@ -133,6 +148,9 @@ function roleOf(b: Buffer, s: number, e: number): Role {
   if (s < 0 || b[s] !== 0x22) return Role.Other;
   const s1 = s + 1;
   switch (e - s - 2) {
+    case 7: return eqAt(b, s1, K_RUNTIME) ? Role.Api : Role.Other;
+    case 11: return eqAt(b, s1, K_CUDA_DRIVER) ? Role.Api : Role.Other;
+    case 12: return eqAt(b, s1, K_CUDA_RUNTIME) ? Role.Api : Role.Other;
     case 6:
       if (eqAt(b, s1, K_KERNEL) || eqAt(b, s1, K_KERNEL_OLD)) return Role.Kernel;
       if (eqAt(b, s1, K_CPU_OP)) return Role.CpuOp;
@@ -432,6 +450,11 @@ export class StatsCollector implements ScanHandler {
   private readonly annotations: Annotation[] = [];
   private readonly file: string;
 
+  private readonly apiKeys = new SpanInterner();
+  private readonly apiNames: string[] = [];
+  private readonly apiCount: number[] = [];
+  private readonly apiNs: number[] = [];
+
   constructor(private readonly opts: CollectOptions) {
     if (opts.ops) this.ops = new OpBuilder();
     this.file = opts.file ?? '<trace>';
@@ -494,17 +517,21 @@ export class StatsCollector implements ScanHandler {
     if (ph === PH_M) { this.metadata(ev); return; }
     if (ph !== PH_X) return;
     const tss = f[2 * F.ts]!;
-    const role = roleOf(b, f[2 * F.cat]!, f[2 * F.cat + 1]!);
+    let role = roleOf(b, f[2 * F.cat]!, f[2 * F.cat + 1]!);
+    if (role === Role.Api) {
+      if (this.opts.apiCalls) this.apiCall(b, f);
+      role = Role.Other;
+    }
     if (tss < 0) {
-      if (role !== Role.Other) this.diag('event_missing_ts', ev);
+      if (role >= Role.Kernel) this.diag('event_missing_ts', ev);
       return;
     }
     const start = this.time.ns(b, tss, f[2 * F.ts + 1]!);
-    if (start !== start) { if (role !== Role.Other) this.diag('event_missing_ts', ev); return; }
+    if (start !== start) { if (role >= Role.Kernel) this.diag('event_missing_ts', ev); return; }
     const ds = f[2 * F.dur]!;
     let dur = ds >= 0 ? durationNs(b, ds, f[2 * F.dur + 1]!) : NaN;
     if (!(dur >= 0)) {
-      if (role !== Role.Other) this.diag(dur < 0 ? 'negative_duration' : 'complete_event_missing_dur', ev);
+      if (role >= Role.Kernel) this.diag(dur < 0 ? 'negative_duration' : 'complete_event_missing_dur', ev);
       dur = 0;
     }
     const pid = this.pidOf(b, f);
@@ -634,6 +661,31 @@ export class StatsCollector implements ScanHandler {
     o.ext.push(ext);
   }
 
+  /** A runtime / driver call: counted per name (its ts is not needed). */
+  private apiCall(b: Buffer, f: Int32Array): void {
+    const s = f[2 * F.name]!;
+    const e = f[2 * F.name + 1]!;
+    const spans = this.spans;
+    spans.length = 2;
+    spans[0] = s < 0 ? 0 : s;
+    spans[1] = s < 0 ? 0 : e;
+    const id = this.apiKeys.intern(b, spans);
+    if (id === this.apiNames.length) {
+      let name = '';
+      if (s >= 0) {
+        const raw = b.toString('utf8', s, e);
+        try { const v: unknown = JSON.parse(raw); name = typeof v === 'string' ? v : raw; } catch { name = raw; }
+      }
+      this.apiNames.push(name);
+      this.apiCount.push(0);
+      this.apiNs.push(0);
+    }
+    const ds = f[2 * F.dur]!;
+    const d = ds >= 0 ? durationNs(b, ds, f[2 * F.dur + 1]!) : 0;
+    this.apiCount[id]!++;
+    this.apiNs[id]! += d >= 0 ? d : 0;
+  }
+
   private annotation(ev: ScannedEvent, start: number, dur: number, pid: number, gpu: boolean): void {
     const f = ev.f;
     const ns = f[2 * F.name]!;
@@ -673,6 +725,7 @@ export class StatsCollector implements ScanHandler {
       threads: this.threads,
       annotations: this.annotations,
       originNs: base + BigInt(Math.trunc(this.time.baseUs ?? 0)) * 1000n,
+      apiCalls: this.opts.apiCalls ? this.apiNames.map((name, k) => ({ name, calls: this.apiCount[k]!, ns: this.apiNs[k]! })) : undefined,
     };
   }
 }

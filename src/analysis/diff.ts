@@ -16,7 +16,7 @@ import type { DiagnosticEntry } from '../model/diagnostics.js';
 import type { CategoryStat, KernelStat } from './kernels.js';
 import { matchKernelNames, type MatchLevel } from './kernel-match.js';
 import type { OpStat } from './ops.js';
-import type { StatsInput, StatsResult } from './result.js';
+import type { ApiCallStat, StatsInput, StatsResult } from './result.js';
 import type { StepStat } from './steps.js';
 import type { RankSummary } from './summary.js';
 
@@ -28,12 +28,7 @@ export const DEFAULT_DIFF_VIEWS: readonly DiffView[] = ['kernel'];
 export type Normalize = 'auto' | 'step' | 'second' | 'none';
 export const NORMALIZE_MODES: readonly Normalize[] = ['auto', 'step', 'second', 'none'];
 
-/** CPU-side runtime / driver API calls of one side (all ranks), e.g. `cudaLaunchKernel`. */
-export interface ApiCallStat {
-  name: string;
-  calls: number;
-  totalUs: number;
-}
+export type { ApiCallStat } from './result.js';
 
 /** One side of the comparison. */
 export interface DiffSide {

@@ -33,6 +33,13 @@ export interface OpLinks {
   notNested: number;
 }
 
+/** CPU-side runtime / driver API calls (all ranks), e.g. `cudaLaunchKernel`. */
+export interface ApiCallStat {
+  name: string;
+  calls: number;
+  totalUs: number;
+}
+
 export interface StatsResult {
   views: StatsView[];
   inputs: StatsInput[];
@@ -43,6 +50,8 @@ export interface StatsResult {
   opLinks?: OpLinks;
   ranks?: RankComparison;
   steps?: StepStat[];
+  /** Runtime / driver calls of all inputs (each file counted once), when asked for. */
+  apiCalls?: ApiCallStat[];
   /** Device utilization over time, when asked for. */
   utilization?: Utilization | null;
   /** Messages for the user (how ranks were found, views with nothing to show). */

@@ -21,7 +21,7 @@ import { DEFAULT_STEP_PATTERN, stepStats } from '../analysis/steps.js';
 import { rankSummary, type RankSummary } from '../analysis/summary.js';
 import { timelineOf, type RankData, type RankTimeline } from '../analysis/timeline.js';
 import { utilizationOf } from '../analysis/utilization.js';
-import { DEFAULT_VIEWS, STATS_VIEWS, type StatsInput, type StatsResult, type StatsView } from '../analysis/result.js';
+import { DEFAULT_VIEWS, STATS_VIEWS, type ApiCallStat, type StatsInput, type StatsResult, type StatsView } from '../analysis/result.js';
 import { traceStem } from './names.js';
 
 export type { StatsResult, StatsView } from '../analysis/result.js';
@@ -38,6 +38,11 @@ export interface StatsOptions {
   profileId?: string;
   /** Kernels listed per op in the op view (default 3). */
   kernelsPerOp?: number;
+  /**
+   * Also sum the CPU-side runtime / driver API calls (`cat` cuda_runtime, cuda_driver, old
+   * Runtime) per name, in the same pass: `StatsResult.apiCalls`.
+   */
+  apiCalls?: boolean;
   /** Also compute device utilization over time in about `buckets` buckets: `StatsResult.utilization`. */
   utilization?: { buckets: number };
   /** Progress: compressed bytes read so far, and the total. */
@@ -130,6 +135,7 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
     ops: want('op'),
     groups: want('rank'),
     ...(want('step') ? { annotations: { source: steps.source, flags: steps.flags } } : {}),
+    apiCalls: opts.apiCalls === true,
   };
   const outcomes = await collectAll(jobs.map((j) => ({ ...request, path: j.path })), progress);
 
@@ -195,8 +201,24 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
       notes.push(`step view: no annotation matches ${steps.source}${opts.step === undefined ? '; name your step annotations with --step REGEX (e.g. --step "decode_step_\\d+")' : ''}`);
     }
   }
+  if (opts.apiCalls) result.apiCalls = apiCallsOf(jobs, outcomes);
   if (opts.utilization) result.utilization = utilizationOf(ranks, timelines, opts.utilization.buckets);
   return result;
+}
+
+/** Runtime / driver calls summed over the files read (each file once), names in first-seen order. */
+function apiCallsOf(jobs: readonly FileJob[], outcomes: readonly CollectOutcome[]): ApiCallStat[] {
+  const total = new Map<string, { calls: number; ns: number }>();
+  const seen = new Set<string>();
+  jobs.forEach((job, k) => {
+    if (seen.has(job.path)) return;
+    seen.add(job.path);
+    for (const x of outcomes[k]!.records.apiCalls ?? []) {
+      const t = total.get(x.name);
+      if (t) { t.calls += x.calls; t.ns += x.ns; } else total.set(x.name, { calls: x.calls, ns: x.ns });
+    }
+  });
+  return [...total].map(([name, x]) => ({ name, calls: x.calls, totalUs: Math.round(x.ns) / 1000 }));
 }
 
 /**
@@ -230,6 +252,7 @@ interface CollectRequest {
   ops: boolean;
   groups: boolean;
   annotations?: { source: string; flags: string };
+  apiCalls: boolean;
 }
 
 interface CollectOutcome {
@@ -249,6 +272,7 @@ async function collectFile(req: CollectRequest, onProgress?: (compressed: number
     ops: req.ops,
     groups: req.groups,
     ...(req.annotations ? { annotations: new RegExp(req.annotations.source, req.annotations.flags) } : {}),
+    apiCalls: req.apiCalls,
     file: req.path,
   });
   const scan = await scanFile(req.path, collector, onProgress ? { afterChunk: (_b, c) => onProgress(c) } : {});
