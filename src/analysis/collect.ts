@@ -15,14 +15,16 @@ import { TimeBase, durationNs } from '../model/time.js';
 import { ByteInterner } from '../model/interner.js';
 import { Diagnostics } from '../model/diagnostics.js';
 import { KIND_KERNEL, KIND_MEMCPY, KIND_MEMSET } from './categories.js';
+import { ascendProcessKind, ascendTaskKind, isCollectiveStepName, processLabel, type AscendProcessKind } from './ascend-tasks.js';
 
 const PH_X = 0x58, PH_M = 0x4d;
 
 /**
  * What an event is to the statistics, from its `cat`. Roles from Kernel on are the ones whose
- * data problems (no ts, no dur) are counted; `Api` (runtime calls) are not.
+ * data problems (no ts, no dur) are counted; `Untyped` (no `cat`: torch_npu's device slices)
+ * and `Api` (runtime calls) are not.
  */
-const enum Role { Other, Api, Kernel, Memcpy, Memset, CpuOp, Annotation, GpuAnnotation }
+const enum Role { Other, Untyped, Api, Kernel, Memcpy, Memset, CpuOp, Annotation, GpuAnnotation }
 
 /** Device activities (kernels, copies, sets) of one trace or rank. Times in ns. */
 export interface DeviceRecords {
@@ -99,6 +101,8 @@ export interface TraceRecords {
   originNs: bigint;
   /** Runtime / driver API calls per name (first-seen order), when asked for. */
   apiCalls: ApiCallRecord[] | undefined;
+  /** Device activities that came from torch_npu's Ascend Hardware / HCCL processes. */
+  ascendTasks: number;
 }
 
 /** Calls and summed duration (ns) of one runtime / driver API (`cudaLaunchKernel`, ...). */
@@ -126,6 +130,11 @@ export interface CollectOptions {
   groups?: boolean;
   /** Keep annotations whose name matches (step view). */
   annotations?: RegExp;
+  /**
+   * Also take `cpu_op` events whose name matches `annotations` as step annotations (torch_npu
+   * writes `ProfilerStep#N` as a cpu_op).
+   */
+  cpuOpSteps?: boolean;
   /** Sum calls and time per name of `cuda_runtime` / `cuda_driver` / old `Runtime` events. */
   apiCalls?: boolean;
   /** File name for diagnostics. */
@@ -145,7 +154,8 @@ function eqAt(b: Buffer, s: number, k: Buffer): boolean {
 
 /** Role from the raw `cat` value b[s,e) (with quotes). */
 function roleOf(b: Buffer, s: number, e: number): Role {
-  if (s < 0 || b[s] !== 0x22) return Role.Other;
+  if (s < 0) return Role.Untyped;
+  if (b[s] !== 0x22) return Role.Other;
   const s1 = s + 1;
   switch (e - s - 2) {
     case 7: return eqAt(b, s1, K_RUNTIME) ? Role.Api : Role.Other;
@@ -423,6 +433,19 @@ class OpBuilder {
   }
 }
 
+/**
+ * X events without `cat` of processes that may be torch_npu device processes (their
+ * process_name can come after them): sorted out in result().
+ */
+class UntypedBuilder {
+  readonly start = new F64List();
+  readonly dur = new F64List();
+  readonly name = new I32List();
+  readonly pid = new I32List();
+  /** Index into the collector's task types; -1 when the event has none. */
+  readonly task = new I32List();
+}
+
 /** Scan handler that collects TraceRecords. Feed it to scanFile / scanBuffer, then call result(). */
 export class StatsCollector implements ScanHandler {
   readonly time = new TimeBase();
@@ -449,6 +472,14 @@ export class StatsCollector implements ScanHandler {
   private readonly typesFinder = new ArgFinder('Input type');
   private readonly annotations: Annotation[] = [];
   private readonly file: string;
+
+  private readonly untyped = new UntypedBuilder();
+  /** Set by the first result(): the torch_npu device activities added to the device records. */
+  private ascendTasks: number | undefined;
+  /** Per pid: its torch_npu device process kind, null for another process, undefined while its name is unknown. */
+  private readonly pidKind: (AscendProcessKind | null | undefined)[] = [];
+  private readonly taskTypes: string[] = [];
+  private readonly taskTypeIds = new Map<string, number>();
 
   private readonly apiKeys = new SpanInterner();
   private readonly apiNames: string[] = [];
@@ -542,7 +573,11 @@ export class StatsCollector implements ScanHandler {
       case Role.Kernel: this.deviceActivity(ev, KIND_KERNEL, start, dur, pid); return;
       case Role.Memcpy: this.deviceActivity(ev, KIND_MEMCPY, start, dur, pid); return;
       case Role.Memset: this.deviceActivity(ev, KIND_MEMSET, start, dur, pid); return;
-      case Role.CpuOp: if (this.ops) this.cpuOp(ev, start, dur, pid); return;
+      case Role.CpuOp:
+        if (this.ops) this.cpuOp(ev, start, dur, pid);
+        if (this.opts.cpuOpSteps && this.opts.annotations) this.annotation(ev, start, dur, pid, false);
+        return;
+      case Role.Untyped: this.untypedSlice(ev, start, dur, pid); return;
       case Role.Annotation:
       case Role.GpuAnnotation:
         if (this.opts.annotations) this.annotation(ev, start, dur, pid, role === Role.GpuAnnotation);
@@ -686,6 +721,129 @@ export class StatsCollector implements ScanHandler {
     this.apiNs[id]! += d >= 0 ? d : 0;
   }
 
+  /** A slice without `cat`: kept (with its Task Type) unless its process is known not to be a device process. */
+  private untypedSlice(ev: ScannedEvent, start: number, dur: number, pid: number): void {
+    const kind = this.pidKind[pid];
+    if (kind === null) return;
+    let task = -1;
+    if (kind !== 'communication') {
+      const sp = this.argSpan(ev, 'Task Type');
+      if (sp) {
+        let t = ev.buf.toString('utf8', sp[0], sp[1]);
+        if (t.startsWith('"')) { try { t = String(JSON.parse(t)); } catch { /* keep the raw text */ } }
+        task = this.taskTypeIds.get(t) ?? -1;
+        if (task < 0) { task = this.taskTypes.length; this.taskTypes.push(t); this.taskTypeIds.set(t, task); }
+      }
+    }
+    const u = this.untyped;
+    u.start.push(start);
+    u.dur.push(dur);
+    u.name.push(this.nameId(ev.buf, ev.f, KIND_KERNEL));
+    u.pid.push(pid);
+    u.task.push(task);
+  }
+
+  /**
+   * The device activities of torch_npu's device processes (see ascend-tasks.ts), added to the
+   * device records: computing tasks and copies of "Ascend Hardware", and the collectives of
+   * "HCCL" / "Communication" (the outermost slices that are not collective steps; the steps
+   * nested in them are left out) as communication on the same device. Stream synchronisation is left out, and so are
+   * the collective steps on the device's streams when the collectives are there. Returns how
+   * many activities were added.
+   */
+  private resolveUntyped(): number {
+    const u = this.untyped;
+    const n = u.start.length;
+    if (n === 0) return 0;
+    const kinds = this.pids.map((p) => ascendProcessKind(p.processName));
+    if (!kinds.some((k) => k !== undefined)) return 0;
+    const labelOf = (pid: number): string => processLabel(this.pids[pid]!.processName);
+    const hardware = new Map<string, number[]>();
+    kinds.forEach((k, pid) => {
+      if (k !== 'hardware') return;
+      const l = labelOf(pid);
+      const list = hardware.get(l);
+      if (list) list.push(pid); else hardware.set(l, [pid]);
+      const p = this.pids[pid]!;
+      if (l === '' && p.labels === undefined && /^\d+$/.test(p.raw)) p.labels = `NPU ${Number(p.raw) % 32}`;
+    });
+    // a collective's device: the label's Ascend Hardware process with the same device id
+    // (the low 5 bits of torch_npu's device pids), else the label's first one
+    const deviceOf = new Map<number, number>();
+    const pidOf = u.pid.view();
+    const start = u.start.view();
+    const dur = u.dur.view();
+    const byCommPid = new Map<number, number[]>();
+    const nameOf = u.name.view();
+    for (let i = 0; i < n; i++) {
+      const pid = pidOf[i]!;
+      if (kinds[pid] !== 'communication' || isCollectiveStepName(this.names[nameOf[i]!]!)) continue;
+      let list = byCommPid.get(pid);
+      if (!list) {
+        byCommPid.set(pid, (list = []));
+        const raw = this.pids[pid]!.raw;
+        const same = hardware.get(labelOf(pid)) ?? [];
+        const dev = /^\d+$/.test(raw) ? same.find((h) => /^\d+$/.test(this.pids[h]!.raw) && Number(this.pids[h]!.raw) % 32 === Number(raw) % 32) : undefined;
+        deviceOf.set(pid, dev ?? same[0] ?? pid);
+      }
+      list.push(i);
+    }
+    const keep = new Uint8Array(n);
+    const withCollectives = new Set<string>();
+    for (const [pid, list] of byCommPid) {
+      withCollectives.add(labelOf(pid));
+      list.sort((a, b) => start[a]! - start[b]! || dur[b]! - dur[a]!);
+      let end = -Infinity;
+      for (const i of list) {
+        const e = start[i]! + dur[i]!;
+        if (e > end) { keep[i] = 1; end = e; }
+      }
+    }
+    const d = this.device;
+    const taskOf = u.task.view();
+    const kindCache = new Map<number, ReturnType<typeof ascendTaskKind>>();
+    const copyCategory = new Map<number, number>();
+    let added = 0;
+    for (let i = 0; i < n; i++) {
+      const pid = pidOf[i]!;
+      const kind = kinds[pid];
+      if (kind === undefined) continue;
+      const name = nameOf[i]!;
+      let category: number;
+      let device = pid;
+      if (kind === 'communication') {
+        if (keep[i] !== 1) continue;
+        category = this.opts.communication;
+        device = deviceOf.get(pid)!;
+      } else {
+        const task = taskOf[i]!;
+        const key = (task + 1) * this.names.length + name;
+        let tk = kindCache.get(key);
+        if (tk === undefined) { tk = ascendTaskKind(task >= 0 ? this.taskTypes[task]! : '', this.names[name]!); kindCache.set(key, tk); }
+        if (tk === 'sync') continue;
+        if (tk === 'collective-step') {
+          if (withCollectives.has(labelOf(pid))) continue;
+          category = this.opts.communication;
+        } else if (tk === 'memcpy') {
+          let c = copyCategory.get(name);
+          if (c === undefined) { c = this.opts.categorize(this.names[name]!, KIND_MEMCPY); copyCategory.set(name, c); }
+          category = c;
+        } else {
+          category = this.nameCategory[name]!;
+        }
+      }
+      d.start.push(start[i]!);
+      d.dur.push(dur[i]!);
+      d.name.push(name);
+      d.category.push(category);
+      d.pid.push(device);
+      d.ext.push(NaN);
+      d.group.push(-1);
+      added++;
+    }
+    return added;
+  }
+
   private annotation(ev: ScannedEvent, start: number, dur: number, pid: number, gpu: boolean): void {
     const f = ev.f;
     const ns = f[2 * F.name]!;
@@ -707,14 +865,19 @@ export class StatsCollector implements ScanHandler {
     if (which !== 'process_name' && which !== 'process_labels') return;
     let args: Record<string, unknown> | undefined;
     try { args = argsOf(ev); } catch { return; }
-    const p = this.pids[this.pidOf(ev.buf, f)]!;
-    if (which === 'process_name' && typeof args?.['name'] === 'string') p.processName = args['name'];
+    const pid = this.pidOf(ev.buf, f);
+    const p = this.pids[pid]!;
+    if (which === 'process_name' && typeof args?.['name'] === 'string') {
+      p.processName = args['name'];
+      this.pidKind[pid] = ascendProcessKind(p.processName) ?? null;
+    }
     if (which === 'process_labels' && typeof args?.['labels'] === 'string') p.labels = args['labels'];
   }
 
   /** The records collected. Call once, after the scan. */
   result(): TraceRecords {
     const base = this.top.baseTimeNs !== undefined ? BigInt(this.top.baseTimeNs) : 0n;
+    const ascendTasks = (this.ascendTasks ??= this.resolveUntyped());
     return {
       names: this.names,
       device: this.device.build(),
@@ -726,6 +889,7 @@ export class StatsCollector implements ScanHandler {
       annotations: this.annotations,
       originNs: base + BigInt(Math.trunc(this.time.baseUs ?? 0)) * 1000n,
       apiCalls: this.opts.apiCalls ? this.apiNames.map((name, k) => ({ name, calls: this.apiCount[k]!, ns: this.apiNs[k]! })) : undefined,
+      ascendTasks,
     };
   }
 }

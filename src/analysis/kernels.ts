@@ -8,6 +8,8 @@ import type { RankData } from './timeline.js';
 export interface KernelStat {
   name: string;
   category: string;
+  /** OP type (torch_npu kernel_details.csv `Type`), when recorded. */
+  type?: string;
   calls: number;
   totalUs: number;
   meanUs: number;
@@ -82,17 +84,33 @@ export function durationsByName(ranks: readonly RankData[]): Map<string, { categ
 
 const us = (ns: number): number => Math.round(ns) / 1000;
 
+/** Durations (ns) of one kernel name, with its category name and (NPU) OP type. */
+export interface KernelDurations {
+  category: string;
+  type?: string | undefined;
+  durations: Float64Array;
+}
+
 /** Kernel statistics, most total time first. `busyNs` is the GPU busy time the shares refer to. */
 export function kernelStats(ranks: readonly RankData[], cats: Categorizer, busyNs: number): KernelStat[] {
+  const groups: [string, KernelDurations][] = [];
+  for (const [name, { category, durations }] of durationsByName(ranks)) groups.push([name, { category: cats.names[category] ?? 'other', durations }]);
+  return kernelStatsOf(groups, busyNs);
+}
+
+/** Kernel statistics from durations grouped by name (each name once), most total time first. */
+export function kernelStatsOf(groups: Iterable<readonly [string, KernelDurations]>, busyNs: number): KernelStat[] {
   const out: KernelStat[] = [];
-  for (const [name, { category, durations }] of durationsByName(ranks)) {
+  for (const [name, { category, type, durations }] of groups) {
     const sorted = durations.slice().sort();
     let total = 0;
     for (let i = 0; i < sorted.length; i++) total += sorted[i]!;
     const n = sorted.length;
+    if (n === 0) continue;
     out.push({
       name,
-      category: cats.names[category] ?? 'other',
+      category,
+      ...(type !== undefined ? { type } : {}),
       calls: n,
       totalUs: us(total),
       meanUs: us(total / n),

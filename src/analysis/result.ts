@@ -1,16 +1,22 @@
 /** The result of `stats`: one key per view that was asked for (JSON keys as the CLI writes them). */
 import type { DiagnosticEntry } from '../model/diagnostics.js';
+import type { NpuOpStat } from './ascend-kernels.js';
 import type { CategoryStat, KernelStat } from './kernels.js';
+import type { OpStatisticRow } from './op-statistic.js';
 import type { OpStat } from './ops.js';
 import type { RankComparison } from './ranks.js';
 import type { StepStat } from './steps.js';
 import type { RankSummary } from './summary.js';
 import type { Utilization } from './utilization.js';
 
-export type StatsView = 'summary' | 'kernel' | 'category' | 'op' | 'rank' | 'step';
+/**
+ * `op-type`: torch_npu's op_statistic table (per OP Type and Core Type, per rank), computed from
+ * kernel_details.csv; Ascend profiles only.
+ */
+export type StatsView = 'summary' | 'kernel' | 'category' | 'op' | 'op-type' | 'rank' | 'step';
 
 /** Every view, in the order reports show them. */
-export const STATS_VIEWS: readonly StatsView[] = ['summary', 'kernel', 'category', 'op', 'rank', 'step'];
+export const STATS_VIEWS: readonly StatsView[] = ['summary', 'kernel', 'category', 'op', 'op-type', 'rank', 'step'];
 export const DEFAULT_VIEWS: readonly StatsView[] = ['summary', 'kernel'];
 
 /** One rank that was analysed. */
@@ -40,14 +46,26 @@ export interface ApiCallStat {
   totalUs: number;
 }
 
+/** op_statistic.csv of one rank, as torch_npu computes it. */
+export interface OpTypeTable {
+  label: string;
+  rank: number | null;
+  rows: OpStatisticRow[];
+}
+
 export interface StatsResult {
   views: StatsView[];
   inputs: StatsInput[];
   summary?: RankSummary[];
   kernels?: KernelStat[];
   categories?: CategoryStat[];
+  /** Op view of Kineto traces (cpu_op events); absent when every input is an Ascend profile. */
   ops?: OpStat[];
   opLinks?: OpLinks;
+  /** Op view of Ascend profiles (kernel_details.csv, all ranks); absent without Ascend inputs. */
+  npuOps?: NpuOpStat[];
+  /** The op-type view: one table per Ascend rank that recorded OP types. */
+  opTypes?: OpTypeTable[];
   ranks?: RankComparison;
   steps?: StepStat[];
   /** Runtime / driver calls of all inputs (each file counted once), when asked for. */

@@ -1,7 +1,7 @@
 /**
  * `report`: one self-contained HTML page of a profile. The numbers are `statsOf` with every
- * view and the utilization series (one pass over the inputs); the page (report/html.ts)
- * embeds them as JSON and draws charts and tables from them.
+ * view the page shows (REPORT_VIEWS) and the utilization series (one pass over the inputs);
+ * the page (report/html.ts) embeds them as JSON and draws charts and tables from them.
  */
 import { readFile, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -9,7 +9,7 @@ import { basename, dirname, join } from 'node:path';
 import { OutputFile } from '../io/writer.js';
 import { TraceforgeError } from '../errors.js';
 import { uniqueShortNames } from '../analysis/names.js';
-import { STATS_VIEWS, type StatsResult } from '../analysis/result.js';
+import { STATS_VIEWS, type StatsResult, type StatsView } from '../analysis/result.js';
 import { statsOf, type StatsOptions } from './stats.js';
 import { renderReportHtml, type ChartAssets, type ReportData } from '../report/html.js';
 
@@ -46,12 +46,15 @@ export async function defaultReportOutput(inputs: readonly string[]): Promise<st
   return info?.isDirectory() ? join(first, 'report.html') : join(dirname(first), 'report.html');
 }
 
-/** The page's data: statistics with every view, utilization over time, short kernel names. */
+/** The views the page shows: every view but op-type (torch_npu's op_statistic, which `stats --by op-type` shows). */
+export const REPORT_VIEWS: readonly StatsView[] = STATS_VIEWS.filter((v) => v !== 'op-type');
+
+/** The page's data: statistics with every view it shows, utilization over time, short kernel names. */
 export async function reportDataOf(inputs: readonly string[], opts: ReportOptions = {}): Promise<ReportData> {
   const { output: _output, title, buckets, onProgress, ...statsOpts } = opts;
   const { utilization = null, ...stats } = await statsOf(inputs, {
     ...statsOpts,
-    views: [...STATS_VIEWS],
+    views: [...REPORT_VIEWS],
     utilization: { buckets: buckets ?? 400 },
     ...(onProgress ? { onProgress: (d: number, t: number) => onProgress('stats', d, t) } : {}),
   });
@@ -87,7 +90,8 @@ export async function writeReport(inputs: readonly string[], opts: ReportOptions
 }
 
 function titleOf(s: StatsResult): string {
-  const files = [...new Set(s.inputs.map((i) => i.file))];
+  // a torch_npu rank is its *_ascend_pt directory, not ASCEND_PROFILER_OUTPUT/trace_view.json
+  const files = [...new Set(s.inputs.map((i) => (basename(i.file) === 'trace_view.json' ? dirname(dirname(i.file)) : i.file)))];
   const where = files.length === 1 ? (files[0] === '-' ? 'stdin' : basename(files[0]!)) : basename(dirname(files[0] ?? '.')) || 'traces';
   return s.inputs.length > 1 ? `${where}: ${s.inputs.length} ranks` : where;
 }

@@ -2,19 +2,30 @@
  * `stats`: where the time goes. Finds the rank files (as `merge` does), reads each once as a
  * stream collecting small typed records (analysis/collect.ts), splits a merged trace back into
  * its ranks, and runs the analyses the views need. No printing here: see report/ and the CLI.
+ *
+ * torch_npu (Ascend) profiles: each `*_ascend_pt` directory is a rank (its rank from
+ * profiler_info). The device timeline (summary, category, rank and step views) comes from
+ * trace_view.json's device processes; the kernel view, the op view (input shapes, Level 1 and
+ * above) and the op-type view (torch_npu's op_statistic.csv) from kernel_details.csv, whose
+ * durations are matched to the trace's full-precision ones in the same single pass.
  */
 import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { basename } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { scanFile } from '../io/read.js';
+import type { ScanHandler } from '../io/scanner.js';
 import { TraceforgeError, type ErrorCode } from '../errors.js';
+import { ascendProfileOf, type AscendProfile } from '../formats/ascend.js';
+import { readKernelDetails, type KernelDetails } from '../formats/ascend-csv.js';
 import { discoverInputs, type DiscoveryResult } from '../formats/discover.js';
 import { rankFromLooseName } from '../formats/filenames.js';
 import { Diagnostics, type DiagnosticEntry } from '../model/diagnostics.js';
-import { Categorizer, parseCategoryOverride, type CategoryOverride } from '../analysis/categories.js';
+import { TraceDurationMatcher, kernelDurations, npuOpStats } from '../analysis/ascend-kernels.js';
+import { Categorizer, KIND_KERNEL, COMMUNICATION, parseCategoryOverride, type CategoryOverride } from '../analysis/categories.js';
 import { StatsCollector, rankSplitOf, restrictToPids, type FileTopLevel, type TraceRecords } from '../analysis/collect.js';
-import { categoryStats, kernelStats } from '../analysis/kernels.js';
+import { categoryStats, durationsByName, kernelStatsOf, type KernelDurations, type KernelStat } from '../analysis/kernels.js';
+import { opStatisticOf, shapesNotRecordedMessage } from '../analysis/op-statistic.js';
 import { opStats } from '../analysis/ops.js';
 import { compareRanks } from '../analysis/ranks.js';
 import { DEFAULT_STEP_PATTERN, stepStats } from '../analysis/steps.js';
@@ -55,6 +66,8 @@ interface FileJob {
   label?: string;
   /** Rank from the file name (loose files). */
   nameRank: number | null;
+  /** The torch_npu profile whose trace_view.json `path` is. */
+  ascend?: AscendProfile;
 }
 
 const pad = (n: number): string => String(n).padStart(2, '0');
@@ -86,18 +99,59 @@ async function findFiles(inputs: readonly string[], profileId: string | undefine
     throw failure;
   }
   if (found.profileChoice) notes.push(found.profileChoice.message.replace('Ask for another by its profile id.', 'Pick another with --profile-id.'));
-  const ascend = found.loose.find((l) => l.kind === 'ascend-dir');
-  if (ascend) throw new TraceforgeError('E_INPUT', `${ascend.path}: Ascend (torch_npu) profile directories are not supported by stats yet; pass Kineto traces`, ascend.path);
   const jobs: FileJob[] = [];
   const several = found.groups.length > 1;
   for (const g of found.groups) {
     const prefix = several ? `${g.stage ?? g.profileId}:` : '';
     for (const f of g.files) jobs.push({ path: f.path, label: prefix + f.label, nameRank: null });
   }
-  for (const l of found.loose) jobs.push({ path: l.path, nameRank: l.rank });
+  const ascend: AscendProfile[] = [];
+  const unparsed: TraceforgeError[] = [];
+  for (const l of found.loose) {
+    if (l.kind === 'file') { jobs.push({ path: l.path, nameRank: l.rank }); continue; }
+    try {
+      const p = ascendProfileOf(l.path);
+      if (p) ascend.push(p);
+      else unparsed.push(new TraceforgeError('E_INPUT', `${l.path}: no ASCEND_PROFILER_OUTPUT/trace_view.json in this torch_npu profile directory`, l.path));
+    } catch (e) {
+      if (!(e instanceof TraceforgeError)) throw e;
+      unparsed.push(e);
+    }
+  }
+  jobs.push(...ascendJobs(ascend));
   const have = new Set(jobs.map((j) => j.path));
   for (const n of named) if (!have.has(n.path)) jobs.push(n);
+  if (jobs.length === 0 && unparsed[0]) throw unparsed[0];
+  for (const e of unparsed) notes.push(`${e.message}; skipped`);
   return jobs;
+}
+
+/** torch_npu profiles as jobs: each once, by rank (unknown ranks last), then directory. */
+function ascendJobs(profiles: readonly AscendProfile[]): FileJob[] {
+  const seen = new Set<string>();
+  return profiles
+    .filter((p) => { const k = resolve(p.trace); if (seen.has(k)) return false; seen.add(k); return true; })
+    .sort((a, b) => (a.rank ?? Infinity) - (b.rank ?? Infinity) || (a.root < b.root ? -1 : a.root > b.root ? 1 : 0))
+    .map((p) => ({ path: p.trace, nameRank: null, ascend: p }));
+}
+
+/**
+ * The files to read: torch_npu profiles named directly (an `*_ascend_pt` directory, its
+ * ASCEND_PROFILER_OUTPUT or trace_view.json), and whatever discovery finds in the others
+ * (trace files, SGLang rank files, `*_ascend_pt` directories inside a directory).
+ */
+async function findJobs(inputs: readonly string[], profileId: string | undefined, notes: string[]): Promise<FileJob[]> {
+  if (inputs.includes('-')) return findFiles(inputs, profileId, notes);
+  const direct: AscendProfile[] = [];
+  const rest: string[] = [];
+  for (const arg of inputs) {
+    const p = ascendProfileOf(arg);
+    if (p) direct.push(p); else rest.push(arg);
+  }
+  if (direct.length === 0) return findFiles(inputs, profileId, notes);
+  const others = rest.length > 0 ? await findFiles(rest, profileId, notes) : [];
+  const fromDirs = others.filter((j) => j.ascend !== undefined).map((j) => j.ascend!);
+  return [...others.filter((j) => j.ascend === undefined), ...ascendJobs([...direct, ...fromDirs])];
 }
 
 function stepPattern(step: string | RegExp | undefined): RegExp {
@@ -121,7 +175,7 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
   const cats = new Categorizer(overrides);
   const steps = stepPattern(opts.step);
   const notes: string[] = [];
-  const jobs = await findFiles(inputs, opts.profileId, notes);
+  const jobs = await findJobs(inputs, opts.profileId, notes);
 
   const sizes = await Promise.all(jobs.map((j) => stat(j.path).then((st) => st.size, () => 0)));
   const totalBytes = sizes.reduce((a, b) => a + b, 0);
@@ -137,12 +191,24 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
     ...(want('step') ? { annotations: { source: steps.source, flags: steps.flags } } : {}),
     apiCalls: opts.apiCalls === true,
   };
-  const outcomes = await collectAll(jobs.map((j) => ({ ...request, path: j.path })), progress);
+  const ascendRequest = (p: AscendProfile): CollectRequest['ascend'] => ({
+    output: p.output,
+    details: want('kernel') || want('op') || want('op-type'),
+    durations: want('op') || want('op-type'),
+  });
+  const outcomes = await collectAll(jobs.map((j) => (j.ascend
+    // the op view of a torch_npu profile comes from kernel_details.csv, not from its cpu_ops
+    ? { ...request, path: j.path, ops: false, ascend: ascendRequest(j.ascend) }
+    : { ...request, path: j.path })), progress);
 
   const diagnostics = new Diagnostics();
   const ranks: RankData[] = [];
+  /** Per rank: kernel_details.csv of a torch_npu rank (undefined for other ranks, or when missing). */
+  const details: (KernelDetails | undefined)[] = [];
+  const npu: boolean[] = [];
   const inputsOut: StatsInput[] = [];
-  const loose: { data: RankData; input: StatsInput; distRank: number | null; nameRank: number | null }[] = [];
+  const loose: LooseRank[] = [];
+  const missing: { k: number; message: string }[] = [];
   jobs.forEach((job, k) => {
     const out = outcomes[k]!;
     for (const d of out.diagnostics) {
@@ -150,6 +216,17 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
       diagnostics.add(d.name, undefined, d.count);
     }
     const records = out.records;
+    if (job.ascend) {
+      const input: StatsInput = { label: '', file: job.path, rank: job.ascend.rank, events: out.events, bytes: out.bytes };
+      const data: RankData = { label: '', file: job.path, rank: job.ascend.rank, records };
+      if (out.detailsMissing !== undefined) missing.push({ k: ranks.length, message: out.detailsMissing });
+      ranks.push(data);
+      details.push(out.details);
+      npu.push(true);
+      inputsOut.push(input);
+      loose.push({ data, input, distRank: job.ascend.rank, nameRank: null, stem: basename(job.ascend.root) });
+      return;
+    }
     const di = out.top.distributedInfo?.['rank'];
     const distRank = typeof di === 'number' ? di : typeof di === 'string' && /^\d+$/.test(di) ? Number(di) : null;
     const split = rankSplitOf(records, out.top);
@@ -160,7 +237,10 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
         notes.push(`${job.path}: events of pid(s) ${split.unassigned.slice(0, 5).join(', ')}${split.unassigned.length > 5 ? ', ...' : ''} belong to no rank and were left out`);
       }
       for (const sp of split.ranks) {
-        ranks.push({ label: sp.label, file: job.path, rank: sp.rank, records: restrictToPids(records, sp.keep) });
+        const part = restrictToPids(records, sp.keep);
+        ranks.push({ label: sp.label, file: job.path, rank: sp.rank, records: part });
+        details.push(undefined);
+        npu.push(part.ascendTasks > 0);
         inputsOut.push({ label: sp.label, file: job.path, rank: sp.rank, events: out.events, bytes: out.bytes });
       }
       return;
@@ -168,10 +248,17 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
     const input: StatsInput = { label: job.label ?? '', file: job.path, rank: distRank, events: out.events, bytes: out.bytes };
     const data: RankData = { label: input.label, file: job.path, rank: distRank, records };
     ranks.push(data);
+    details.push(undefined);
+    npu.push(records.ascendTasks > 0);
     inputsOut.push(input);
     if (job.label === undefined) loose.push({ data, input, distRank, nameRank: job.nameRank ?? rankFromLooseName(basename(job.path)) });
   });
   labelLoose(loose, notes);
+  for (const m of missing) {
+    const what = [want('kernel') ? 'the kernel view counts the device tasks of trace_view.json instead' : '',
+      want('op') || want('op-type') ? 'no op or op-type table for it' : ''].filter((x) => x !== '').join('; ');
+    notes.push(`${ranks[m.k]!.label}: ${m.message}${what ? `; ${what}` : ''}`);
+  }
 
   const timelines: RankTimeline[] = ranks.map((r) => timelineOf(r, cats));
   const busyNs = timelines.reduce((a, t) => a + t.busyNs, 0);
@@ -179,14 +266,36 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
   let summaries: RankSummary[] | undefined;
   if (want('summary') || want('rank')) summaries = ranks.map((r, k) => rankSummary(r, timelines[k]!, cats));
   if (want('summary')) result.summary = summaries;
-  if (want('kernel')) result.kernels = kernelStats(ranks, cats, busyNs);
+  if (want('kernel')) result.kernels = kernelView(ranks, details, cats, busyNs);
   if (want('category')) result.categories = categoryStats(ranks, cats, busyNs);
+  const npuRanks = ranks.map((_, k) => k).filter((k) => npu[k]);
+  const detailsOf = npuRanks.filter((k) => details[k] !== undefined).map((k) => ({ label: ranks[k]!.label, rank: ranks[k]!.rank, details: details[k]! }));
   if (want('op')) {
-    const o = opStats(ranks, opts.kernelsPerOp ?? 3);
-    result.ops = o.ops;
-    result.opLinks = { linkedKernels: o.linkedKernels, unlinkedKernels: o.unlinkedKernels, unlinkedUs: o.unlinkedUs, notNested: o.notNested };
-    if (o.ops.length === 0) notes.push('op view: no cpu_op events in the trace (profile with record_shapes=True for input shapes)');
-    if (o.notNested > 0) notes.push(`op view: ${o.notNested} cpu_op event(s) start inside another op of their thread and end after it; they were counted as its children`);
+    const kineto = ranks.filter((_, k) => !npu[k]);
+    if (kineto.length > 0 || npuRanks.length === 0) {
+      const o = opStats(kineto, opts.kernelsPerOp ?? 3);
+      result.ops = o.ops;
+      result.opLinks = { linkedKernels: o.linkedKernels, unlinkedKernels: o.unlinkedKernels, unlinkedUs: o.unlinkedUs, notNested: o.notNested };
+      if (o.ops.length === 0) notes.push('op view: no cpu_op events in the trace (profile with record_shapes=True for input shapes)');
+      if (o.notNested > 0) notes.push(`op view: ${o.notNested} cpu_op event(s) start inside another op of their thread and end after it; they were counted as its children`);
+    }
+    if (npuRanks.length > 0) {
+      for (const d of detailsOf) if (!d.details.hasShapes) notes.push(`op view: ${d.label}: ${shapesNotRecordedMessage(d.details.file)}`);
+      // torch_npu ranks found in a merged trace: no profile directory, so no kernel_details.csv
+      const merged = npuRanks.filter((k) => details[k] === undefined && !missing.some((m) => m.k === k)).map((k) => ranks[k]!.label);
+      if (merged.length > 0) notes.push(`op view: ${merged.join(', ')}: torch_npu ranks of a merged trace; operators by input shape come from kernel_details.csv: run stats on the *_ascend_pt directories`);
+      const n = npuOpStats(detailsOf.map((d) => d.details), opts.kernelsPerOp ?? 3);
+      result.npuOps = n.ok ? n.ops : [];
+    }
+  }
+  if (want('op-type')) {
+    result.opTypes = [];
+    if (npuRanks.length === 0) notes.push('op-type view: op_statistic is a torch_npu (Ascend) table; these inputs are not torch_npu profiles (see --by op)');
+    for (const d of detailsOf) {
+      const t = opStatisticOf(d.details);
+      if (t.ok) result.opTypes.push({ label: d.label, rank: d.rank, rows: t.rows });
+      else notes.push(`op-type view: ${d.label}: ${t.message}`);
+    }
   }
   if (want('rank')) {
     result.ranks = compareRanks(ranks, summaries!, cats);
@@ -206,6 +315,35 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
   return result;
 }
 
+/**
+ * The kernel view: torch_npu ranks with kernel_details.csv count its rows (with their OP type);
+ * every other rank its device activities from the trace.
+ */
+function kernelView(ranks: readonly RankData[], details: readonly (KernelDetails | undefined)[], cats: Categorizer, busyNs: number): KernelStat[] {
+  const parts = new Map<string, { category: string; type: string | undefined; list: Float64Array[] }>();
+  const add = (name: string, category: string, type: string | undefined, durations: Float64Array): void => {
+    const p = parts.get(name);
+    if (!p) parts.set(name, { category, type, list: [durations] });
+    else { p.list.push(durations); p.type ??= type; }
+  };
+  for (const [name, g] of durationsByName(ranks.filter((_, k) => details[k] === undefined))) add(name, cats.names[g.category] ?? 'other', undefined, g.durations);
+  details.forEach((d) => {
+    if (!d) return;
+    for (const [name, g] of kernelDurations(d.rows)) add(name, g.communication ? COMMUNICATION : cats.names[cats.categoryOf(name, KIND_KERNEL)] ?? 'other', g.type, g.durations);
+  });
+  const groups: [string, KernelDurations][] = [];
+  for (const [name, p] of parts) {
+    let all = p.list[0]!;
+    if (p.list.length > 1) {
+      all = new Float64Array(p.list.reduce((a, l) => a + l.length, 0));
+      let o = 0;
+      for (const l of p.list) { all.set(l, o); o += l.length; }
+    }
+    groups.push([name, { category: p.category, type: p.type, durations: all }]);
+  }
+  return kernelStatsOf(groups, busyNs);
+}
+
 /** Runtime / driver calls summed over the files read (each file once), names in first-seen order. */
 function apiCallsOf(jobs: readonly FileJob[], outcomes: readonly CollectOutcome[]): ApiCallStat[] {
   const total = new Map<string, { calls: number; ns: number }>();
@@ -221,15 +359,25 @@ function apiCallsOf(jobs: readonly FileJob[], outcomes: readonly CollectOutcome[
   return [...total].map(([name, x]) => ({ name, calls: x.calls, totalUs: Math.round(x.ns) / 1000 }));
 }
 
+interface LooseRank {
+  data: RankData;
+  input: StatsInput;
+  distRank: number | null;
+  nameRank: number | null;
+  /** Label when no rank is known (default: the file's stem). */
+  stem?: string;
+}
+
 /**
- * Labels of files whose names carry no SGLang rank: `RANKnn` from distributedInfo.rank, else
- * from `rank-N` in the name; else the file's stem. Duplicates get `#2`, `#3`.
+ * Labels of inputs whose names carry no SGLang rank: `RANKnn` from distributedInfo.rank (or a
+ * torch_npu profile's profiler_info), else from `rank-N` in the name; else the file's stem (a
+ * torch_npu profile: its directory's name). Duplicates get `#2`, `#3`.
  */
-function labelLoose(loose: { data: RankData; input: StatsInput; distRank: number | null; nameRank: number | null }[], notes: string[]): void {
+function labelLoose(loose: LooseRank[], notes: string[]): void {
   const seen = new Map<string, number>();
   for (const l of loose) {
     const rank = l.distRank ?? l.nameRank;
-    let label = rank !== null ? `RANK${pad(rank)}` : l.input.file === '-' ? 'stdin' : traceStem(l.input.file).replace(/\.(pt\.)?trace$/, '');
+    let label = rank !== null ? `RANK${pad(rank)}` : l.stem ?? (l.input.file === '-' ? 'stdin' : traceStem(l.input.file).replace(/\.(pt\.)?trace$/, ''));
     const n = (seen.get(label) ?? 0) + 1;
     seen.set(label, n);
     if (n > 1) {
@@ -253,6 +401,11 @@ interface CollectRequest {
   groups: boolean;
   annotations?: { source: string; flags: string };
   apiCalls: boolean;
+  /**
+   * A torch_npu trace_view.json: its ASCEND_PROFILER_OUTPUT, whether to read kernel_details.csv
+   * there, and whether to match its rows' durations in the trace.
+   */
+  ascend?: { output: string; details: boolean; durations: boolean } | undefined;
 }
 
 interface CollectOutcome {
@@ -261,6 +414,17 @@ interface CollectOutcome {
   events: number;
   bytes: number;
   diagnostics: DiagnosticEntry[];
+  details?: KernelDetails;
+  /** Why kernel_details.csv could not be read (missing, malformed). */
+  detailsMissing?: string;
+}
+
+/** Both handlers, in turn, on every event. */
+function both(a: ScanHandler, b: ScanHandler): ScanHandler {
+  return {
+    topLevel: (entry, after) => { a.topLevel?.(entry, after); b.topLevel?.(entry, after); },
+    event: (ev) => { a.event(ev); b.event(ev); },
+  };
 }
 
 /** One file, one streaming pass. `onProgress` gets the compressed bytes read so far. */
@@ -272,11 +436,27 @@ async function collectFile(req: CollectRequest, onProgress?: (compressed: number
     ops: req.ops,
     groups: req.groups,
     ...(req.annotations ? { annotations: new RegExp(req.annotations.source, req.annotations.flags) } : {}),
+    cpuOpSteps: req.ascend !== undefined,
     apiCalls: req.apiCalls,
     file: req.path,
   });
-  const scan = await scanFile(req.path, collector, onProgress ? { afterChunk: (_b, c) => onProgress(c) } : {});
-  return { records: collector.result(), top: collector.top, events: scan.events, bytes: scan.bytes, diagnostics: collector.diagnostics.list() };
+  let details: KernelDetails | undefined;
+  let detailsMissing: string | undefined;
+  if (req.ascend?.details) {
+    try {
+      details = readKernelDetails(req.ascend.output);
+    } catch (e) {
+      if (!(e instanceof TraceforgeError)) throw e;
+      detailsMissing = e.message;
+    }
+  }
+  const matcher = details && req.ascend?.durations ? new TraceDurationMatcher(details) : undefined;
+  const scan = await scanFile(req.path, matcher ? both(collector, matcher) : collector, onProgress ? { afterChunk: (_b, c) => onProgress(c) } : {});
+  matcher?.finish();
+  return {
+    records: collector.result(), top: collector.top, events: scan.events, bytes: scan.bytes, diagnostics: collector.diagnostics.list(),
+    ...(details ? { details } : {}), ...(detailsMissing !== undefined ? { detailsMissing } : {}),
+  };
 }
 
 const WORKER_KIND = 'traceforge-stats-collect';

@@ -1,7 +1,7 @@
 /**
- * JSON: one object with a key per view asked for (`summary`, `kernels`, `categories`, `ops`,
- * `ranks`, `steps`), durations in µs, keys in camelCase; plus `inputs` (the ranks read), and
- * `notes` / `diagnostics` when there are any.
+ * JSON: one object with a key per view asked for (`summary`, `kernels`, `categories`, `ops`
+ * and/or `npuOps`, `opTypes`, `ranks`, `steps`), durations in µs, keys in camelCase; plus
+ * `inputs` (the ranks read), and `notes` / `diagnostics` when there are any.
  */
 import type { StatsResult } from '../analysis/result.js';
 
@@ -19,7 +19,10 @@ export function jsonOf(r: StatsResult, opts: JsonOptions = {}): Record<string, u
     if (v === 'summary') out['summary'] = r.summary;
     else if (v === 'kernel') out['kernels'] = cut(r.kernels);
     else if (v === 'category') out['categories'] = r.categories;
-    else if (v === 'op') { out['ops'] = cut(r.ops); out['opLinks'] = r.opLinks; }
+    else if (v === 'op') {
+      if (r.ops !== undefined || r.npuOps === undefined) { out['ops'] = cut(r.ops); out['opLinks'] = r.opLinks; }
+      if (r.npuOps !== undefined) out['npuOps'] = cut(r.npuOps);
+    } else if (v === 'op-type') out['opTypes'] = r.opTypes;
     else if (v === 'rank') out['ranks'] = r.ranks && { ...r.ranks, kernels: cut(r.ranks.kernels) };
     else out['steps'] = r.steps;
   }

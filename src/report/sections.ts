@@ -4,7 +4,8 @@
  * table.ts, csv.ts and markdown.ts only lay sections out.
  */
 import { uniqueShortNames } from '../analysis/names.js';
-import type { StatsResult, StatsView } from '../analysis/result.js';
+import { pythonFloatText } from '../analysis/op-statistic.js';
+import type { OpTypeTable, StatsResult, StatsView } from '../analysis/result.js';
 import { count, duration, percent, shape, typeList } from './format.js';
 
 export type Align = 'left' | 'right';
@@ -109,15 +110,18 @@ function kernelSection(r: StatsResult, opts: SectionOptions): Section {
   const notes: string[] = [];
   const list = limit(r.kernels ?? [], opts.top, 'kernels', notes);
   const short = names(list.map((k) => k.name), opts);
+  // torch_npu kernels carry their OP type (kernel_details.csv); others have none: no column
+  const typed = (r.kernels ?? []).some((k) => k.type !== undefined);
   return {
     view: 'kernel', name: 'kernels', title: 'Kernels (all ranks)',
     columns: [
-      col('kernel', 'name', 'left', { shrink: true, min: 36 }), col('category', 'category', 'left', { drop: 4 }), col('calls', 'calls'),
+      col('kernel', 'name', 'left', { shrink: true, min: 36 }), col('category', 'category', 'left', { drop: 4 }),
+      ...(typed ? [col('OP type', 'type', 'left', { drop: 7 })] : []), col('calls', 'calls'),
       col('total', 'totalUs'), col('mean', 'meanUs', 'right', { drop: 3 }), col('median', 'medianUs', 'right', { drop: 2 }),
       col('min', 'minUs', 'right', { drop: 6 }), col('max', 'maxUs', 'right', { drop: 5 }), col('% busy', 'share'),
     ],
     rows: list.map((k, i) => [
-      txt(short[i]!, k.name), txt(k.category), num(k.calls), dur(k.totalUs), dur(k.meanUs), dur(k.medianUs),
+      txt(short[i]!, k.name), txt(k.category), ...(typed ? [txt(k.type ?? '', k.type ?? null)] : []), num(k.calls), dur(k.totalUs), dur(k.meanUs), dur(k.medianUs),
       dur(k.minUs), dur(k.maxUs), pct(k.share),
     ]),
     notes: [...notes, '% busy: share of GPU busy time; kernels that overlap each count in full, so shares can add up to more than 100%'],
@@ -172,6 +176,74 @@ function opSection(r: StatsResult, opts: SectionOptions): Section {
     sub,
     notes,
   };
+}
+
+/** The op view of torch_npu profiles: kernel_details rows per OP type and input shapes. */
+function npuOpSection(r: StatsResult, opts: SectionOptions): Section {
+  const notes: string[] = [];
+  const list = limit(r.npuOps ?? [], opts.top, 'ops', notes);
+  const rows: Cell[][] = [];
+  const sub: boolean[] = [];
+  const empty = txt('', null);
+  for (const o of list) {
+    rows.push([
+      txt(o.op), txt(o.inputShapes), txt(o.inputDataTypes.replace(/;/g, '; '), o.inputDataTypes), num(o.calls),
+      dur(o.totalUs), dur(o.meanUs), dur(o.minUs), dur(o.maxUs), txt('', JSON.stringify(o.kernels)),
+    ]);
+    sub.push(false);
+    const short = names(o.kernels.map((k) => k.name), opts);
+    o.kernels.forEach((k, i) => {
+      rows.push([txt(`  ↳ ${short[i]!}`, k.name), empty, empty, num(k.calls), dur(k.totalUs), empty, empty, empty, empty]);
+      sub.push(true);
+    });
+  }
+  if (list.length > 0) notes.push('↳ kernels of the row, most time first');
+  return {
+    view: 'op', name: 'npuOps', title: 'Operators by OP type and input shapes (torch_npu kernel_details.csv, all ranks)',
+    columns: [
+      col('OP type', 'op', 'left', { shrink: true, min: 18 }), col('input shapes', 'inputShapes', 'left', { shrink: true, min: 14, drop: 3 }),
+      col('input types', 'inputDataTypes', 'left', { shrink: true, min: 11, drop: 4 }), col('calls', 'calls'),
+      col('total', 'totalUs'), col('mean', 'meanUs', 'right', { drop: 5 }), col('min', 'minUs', 'right', { drop: 7 }), col('max', 'maxUs', 'right', { drop: 6 }),
+      col('kernels', 'kernels', 'left', { csvOnly: true }),
+    ],
+    rows,
+    sub,
+    notes,
+  };
+}
+
+/** torch_npu's op_statistic.csv column names (CSV headers are these, as the vendor writes them). */
+const OP_STATISTIC_KEYS = ['OP Type', 'Core Type', 'Count', 'Total Time(us)', 'Min Time(us)', 'Avg Time(us)', 'Max Time(us)', 'Ratio(%)'] as const;
+
+/**
+ * The op-type view: one section per rank, each torch_npu's op_statistic.csv: the vendor's
+ * column names as CSV headers, and values written as its Python does (`2.0`, `22.077`).
+ */
+function opTypeSections(r: StatsResult): Section[] {
+  const tables: OpTypeTable[] = r.opTypes ?? [];
+  const one = (t: OpTypeTable | undefined): Section => {
+    const rows = t?.rows ?? [];
+    const dev = rows.some((x) => x.deviceId !== undefined);
+    const py = (us: number): Cell => ({ text: duration(us), value: pythonFloatText(us) });
+    return {
+      view: 'op-type',
+      name: t && tables.length > 1 ? `opStatistic.${t.label}` : 'opStatistic',
+      title: `Operator types${t ? `, ${t.label}` : ''} (torch_npu op_statistic: per OP Type and Core Type; communication left out)`,
+      columns: [
+        ...(dev ? [col('device', 'Device_id')] : []),
+        col('OP type', OP_STATISTIC_KEYS[0], 'left', { shrink: true, min: 16 }), col('core type', OP_STATISTIC_KEYS[1], 'left'), col('count', OP_STATISTIC_KEYS[2]),
+        col('total', OP_STATISTIC_KEYS[3]), col('min', OP_STATISTIC_KEYS[4], 'right', { drop: 3 }), col('avg', OP_STATISTIC_KEYS[5], 'right', { drop: 2 }),
+        col('max', OP_STATISTIC_KEYS[6], 'right', { drop: 4 }), col('ratio', OP_STATISTIC_KEYS[7]),
+      ],
+      rows: rows.map((x) => [
+        ...(dev ? [x.deviceId === undefined ? txt('', null) : num(x.deviceId)] : []),
+        txt(x.opType), txt(x.coreType), num(x.count), py(x.totalUs), py(x.minUs), py(x.avgUs), py(x.maxUs),
+        { text: percent(x.ratioPct / 100), value: pythonFloatText(x.ratioPct) },
+      ]),
+      notes: [],
+    };
+  };
+  return tables.length === 0 ? [one(undefined)] : tables.map(one);
 }
 
 function rankSections(r: StatsResult, opts: SectionOptions): Section[] {
@@ -252,7 +324,10 @@ export function sectionsOf(r: StatsResult, opts: SectionOptions = {}): Section[]
     if (v === 'summary') out.push(...summarySections(r));
     else if (v === 'kernel') out.push(kernelSection(r, opts));
     else if (v === 'category') out.push(categorySection(r));
-    else if (v === 'op') out.push(opSection(r, opts));
+    else if (v === 'op') {
+      if (r.ops !== undefined || r.npuOps === undefined) out.push(opSection(r, opts));
+      if (r.npuOps !== undefined) out.push(npuOpSection(r, opts));
+    } else if (v === 'op-type') out.push(...opTypeSections(r));
     else if (v === 'rank') out.push(...rankSections(r, opts));
     else out.push(stepSection(r));
   }

@@ -22,7 +22,7 @@ export function register(program: Command, run: (fn: () => Promise<CommandOutcom
   program
     .command('report')
     .description('One self-contained HTML page (no network needed to view it) of what stats shows: profile facts, GPU time by category, utilization over time, per-step times, ranks side by side with the straggler, sortable tables of kernels and operators with shapes, and the data problems found.')
-    .argument('<inputs...>', 'a trace, a directory of rank traces, several files or globs, a merged trace, or - for stdin (with -o)')
+    .argument('<inputs...>', 'a trace, a directory of rank traces, several files or globs, a merged trace, torch_npu *_ascend_pt directories, or - for stdin (with -o)')
     .option('-o, --output <file>', 'the HTML file to write (default: report.html beside the input: inside a directory input, next to a file input)')
     .option('--title <text>', 'page title (default: from the inputs)')
     .option('--category <name=regex>', 'categorise kernels whose name matches regex as name (before the built-in rules); repeatable', collect)
@@ -57,6 +57,6 @@ export function register(program: Command, run: (fn: () => Promise<CommandOutcom
         for (const e of result.diagnostics) { for (const ex of e.examples) d.add(e.name, ex, 0); d.add(e.name, undefined, e.count); }
         log(`data notes:\n${formatDiagnostics(d)}`);
       }
-      log(`wrote ${outcome.output} (${bytes(outcome.bytes)}): ${result.inputs.length} rank(s), ${(result.kernels ?? []).length} kernels, ${(result.ops ?? []).length} operator rows`);
+      log(`wrote ${outcome.output} (${bytes(outcome.bytes)}): ${result.inputs.length} rank(s), ${(result.kernels ?? []).length} kernels, ${(result.ops ?? []).length + (result.npuOps ?? []).length} operator rows`);
     }));
 }

@@ -1,4 +1,4 @@
-/** `traceforge stats <trace | dir | files>...`: where the GPU time goes, per rank, kernel, op, step. */
+/** `traceforge stats <trace | dir | files>...`: where the GPU (NPU) time goes, per rank, kernel, op, step. */
 import type { Command } from 'commander';
 import { once } from 'node:events';
 import { STATS_VIEWS, type StatsView } from '../../analysis/result.js';
@@ -23,7 +23,10 @@ type Format = (typeof FORMATS)[number];
 
 /** `--by` values: the view names, a few plural spellings, and comma lists. */
 function parseViews(values: readonly string[]): StatsView[] {
-  const alias: Record<string, StatsView> = { kernels: 'kernel', categories: 'category', ops: 'op', ranks: 'rank', steps: 'step', operator: 'op' };
+  const alias: Record<string, StatsView> = {
+    kernels: 'kernel', categories: 'category', ops: 'op', ranks: 'rank', steps: 'step', operator: 'op',
+    'op-types': 'op-type', optype: 'op-type', op_type: 'op-type', 'op-statistic': 'op-type', op_statistic: 'op-type',
+  };
   const out: StatsView[] = [];
   for (const part of values.flatMap((v) => v.split(','))) {
     const v = part.trim().toLowerCase();
@@ -45,8 +48,8 @@ async function write(text: string): Promise<void> {
 export function register(program: Command, run: (fn: () => Promise<CommandOutcome | void>) => Promise<void>): void {
   program
     .command('stats')
-    .description('Where the time goes: GPU busy/idle time, kernels, categories, operators by input shape, ranks side by side (stragglers), steps. A directory or several files are several ranks; a merged trace is split back into its ranks.')
-    .argument('<inputs...>', 'a trace, a directory of rank traces, several files or globs, or a merged trace')
+    .description('Where the time goes: GPU/NPU busy/idle time, kernels, categories, operators by input shape, ranks side by side (stragglers), steps; on torch_npu profiles also op-type (the op_statistic table). A directory or several files are several ranks; a merged trace is split back into its ranks.')
+    .argument('<inputs...>', 'a trace, a directory of rank traces, several files or globs, a merged trace, or torch_npu *_ascend_pt directories (or their ASCEND_PROFILER_OUTPUT / trace_view.json, or a directory of them)')
     .option('--by <view>', `view to show, repeatable or comma-separated: ${STATS_VIEWS.join(', ')}, all (default: summary,kernel)`, collect)
     .option('--format <fmt>', `output: ${FORMATS.join(', ')}`, 'table')
     .option('--top <n>', 'rows of the long tables (kernels, ops); default 20 in table/md, all in csv/json')
