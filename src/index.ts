@@ -12,6 +12,23 @@ export { checkTrace, type CheckResult, type TrackCheck } from './pipeline/check.
 export { mergeTraces, parseRankList, type MergeRequest, type MergeResult, type MergeOutcome, type MergeWindow } from './pipeline/merge.js';
 export { serveTrace, perfettoLink, type ServeHandle } from './pipeline/serve.js';
 export { statsOf, STATS_VIEWS, DEFAULT_VIEWS, type StatsOptions, type StatsResult, type StatsView } from './pipeline/stats.js';
+export type { StatsInput, ApiCallStat, OpTypeTable } from './analysis/result.js';
+export type { KernelStat, CategoryStat } from './analysis/kernels.js';
+export type { OpStat } from './analysis/ops.js';
+export type { NpuOpStat } from './analysis/ascend-kernels.js';
+export type { Utilization } from './analysis/utilization.js';
+export { diffOf, DIFF_VIEWS, DEFAULT_DIFF_VIEWS, NORMALIZE_MODES, gateOf, type DiffRequest, type DiffResult, type DiffView, type Normalize, type Gate } from './pipeline/diff.js';
+export { writeReport, reportDataOf, defaultReportOutput, type ReportOptions, type ReportOutcome, type ReportData } from './pipeline/report.js';
+export { infoOf, type InfoResult, type TraceInfo, type AscendInfo, type Vendor } from './pipeline/info.js';
+
+// pure analyses
+export { diffStats, type DiffSide, type DiffOptions } from './analysis/diff.js';
+export { KERNEL_NAME_RULES, matchKernelNames, type NameRule, type MatchLevel } from './analysis/kernel-match.js';
+export {
+  opStatistic, opStatisticOf, formatOpStatisticCsv, shapeStatistic, roundLikePython, pythonFloatText, shapesNotRecordedMessage, SHAPES_ADVICE,
+  COMMUNICATION_CORE_TYPES, type KernelTiming, type OpStatisticRow, type OpStatisticResult, type ShapeStatRow, type ShapeStatistic,
+} from './analysis/op-statistic.js';
+export { bucketBusy, bucketWidthNs, utilizationOf, type BusyTimeline } from './analysis/utilization.js';
 
 // renderers (stats results as text)
 export { sectionsOf, type Section } from './report/sections.js';
@@ -36,3 +53,7 @@ export { planLanes, type LanePlan, type FixSummary } from './transforms/fix-plan
 export { discoverInputs, groupRankFiles, type DiscoveryResult, type RankGroup } from './formats/discover.js';
 export { parseRankFileName, mergedFileName, compareProfileIds, rankLabel } from './formats/filenames.js';
 export { ascendProfileOf, resolveTracePath, type AscendProfile } from './formats/ascend.js';
+export {
+  readKernelDetails, readOpStatistic, readStepTraceTime, attachTraceDurations, readCsv, parseCsv, streamCsv, CsvReader, parseShapes, csvNumber,
+  OP_STATISTIC_COLUMNS, type KernelDetails, type KernelRow, type OpStatisticFileRow, type StepTraceRow, type CsvTable, type CsvRowHandler,
+} from './formats/ascend-csv.js';
