@@ -16,7 +16,9 @@ interface Reply<T> {
 /** Runs the worker script at `url` with `payload`; `onProgress` gets its progress messages. */
 export function runInWorker<T>(url: URL, payload: unknown, onProgress?: (n: number) => void): Promise<TaskOutcome<T>> {
   return new Promise((resolve, reject) => {
-    const w = new Worker(url);
+    // A small young generation: the per-event garbage of a scan is short-lived, and the default
+    // semi-spaces of two workers added ~100 MB of RSS to a merge of 1 GB ranks at no speed gain.
+    const w = new Worker(url, { resourceLimits: { maxYoungGenerationSizeMb: 4 } });
     w.on('message', (m: Reply<T>) => {
       if (m.progress !== undefined) { onProgress?.(m.progress); return; }
       void w.terminate();
