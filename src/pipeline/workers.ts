@@ -21,10 +21,13 @@ export function runInWorker<T>(url: URL, payload: unknown, onProgress?: (n: numb
     const w = new Worker(url, { resourceLimits: { maxYoungGenerationSizeMb: 4 } });
     w.on('message', (m: Reply<T>) => {
       if (m.progress !== undefined) { onProgress?.(m.progress); return; }
-      void w.terminate();
-      if (m.ok !== undefined) resolve({ ok: m.ok });
-      else if (m.error && m.error.code !== 'BUG') resolve({ error: new TraceforgeError(m.error.code as ErrorCode, m.error.message, m.error.file, m.error.offset) });
-      else reject(new Error(m.error?.message ?? 'worker failed'));
+      // settle only once the worker is gone, so its memory is released before the next task
+      const settle = (): void => {
+        if (m.ok !== undefined) resolve({ ok: m.ok });
+        else if (m.error && m.error.code !== 'BUG') resolve({ error: new TraceforgeError(m.error.code as ErrorCode, m.error.message, m.error.file, m.error.offset) });
+        else reject(new Error(m.error?.message ?? 'worker failed'));
+      };
+      w.terminate().then(settle, settle);
     });
     w.once('error', reject);
     w.postMessage(payload);
