@@ -13,6 +13,7 @@ import { F, type ScanHandler, type ScannedEvent, type TopLevelEntry } from '../i
 import { argsOf, objectMemberSpan } from '../io/fields.js';
 import { TimeBase, durationNs } from '../model/time.js';
 import { ByteInterner } from '../model/interner.js';
+import { GrowableF64, GrowableI32, GrowableU16 } from '../model/growable.js';
 import { Diagnostics } from '../model/diagnostics.js';
 import { KIND_KERNEL, KIND_MEMCPY, KIND_MEMSET } from './categories.js';
 import { ascendProcessKind, ascendTaskKind, isCollectiveStepName, processLabel, type AscendProcessKind } from './ascend-tasks.js';
@@ -320,35 +321,6 @@ class ArgFinder {
   }
 }
 
-// Append-only typed arrays, one class per element type so every push site stays monomorphic.
-class F64List {
-  data = new Float64Array(4096);
-  length = 0;
-  push(v: number): void {
-    if (this.length === this.data.length) { const d = new Float64Array(this.length * 2); d.set(this.data); this.data = d; }
-    this.data[this.length++] = v;
-  }
-  view(): Float64Array { return this.data.subarray(0, this.length); }
-}
-class I32List {
-  data = new Int32Array(4096);
-  length = 0;
-  push(v: number): void {
-    if (this.length === this.data.length) { const d = new Int32Array(this.length * 2); d.set(this.data); this.data = d; }
-    this.data[this.length++] = v;
-  }
-  view(): Int32Array { return this.data.subarray(0, this.length); }
-}
-class U16List {
-  data = new Uint16Array(4096);
-  length = 0;
-  push(v: number): void {
-    if (this.length === this.data.length) { const d = new Uint16Array(this.length * 2); d.set(this.data); this.data = d; }
-    this.data[this.length++] = v;
-  }
-  view(): Uint16Array { return this.data.subarray(0, this.length); }
-}
-
 /**
  * Interns byte strings made of up to three spans (a kernel name; an op's name, dims and
  * types) without decoding them. Kernel names run to kilobytes of template arguments, so the
@@ -407,13 +379,13 @@ class SpanInterner {
 
 /** Growable arrays behind DeviceRecords. */
 class DeviceBuilder {
-  readonly start = new F64List();
-  readonly dur = new F64List();
-  readonly name = new I32List();
-  readonly category = new U16List();
-  readonly pid = new I32List();
-  readonly ext = new F64List();
-  readonly group = new I32List();
+  readonly start = new GrowableF64(4096);
+  readonly dur = new GrowableF64(4096);
+  readonly name = new GrowableI32(4096);
+  readonly category = new GrowableU16(4096);
+  readonly pid = new GrowableI32(4096);
+  readonly ext = new GrowableF64(4096);
+  readonly group = new GrowableI32(4096);
   build(): DeviceRecords {
     return {
       count: this.start.length, start: this.start.view(), dur: this.dur.view(), name: this.name.view(),
@@ -423,11 +395,11 @@ class DeviceBuilder {
 }
 
 class OpBuilder {
-  readonly thread = new I32List();
-  readonly start = new F64List();
-  readonly dur = new F64List();
-  readonly key = new I32List();
-  readonly ext = new F64List();
+  readonly thread = new GrowableI32(4096);
+  readonly start = new GrowableF64(4096);
+  readonly dur = new GrowableF64(4096);
+  readonly key = new GrowableI32(4096);
+  readonly ext = new GrowableF64(4096);
   build(): OpRecords {
     return { count: this.start.length, thread: this.thread.view(), start: this.start.view(), dur: this.dur.view(), key: this.key.view(), ext: this.ext.view() };
   }
@@ -438,12 +410,12 @@ class OpBuilder {
  * process_name can come after them): sorted out in result().
  */
 class UntypedBuilder {
-  readonly start = new F64List();
-  readonly dur = new F64List();
-  readonly name = new I32List();
-  readonly pid = new I32List();
+  readonly start = new GrowableF64(4096);
+  readonly dur = new GrowableF64(4096);
+  readonly name = new GrowableI32(4096);
+  readonly pid = new GrowableI32(4096);
   /** Index into the collector's task types; -1 when the event has none. */
-  readonly task = new I32List();
+  readonly task = new GrowableI32(4096);
 }
 
 /** Scan handler that collects TraceRecords. Feed it to scanFile / scanBuffer, then call result(). */

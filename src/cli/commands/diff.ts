@@ -10,6 +10,7 @@ import { formatDiagnostics, Diagnostics, type DiagnosticEntry } from '../../mode
 import { TraceforgeError } from '../../errors.js';
 import { progressBar, type Progress } from '../progress.js';
 import type { CommandOutcome } from '../main.js';
+import { parseViewList } from '../views.js';
 
 interface DiffCliOptions {
   by?: string[];
@@ -31,17 +32,7 @@ const FORMATS = ['table', 'csv', 'json', 'md'] as const;
 type Format = (typeof FORMATS)[number];
 
 function parseViews(values: readonly string[]): DiffView[] {
-  const alias: Record<string, DiffView> = { kernels: 'kernel', categories: 'category', ops: 'op', operator: 'op', ranks: 'rank', steps: 'step' };
-  const out: DiffView[] = [];
-  for (const part of values.flatMap((v) => v.split(','))) {
-    const v = part.trim().toLowerCase();
-    if (v === '') continue;
-    if (v === 'all') { out.push(...DIFF_VIEWS); continue; }
-    const view = (DIFF_VIEWS as readonly string[]).includes(v) ? (v as DiffView) : alias[v];
-    if (!view) throw new TraceforgeError('E_USAGE', `--by takes ${DIFF_VIEWS.join(', ')} or all, not "${part}"`);
-    out.push(view);
-  }
-  return out;
+  return parseViewList(values, DIFF_VIEWS, { kernels: 'kernel', categories: 'category', ops: 'op', operator: 'op', ranks: 'rank', steps: 'step' });
 }
 
 /** `5`, `5%`, `0.5` -> percent as a number. */

@@ -6,6 +6,7 @@ import { formatDiagnostics, Diagnostics } from '../../model/diagnostics.js';
 import { TraceforgeError } from '../../errors.js';
 import { progressBar, type Progress } from '../progress.js';
 import type { CommandOutcome } from '../main.js';
+import { parseViewList } from '../views.js';
 
 interface StatsCliOptions {
   by?: string[];
@@ -23,20 +24,10 @@ type Format = (typeof FORMATS)[number];
 
 /** `--by` values: the view names, a few plural spellings, and comma lists. */
 function parseViews(values: readonly string[]): StatsView[] {
-  const alias: Record<string, StatsView> = {
+  return parseViewList(values, STATS_VIEWS, {
     kernels: 'kernel', categories: 'category', ops: 'op', ranks: 'rank', steps: 'step', operator: 'op',
     'op-types': 'op-type', optype: 'op-type', op_type: 'op-type', 'op-statistic': 'op-type', op_statistic: 'op-type',
-  };
-  const out: StatsView[] = [];
-  for (const part of values.flatMap((v) => v.split(','))) {
-    const v = part.trim().toLowerCase();
-    if (v === '') continue;
-    if (v === 'all') { out.push(...STATS_VIEWS); continue; }
-    const view = (STATS_VIEWS as readonly string[]).includes(v) ? (v as StatsView) : alias[v];
-    if (!view) throw new TraceforgeError('E_USAGE', `--by takes ${STATS_VIEWS.join(', ')} or all, not "${part}"`);
-    out.push(view);
-  }
-  return out;
+  });
 }
 
 const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];
