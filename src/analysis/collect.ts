@@ -321,6 +321,12 @@ class ArgFinder {
   }
 }
 
+/** The text of a name value: the decoded JSON string, or the raw text of anything else. */
+function decodeName(b: Buffer, s: number, e: number): string {
+  const raw = b.toString('utf8', s, e);
+  try { const v: unknown = JSON.parse(raw); return typeof v === 'string' ? v : raw; } catch { return raw; }
+}
+
 /**
  * Interns byte strings made of up to three spans (a kernel name; an op's name, dims and
  * types) without decoding them. Kernel names run to kilobytes of template arguments, so the
@@ -578,11 +584,7 @@ export class StatsCollector implements ScanHandler {
     spans[1] = s < 0 ? 0 : e;
     const id = this.nameKeys.intern(b, spans);
     if (id === this.names.length) {
-      let name = '';
-      if (s >= 0) {
-        const raw = b.toString('utf8', s, e);
-        try { const v: unknown = JSON.parse(raw); name = typeof v === 'string' ? v : raw; } catch { name = raw; }
-      }
+      const name = s >= 0 ? decodeName(b, s, e) : '';
       this.names.push(name);
       this.nameCategory.push(this.opts.categorize(name, kind));
     }
@@ -678,11 +680,7 @@ export class StatsCollector implements ScanHandler {
     spans[1] = s < 0 ? 0 : e;
     const id = this.apiKeys.intern(b, spans);
     if (id === this.apiNames.length) {
-      let name = '';
-      if (s >= 0) {
-        const raw = b.toString('utf8', s, e);
-        try { const v: unknown = JSON.parse(raw); name = typeof v === 'string' ? v : raw; } catch { name = raw; }
-      }
+      const name = s >= 0 ? decodeName(b, s, e) : '';
       this.apiNames.push(name);
       this.apiCount.push(0);
       this.apiNs.push(0);

@@ -10,7 +10,7 @@ import { formatDiagnostics, Diagnostics, type DiagnosticEntry } from '../../mode
 import { TraceforgeError } from '../../errors.js';
 import { progressBar, type Progress } from '../progress.js';
 import type { CommandOutcome } from '../main.js';
-import { parseViewList } from '../views.js';
+import { parseTop, parseViewList, parseWidth } from '../views.js';
 
 interface DiffCliOptions {
   by?: string[];
@@ -80,16 +80,8 @@ export function register(program: Command, run: (fn: () => Promise<CommandOutcom
       if (!FORMATS.includes(format)) throw new TraceforgeError('E_USAGE', `--format takes ${FORMATS.join(', ')}, not ${o.format}`);
       const normalize = o.normalize.toLowerCase() as Normalize;
       if (!NORMALIZE_MODES.includes(normalize)) throw new TraceforgeError('E_USAGE', `--normalize takes ${NORMALIZE_MODES.join(', ')}, not ${o.normalize}`);
-      let top: number | undefined;
-      if (o.top !== undefined) {
-        top = Number(o.top);
-        if (!Number.isInteger(top) || top < 1) throw new TraceforgeError('E_USAGE', `--top takes a positive whole number, not ${o.top}`);
-      } else if (format === 'table' || format === 'md') top = 20;
-      let width = process.stdout.isTTY && process.stdout.columns ? process.stdout.columns : 100;
-      if (o.width !== undefined) {
-        width = Number(o.width);
-        if (!Number.isInteger(width) || width < 40) throw new TraceforgeError('E_USAGE', `--width takes a whole number of at least 40, not ${o.width}`);
-      }
+      const top = parseTop(o.top, format);
+      const width = parseWidth(o.width);
       const failAbove = o.failAbove !== undefined ? parsePercent(o.failAbove) : undefined;
       if (o.metric !== undefined && failAbove === undefined) throw new TraceforgeError('E_USAGE', '--metric says what --fail-above measures; give --fail-above PCT too');
       const views = parseViews(o.by ?? []);

@@ -6,7 +6,7 @@ import { formatDiagnostics, Diagnostics } from '../../model/diagnostics.js';
 import { TraceforgeError } from '../../errors.js';
 import { progressBar, type Progress } from '../progress.js';
 import type { CommandOutcome } from '../main.js';
-import { parseViewList } from '../views.js';
+import { parseTop, parseViewList, parseWidth } from '../views.js';
 
 interface StatsCliOptions {
   by?: string[];
@@ -52,16 +52,8 @@ export function register(program: Command, run: (fn: () => Promise<CommandOutcom
     .action((inputs: string[], o: StatsCliOptions) => run(async () => {
       const format = o.format.toLowerCase() === 'markdown' ? 'md' : (o.format.toLowerCase() as Format);
       if (!FORMATS.includes(format)) throw new TraceforgeError('E_USAGE', `--format takes ${FORMATS.join(', ')}, not ${o.format}`);
-      let top: number | undefined;
-      if (o.top !== undefined) {
-        top = Number(o.top);
-        if (!Number.isInteger(top) || top < 1) throw new TraceforgeError('E_USAGE', `--top takes a positive whole number, not ${o.top}`);
-      } else if (format === 'table' || format === 'md') top = 20;
-      let width = process.stdout.isTTY && process.stdout.columns ? process.stdout.columns : 100;
-      if (o.width !== undefined) {
-        width = Number(o.width);
-        if (!Number.isInteger(width) || width < 40) throw new TraceforgeError('E_USAGE', `--width takes a whole number of at least 40, not ${o.width}`);
-      }
+      const top = parseTop(o.top, format);
+      const width = parseWidth(o.width);
       const views = parseViews(o.by ?? []);
       // loaded here: every command module is imported at start-up to register itself
       const [{ statsOf }, { sectionsOf }, { renderTables }, { renderCsv }, { renderMarkdown }, { renderJson }] = await Promise.all([
