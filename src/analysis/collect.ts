@@ -575,16 +575,20 @@ export class StatsCollector implements ScanHandler {
     });
   }
 
-  private nameId(b: Buffer, f: Int32Array, kind: number): number {
+  /** Sets `spans` to the name's value span (empty when absent) for interning. */
+  private nameSpans(f: Int32Array): number[] {
     const s = f[2 * F.name]!;
-    const e = f[2 * F.name + 1]!;
     const spans = this.spans;
     spans.length = 2;
     spans[0] = s < 0 ? 0 : s;
-    spans[1] = s < 0 ? 0 : e;
-    const id = this.nameKeys.intern(b, spans);
+    spans[1] = s < 0 ? 0 : f[2 * F.name + 1]!;
+    return spans;
+  }
+
+  private nameId(b: Buffer, f: Int32Array, kind: number): number {
+    const id = this.nameKeys.intern(b, this.nameSpans(f));
     if (id === this.names.length) {
-      const name = s >= 0 ? decodeName(b, s, e) : '';
+      const name = f[2 * F.name]! >= 0 ? decodeName(b, f[2 * F.name]!, f[2 * F.name + 1]!) : '';
       this.names.push(name);
       this.nameCategory.push(this.opts.categorize(name, kind));
     }
@@ -672,15 +676,9 @@ export class StatsCollector implements ScanHandler {
 
   /** A runtime / driver call: counted per name (its ts is not needed). */
   private apiCall(b: Buffer, f: Int32Array): void {
-    const s = f[2 * F.name]!;
-    const e = f[2 * F.name + 1]!;
-    const spans = this.spans;
-    spans.length = 2;
-    spans[0] = s < 0 ? 0 : s;
-    spans[1] = s < 0 ? 0 : e;
-    const id = this.apiKeys.intern(b, spans);
+    const id = this.apiKeys.intern(b, this.nameSpans(f));
     if (id === this.apiNames.length) {
-      const name = s >= 0 ? decodeName(b, s, e) : '';
+      const name = f[2 * F.name]! >= 0 ? decodeName(b, f[2 * F.name]!, f[2 * F.name + 1]!) : '';
       this.apiNames.push(name);
       this.apiCount.push(0);
       this.apiNs.push(0);
