@@ -74,14 +74,15 @@ function stringEndIn(b: Buffer, i: number, e: number): number {
 /**
  * Value spans of several keys directly inside the (scanner-validated) JSON object at b[s,e), in
  * one walk over its members: `out[2i], out[2i+1]` for keys[i], -1 when absent. Keys are compared
- * as bytes (no string per member), values skipped without looking inside.
+ * as bytes (no string per member), values skipped without looking inside. The walk stops once
+ * `enough` keys were found (for keys that are alternatives of each other).
  */
-export function objectMemberSpans(b: Buffer, s: number, e: number, keys: readonly Buffer[], out: Int32Array): void {
+export function objectMemberSpans(b: Buffer, s: number, e: number, keys: readonly Buffer[], out: Int32Array, enough = keys.length): void {
   out.fill(-1);
   if (b[s] !== 0x7b) return;
   let i = s + 1;
   let found = 0;
-  while (i < e && found < keys.length) {
+  while (i < e && found < enough) {
     while (i < e && (isWs(b[i]) || b[i] === 0x2c)) i++;
     if (b[i] !== 0x22) return; // '}' or not an object member
     const ks = i + 1;

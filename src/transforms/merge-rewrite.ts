@@ -9,7 +9,8 @@ import { TimeBase, durationNs } from '../model/time.js';
 import { Normalizer } from './normalize.js';
 import { KIND_FLOW, KIND_META, KIND_SLICE, eventKind } from '../formats/trace-index.js';
 import { renderMeta } from './fix-plan.js';
-import type { RankPlan } from './merge-plan.js';
+import type { ProcessPlan, RankPlan } from './merge-plan.js';
+import { ByteInterner } from '../model/interner.js';
 
 export type TrackFilter = 'all' | 'gpu' | 'cpu';
 
@@ -49,6 +50,21 @@ export class MergeRewriter {
     });
   }
 
+  /** The process plan of the event's pid, found by its bytes (no string per event). */
+  private processOf(ev: ScannedEvent): (ProcessPlan & { raw: string }) | undefined {
+    const s = ev.f[2 * F.pid]!;
+    if (s < 0) return undefined;
+    const id = this.pidKeys.intern(ev.buf, s, ev.f[2 * F.pid + 1]!);
+    if (id === this.pidPlans.length) {
+      const raw = ev.buf.toString('utf8', s, ev.f[2 * F.pid + 1]!);
+      const p = this.plan.pids.get(raw);
+      this.pidPlans.push(p ? { ...p, raw } : undefined);
+    }
+    return this.pidPlans[id];
+  }
+  private readonly pidKeys = new ByteInterner();
+  private readonly pidPlans: ((ProcessPlan & { raw: string }) | undefined)[] = [];
+
   /**
    * Fills `out` with the event's patches; returns false when the event is filtered out.
    * Must see every event of the rank, in order.
@@ -58,8 +74,8 @@ export class MergeRewriter {
     const scan = this.plan.scan;
     const f = ev.f;
     const b = ev.buf;
-    const pidRaw = rawField(ev, F.pid);
-    const proc = pidRaw !== undefined ? this.plan.pids.get(pidRaw) : undefined;
+    const proc = this.processOf(ev);
+    const pidRaw = proc?.raw;
     let newTid: string | undefined;
     let keep = true;
     if (kind === KIND_SLICE) {
@@ -96,7 +112,8 @@ export class MergeRewriter {
       const as = f[2 * F.args]!;
       if (as >= 0) {
         const spans = this.idSpans;
-        objectMemberSpans(b, as, f[2 * F.args + 1]!, ID_ARGS, spans);
+        // `External id` and old traces' `external id` are never both there: two keys suffice
+        objectMemberSpans(b, as, f[2 * F.args + 1]!, ID_ARGS, spans, 2);
         for (let k = 0; k < ID_ARGS.length; k++) {
           const vs = spans[2 * k]!;
           if (vs >= 0) out.push({ start: vs, end: spans[2 * k + 1]!, text: offsetId(b.toString('latin1', vs, spans[2 * k + 1]!), this.plan.idOffset, this.plan.k) });
