@@ -11,6 +11,8 @@ export interface ScanResult {
   compressedBytes: number;
   /** Absolute offset of the ']' closing the events array (-1 when salvaged). */
   eventsClose: number;
+  /** Absolute offset of the '[' opening the events array. */
+  eventsOpen: number;
   /** Bytes dropped after the last complete event (salvage only; 0 when the trace was whole). */
   droppedBytes: number;
 }
@@ -34,7 +36,7 @@ export async function scanFile(path: string, handler: ScanHandler, opts: ScanOpt
     if (opts.afterChunk) await opts.afterChunk(bytes, info.compressedBytes);
   }
   const droppedBytes = scanner.finish(opts.salvage ?? false);
-  return { shape: scanner.traceShape ?? 'object', events: scanner.eventCount, bytes, gzip: info.gzip, compressedBytes: info.compressedBytes, eventsClose: scanner.eventsClose, droppedBytes };
+  return { shape: scanner.traceShape ?? 'object', events: scanner.eventCount, bytes, gzip: info.gzip, compressedBytes: info.compressedBytes, eventsClose: scanner.eventsClose, eventsOpen: scanner.eventsOpen, droppedBytes };
 }
 
 /** Scans an in-memory trace (tests, small inputs). */

@@ -146,6 +146,8 @@ export class TraceScanner {
   lastEventEnd = 0;
   /** Absolute offset of the ']' that closes the events array (-1 until seen). */
   eventsClose = -1;
+  /** Absolute offset of the '[' that opens the events array (-1 until seen). */
+  eventsOpen = -1;
 
   push(chunk: Buffer): void {
     this.pending.push(chunk);
@@ -374,7 +376,7 @@ export class TraceScanner {
           if (c === 0xef && n - i < 3) return this.needMore(i); // a BOM cut by the chunk
           if (c === 0xef && b[i + 1] === 0xbb && b[i + 2] === 0xbf) { i += 3; continue; } // BOM
           if (c === 0x7b) { this.shape = 'object'; this.state = S.ObjKey; i++; continue; }
-          if (c === 0x5b) { this.shape = 'array'; this.state = S.Events; this.sawEvents = true; i++; continue; }
+          if (c === 0x5b) { this.shape = 'array'; this.state = S.Events; this.sawEvents = true; this.eventsOpen = this.base + i; i++; continue; }
           throw this.unexpected(i, "a trace ('{' or '[')");
         case S.ObjKey: {
           if (c === 0x7d) { this.state = S.Done; i++; continue; }
@@ -393,6 +395,7 @@ export class TraceScanner {
             }
             this.sawEvents = true;
             this.state = S.Events;
+            this.eventsOpen = this.base + j;
             i = j + 1;
             continue;
           }

@@ -7,7 +7,9 @@
 import { scanFile } from '../io/read.js';
 import { OutputFile, type SegmentInfo } from '../io/writer.js';
 import { TraceWriter, type Patch } from '../io/trace-writer.js';
-import { MergeRewriter, type TrackFilter } from '../transforms/merge-rewrite.js';
+import { MergeRewriter, offsetId, type TrackFilter } from '../transforms/merge-rewrite.js';
+import { readTraceBytes } from '../io/source.js';
+import { PATCH_ARG_ID, PATCH_FLOW_ID, PATCH_PID, PATCH_PROC_NAME, PATCH_PROC_SORT, PATCH_THREAD_SORT, PatchLogReader } from '../io/patch-log.js';
 import type { RankPlan } from '../transforms/merge-plan.js';
 import { nameMatcher, type NameFilter } from './rank-index.js';
 
@@ -18,6 +20,8 @@ export interface SegmentRequest {
   names?: NameFilter;
   /** Segment file (a `.gz` name gives raw deflate). */
   path: string;
+  /** Splice with pass 1's patch log instead of parsing the rank again. */
+  splice?: boolean;
   gzipLevel?: number;
 }
 
@@ -48,5 +52,95 @@ export async function writeRankSegment(req: SegmentRequest, progress?: (compress
   } catch (e) {
     await out.abort();
     throw e;
+  }
+}
+
+/**
+ * Pass 2 without parsing: the rank's events region is copied byte for byte, the spans recorded
+ * by pass 1 (pids, flow ids, correlation / External id, process labels and sort indices) and the
+ * tids of moved slices are replaced, and the added metadata goes before the closing ']'. Used
+ * when no filter is set and no rank's clock has to move (see mergeJob).
+ */
+export async function spliceRankSegment(req: SegmentRequest, progress?: (compressedBytes: number) => void): Promise<SegmentResult> {
+  const plan = req.plan;
+  const sp = plan.scan.splice!;
+  const out = await OutputFile.open(req.path, { segment: true, ...(req.gzipLevel !== undefined ? { gzipLevel: req.gzipLevel } : {}) });
+  const log = new PatchLogReader(sp.log);
+  try {
+    const pidPlan = sp.pids.map((raw) => plan.pids.get(raw));
+    // replacement texts computed once per pid
+    const pidText = pidPlan.map((p) => (p ? String(p.newPid) : undefined));
+    const labelText = pidPlan.map((p) => (p ? JSON.stringify(p.label) : undefined));
+    const rw = new MergeRewriter(plan, { tracks: 'all' });
+    const renumber = new Map<string, string>();
+    const replacement = (kind: number, aux: number, chunk: Buffer, from: number, to: number): string | undefined => {
+      switch (kind) {
+        case PATCH_PID: return pidText[aux];
+        case PATCH_PROC_NAME: return labelText[aux];
+        case PATCH_PROC_SORT: return pidText[aux];
+        case PATCH_THREAD_SORT: { const v = sp.threadSort.get(aux); return v !== undefined ? String(v) : undefined; }
+        case PATCH_FLOW_ID:
+        case PATCH_ARG_ID: {
+          if (plan.idOffset === 0n) return undefined;
+          const o = chunk.toString('latin1', from, to);
+          if (kind === PATCH_FLOW_ID && plan.scan.unsafeFlowIds) {
+            let id = renumber.get(o);
+            if (id === undefined) { id = String(Number(plan.idOffset) + renumber.size + 1); renumber.set(o, id); }
+            return id;
+          }
+          return offsetId(o, plan.idOffset, plan.k);
+        }
+        default: return undefined;
+      }
+    };
+    const start = sp.eventsOpen + 1;
+    const stop = sp.eventsClose;
+    let t = 0; // next tid patch
+    log.next();
+    let pos = 0; // absolute offset of chunk[0]
+    let carry: Buffer | undefined; // bytes of a patch cut by the chunk end, with what follows
+    const info = { name: plan.scan.name, gzip: false, compressedBytes: 0 };
+    for await (const raw of readTraceBytes(plan.scan.path, info)) {
+      let chunk = raw;
+      let base = pos;
+      pos += raw.length;
+      if (carry) { chunk = Buffer.concat([carry, raw]); base -= carry.length; carry = undefined; }
+      const end = base + chunk.length;
+      let at = Math.max(base, start); // next byte to copy
+      for (;;) {
+        const tidNext = t < sp.tidAt.length ? sp.tidAt[t]! : Infinity;
+        const useTid = tidNext < log.at;
+        const pAt = useTid ? tidNext : log.at;
+        const pLen = useTid ? sp.tidLen[t]! : log.len;
+        if (pAt >= stop || pAt >= end) break;
+        if (pAt + pLen > end) { // the span continues in the next chunk: keep it for then
+          if (pAt > at) out.write(chunk.subarray(at - base, pAt - base));
+          at = pAt;
+          carry = chunk.subarray(pAt - base);
+          break;
+        }
+        if (pAt > at) out.write(chunk.subarray(at - base, pAt - base));
+        const text = useTid ? sp.tidText[t]! : replacement(log.kind, log.aux, chunk, pAt - base, pAt - base + pLen);
+        out.write(text ?? chunk.subarray(pAt - base, pAt - base + pLen));
+        at = pAt + pLen;
+        if (useTid) t++; else log.next();
+      }
+      if (carry) { /* the rest of this chunk waits in carry */ } else {
+        const copyEnd = Math.min(end, stop);
+        if (copyEnd > at) out.write(chunk.subarray(at - base, copyEnd - base));
+      }
+      progress?.(info.compressedBytes);
+      await out.ready();
+      if (end >= stop && !carry) break;
+    }
+    const extras = rw.extraEvents();
+    if (extras.length > 0) out.write((plan.scan.events > 0 ? ',\n' : '\n') + extras.join(',\n') + '\n');
+    await out.commit();
+    return { segment: out.segmentInfo(), kept: plan.scan.events, written: plan.scan.events + extras.length };
+  } catch (e) {
+    await out.abort();
+    throw e;
+  } finally {
+    log.close();
   }
 }

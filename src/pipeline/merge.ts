@@ -19,7 +19,7 @@ import { planMerge, type MergePlan } from '../transforms/merge-plan.js';
 import type { TrackFilter } from '../transforms/merge-rewrite.js';
 import { indexAll } from './parallel-index.js';
 import type { RankScan } from './rank-index.js';
-import { writeRankSegment, type SegmentRequest, type SegmentResult } from './merge-segment.js';
+import { spliceRankSegment, writeRankSegment, type SegmentRequest, type SegmentResult } from './merge-segment.js';
 import { runInWorker } from './workers.js';
 import { traceStem } from './names.js';
 
@@ -140,9 +140,26 @@ export async function mergeTraces(req: MergeRequest): Promise<MergeOutcome> {
 }
 
 async function mergeJob(job: Job, output: string, req: MergeRequest, allInputs: string[], progress: (bytes: number, label: string) => void): Promise<MergeResult> {
+  // Scratch space next to the output (same file system): pass 1's patch logs, pass 2's segments.
+  const segDir = await mkdtemp(join(output === '-' ? tmpdir() : dirname(resolve(output)), '.traceforge-merge-'));
+  try {
+    return await mergeJobIn(segDir, job, output, req, allInputs, progress);
+  } finally {
+    await rm(segDir, { recursive: true, force: true });
+  }
+}
+
+async function mergeJobIn(segDir: string, job: Job, output: string, req: MergeRequest, allInputs: string[], progress: (bytes: number, label: string) => void): Promise<MergeResult> {
   const fix = req.fix ?? true;
   const names = req.name !== undefined || req.exclude !== undefined ? { ...(req.name !== undefined ? { include: req.name } : {}), ...(req.exclude !== undefined ? { exclude: req.exclude } : {}) } : undefined;
-  const outcomes = await indexAll(job.files.map((f) => ({ path: f.path, name: f.path })), { fix, ...(names ? { names } : {}) }, (i) => {
+  // Without filters, pass 2 can splice each rank with the spans pass 1 recorded (no second parse).
+  const filtered = names !== undefined || req.window !== undefined || (req.tracks ?? 'all') !== 'all';
+  // The first file of an SGLang group is first in the output (files come in rank order): its ids
+  // stay as they are, so pass 1 need not find them. Loose files are ordered only after pass 1.
+  const outcomes = await indexAll(job.files.map((f, i) => ({
+    path: f.path, name: f.path,
+    ...(filtered ? {} : { patchLog: join(segDir, `rank${i}.patches`), recordIds: job.loose || i > 0 }),
+  })), { fix, ...(names ? { names } : {}) }, (i) => {
     try { progress(statSync(job.files[i]!.path).size, 'merge: index'); } catch { /* progress only */ }
   });
   const skipped: { file: string; error: string }[] = [];
@@ -192,7 +209,8 @@ async function mergeJob(job: Job, output: string, req: MergeRequest, allInputs: 
   const merged: MergedRank[] = [];
   // Ranks are rewritten (and compressed) in parallel on worker threads, each into a segment
   // file next to the output; the segments are spliced into the output in rank order.
-  const segDir = await mkdtemp(join(output === '-' ? tmpdir() : dirname(resolve(output)), '.traceforge-merge-'));
+  // Splicing needs every rank on the output's clock already (no ts to shift or unquote).
+  const splice = !filtered && plan.ranks.every((r) => r.scan.splice !== undefined && r.tsShiftNs === 0n && !r.scan.stringTs && (r.idOffset === 0n || r.scan.splicedIds === true));
   try {
     const w = new TraceWriter(out, 'object');
     w.begin(plan.header);
@@ -202,12 +220,12 @@ async function mergeJob(job: Job, output: string, req: MergeRequest, allInputs: 
     const start = (k: number): Promise<SegmentResult> => {
       const rp = plan.ranks[k]!;
       const request: SegmentRequest = {
-        plan: rp, tracks: req.tracks ?? 'all', path: join(segDir, `rank${k}.json${gz ? '.gz' : ''}`),
+        plan: rp, tracks: req.tracks ?? 'all', path: join(segDir, `rank${k}.json${gz ? '.gz' : ''}`), splice,
         ...(windowNs ? { window: windowNs } : {}), ...(names ? { names } : {}), ...(req.gzipLevel !== undefined ? { gzipLevel: req.gzipLevel } : {}),
       };
       const onProgress = (c: number): void => { progress(c - sent[k]!, 'merge: write'); sent[k] = c; };
       return plan.ranks.length === 1
-        ? writeRankSegment(request, onProgress)
+        ? (splice ? spliceRankSegment(request, onProgress) : writeRankSegment(request, onProgress))
         : runInWorker<SegmentResult>(new URL('./merge-worker.js', import.meta.url), request, onProgress).then((r) => {
           if ('error' in r) throw r.error;
           return r.ok;
@@ -251,8 +269,6 @@ async function mergeJob(job: Job, output: string, req: MergeRequest, allInputs: 
   } catch (e) {
     await out.abort();
     throw e;
-  } finally {
-    await rm(segDir, { recursive: true, force: true });
   }
 }
 

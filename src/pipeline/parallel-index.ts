@@ -15,19 +15,20 @@ const INDEX_BYTES_PER_GZ_BYTE = 2.5;
  * Indexes every file; results in input order. Errors that are the input's fault come back as
  * values so the caller can name the file (or skip it with --skip-bad).
  */
-export async function indexAll(files: { path: string; name: string }[], opts: RankIndexOptions, onDone?: (i: number) => void, memoryBudget = DEFAULT_INDEX_BUDGET): Promise<IndexOutcome[]> {
+export async function indexAll(files: { path: string; name: string; patchLog?: string; recordIds?: boolean }[], opts: RankIndexOptions, onDone?: (i: number) => void, memoryBudget = DEFAULT_INDEX_BUDGET): Promise<IndexOutcome[]> {
   // Pass 1 of a rank holds ~20 bytes per slice in typed arrays: about 2.5 bytes per byte of gzip
   // input (measured on the tiled 1 GB bench ranks). Run as many at once as fit the budget.
   const perRank = Math.max(...files.map((f) => { try { return statSync(f.path).size * INDEX_BYTES_PER_GZ_BYTE; } catch { return 0; } }), 1);
   const limit = Math.max(1, Math.min(availableParallelism(), Math.floor(memoryBudget / perRank)));
   return pool(files.length, limit, async (i) => {
     const f = files[i]!;
+    const fileOpts: RankIndexOptions = f.patchLog !== undefined ? { ...opts, patchLog: f.patchLog, ...(f.recordIds !== undefined ? { recordIds: f.recordIds } : {}) } : opts;
     const r: IndexOutcome = files.length === 1
-      ? await indexRank(f.path, f.name, opts).then((ok) => ({ ok }), (e: unknown) => {
+      ? await indexRank(f.path, f.name, fileOpts).then((ok) => ({ ok }), (e: unknown) => {
         if (e instanceof TraceforgeError) return { error: e };
         throw e;
       })
-      : await runInWorker<RankScan>(new URL('./index-worker.js', import.meta.url), { path: f.path, name: f.name, opts });
+      : await runInWorker<RankScan>(new URL('./index-worker.js', import.meta.url), { path: f.path, name: f.name, opts: fileOpts });
     onDone?.(i);
     return r;
   });

@@ -3,8 +3,10 @@
  * pass 2 needs, and nothing per event but two bytes per slice/flow (lanes) and one for filters.
  */
 import { scanFile } from '../io/read.js';
-import { F } from '../io/scanner.js';
-import { stringField } from '../io/fields.js';
+import { F, type ScannedEvent } from '../io/scanner.js';
+import { fieldEquals, objectMemberSpan, objectMemberSpans, phaseOf, rawField, stringField } from '../io/fields.js';
+import { PATCH_ARG_ID, PATCH_FLOW_ID, PATCH_PID, PATCH_PROC_NAME, PATCH_PROC_SORT, PATCH_THREAD_SORT, PatchLogWriter } from '../io/patch-log.js';
+import { ByteInterner } from '../model/interner.js';
 import { TraceIndex } from '../formats/trace-index.js';
 import { planLanes, type FixSummary, type MetaEvent } from '../transforms/fix-plan.js';
 import { assignLanes } from '../transforms/lanes.js';
@@ -26,6 +28,32 @@ export interface RankIndexOptions {
   /** Apply the overlap fix (lanes). */
   fix: boolean;
   names?: NameFilter;
+  /**
+   * Record the byte spans pass 2 will patch (pids, ids, labels, sort indices) into a log file at
+   * this path, so pass 2 can splice the rank without parsing it again.
+   */
+  patchLog?: string;
+  /**
+   * Also record flow ids and correlation / External id args (off for the rank that will be
+   * first in the output: its ids keep their values, and finding them is most of the recording).
+   */
+  recordIds?: boolean;
+}
+
+/** What a recorded rank needs in pass 2 besides its patch log. */
+export interface SpliceInfo {
+  log: string;
+  /** Raw pid text by the `aux` of PID / PROC_* records. */
+  pids: string[];
+  /** The '[' and ']' of the events array. */
+  eventsOpen: number;
+  eventsClose: number;
+  /** tid patches of moved slices and flows, sorted by offset. */
+  tidAt: Float64Array;
+  tidLen: Uint16Array;
+  tidText: string[];
+  /** New sort_index by track id (the `aux` of THREAD_SORT records). */
+  threadSort: Map<number, number>;
 }
 
 export interface RankScan {
@@ -64,6 +92,10 @@ export interface RankScan {
   flowKeep: Uint8Array | undefined;
   summary: FixSummary | undefined;
   diagnostics: DiagnosticEntry[];
+  /** Present when pass 1 recorded a patch log. */
+  splice?: SpliceInfo;
+  /** Whether that log holds the ids (see RankIndexOptions.recordIds). */
+  splicedIds?: boolean;
 }
 
 function parseJson(b: Uint8Array): unknown {
@@ -83,19 +115,26 @@ export function nameMatcher(f: NameFilter | undefined): ((name: string | undefin
 
 export async function indexRank(path: string, name: string, opts: RankIndexOptions): Promise<RankScan> {
   const match = nameMatcher(opts.names);
-  const index = new TraceIndex(name, { flowKeys: match !== undefined });
+  const index = new TraceIndex(name, { flowKeys: match !== undefined, keep: { tidSpans: opts.patchLog !== undefined } });
   const keep = new GrowableU8();
-  const handler = match
+  const recorder = opts.patchLog !== undefined ? new PatchRecorder(opts.patchLog, index, opts.recordIds ?? true) : undefined;
+  const handler = match || recorder
     ? {
       topLevel: index.topLevel.bind(index),
-      event(ev: Parameters<TraceIndex['event']>[0]) {
+      event(ev: ScannedEvent) {
         const before = index.sliceCount;
         index.event(ev);
-        if (index.sliceCount > before) keep.push(match(stringField(ev, F.name)) ? 1 : 0);
+        if (match && index.sliceCount > before) keep.push(match(stringField(ev, F.name)) ? 1 : 0);
+        recorder?.record(ev);
       },
     }
     : index;
-  const r = await scanFile(path, handler);
+  let r;
+  try {
+    r = await scanFile(path, handler);
+  } finally {
+    recorder?.close();
+  }
   const plan = opts.fix ? planLanes(index) : undefined;
   const movedSlices = new Map<number, string>();
   const movedFlows = new Map<number, string>();
@@ -138,7 +177,24 @@ export async function indexRank(path: string, name: string, opts: RankIndexOptio
   if (plan) {
     for (let i = 0; i < plan.lanes.flowSlice.length; i++) if (plan.lanes.flowSlice[i] === -1) index.diagnostics.add('flow_unbound');
   }
+  let splice: SpliceInfo | undefined;
+  if (recorder) {
+    // tid patches of the moved slices and flows (few), in offset order
+    const spans = index.tidSpans();
+    const moved: { at: number; len: number; text: string }[] = [];
+    for (const [i, text] of movedSlices) if (spans.sliceAt[i]! >= 0) moved.push({ at: spans.sliceAt[i]!, len: spans.sliceLen[i]!, text });
+    for (const [i, text] of movedFlows) if (spans.flowAt[i]! >= 0) moved.push({ at: spans.flowAt[i]!, len: spans.flowLen[i]!, text });
+    moved.sort((a, b) => a.at - b.at);
+    const threadSort = new Map<number, number>();
+    if (plan) for (const [t, v] of plan.sortRewrite) threadSort.set(t, v);
+    splice = {
+      log: recorder.path, pids: recorder.pids, eventsOpen: r.eventsOpen, eventsClose: r.eventsClose,
+      tidAt: Float64Array.from(moved, (m) => m.at), tidLen: Uint16Array.from(moved, (m) => m.len), tidText: moved.map((m) => m.text),
+      threadSort,
+    };
+  }
   return {
+    ...(splice ? { splice, splicedIds: opts.recordIds ?? true } : {}),
     path, name, events: r.events, bytes: r.bytes, compressedBytes: r.compressedBytes, header, trailer,
     baseTimeNs: baseText !== undefined && /^\d+$/.test(baseText) ? baseText : undefined,
     distributedInfo: distributedInfo && typeof distributedInfo === 'object' ? distributedInfo as Record<string, unknown> : undefined,
@@ -154,4 +210,83 @@ export async function indexRank(path: string, name: string, opts: RankIndexOptio
     summary: plan?.summary,
     diagnostics: index.diagnostics.list(),
   };
+}
+
+const ID_ARG_KEYS = ['correlation', 'External id', 'external id'].map((k) => Buffer.from(k));
+
+/** Pass 1's recording of the spans pass 2 will patch (see SpliceInfo). */
+class PatchRecorder {
+  private readonly log: PatchLogWriter;
+  readonly pids: string[] = [];
+  private readonly pidKeys = new ByteInterner();
+  private readonly spans = new Int32Array(2 * ID_ARG_KEYS.length);
+  private readonly recs: number[] = [];
+
+  constructor(readonly path: string, private readonly index: TraceIndex, private readonly ids: boolean) {
+    this.log = new PatchLogWriter(path);
+  }
+
+  private add(ev: ScannedEvent, s: number, e: number, kind: number, aux: number): void {
+    this.recs.push(ev.offset + (s - ev.start), e - s, kind, aux);
+  }
+
+  record(ev: ScannedEvent): void {
+    const f = ev.f;
+    const b = ev.buf;
+    this.recs.length = 0;
+    const ps = f[2 * F.pid]!;
+    let pid = -1;
+    if (ps >= 0) {
+      pid = this.pidKeys.intern(b, ps, f[2 * F.pid + 1]!);
+      if (pid === this.pids.length) this.pids.push(b.toString('utf8', ps, f[2 * F.pid + 1]!));
+      this.add(ev, ps, f[2 * F.pid + 1]!, PATCH_PID, pid);
+    }
+    const ph = phaseOf(ev);
+    const as = f[2 * F.args]!;
+    const ae = f[2 * F.args + 1]!;
+    if (ph === 0x4d) {
+      if (as < 0 || pid < 0) { this.flush(); return; }
+      const member = (key: string, kind: number, aux: number): void => {
+        const m = objectMemberSpan(b, as, ae, key);
+        if (m) this.add(ev, m[0], m[1], kind, aux);
+      };
+      if (fieldEquals(ev, F.name, 'process_name')) member('name', PATCH_PROC_NAME, pid);
+      else if (fieldEquals(ev, F.name, 'process_sort_index')) member('sort_index', PATCH_PROC_SORT, pid);
+      else if (fieldEquals(ev, F.name, 'thread_sort_index')) {
+        const t = this.index.findTrack(this.pids[pid]!, rawField(ev, F.tid) ?? '');
+        if (t !== undefined) member('sort_index', PATCH_THREAD_SORT, t);
+      }
+    } else if (this.ids) {
+      if ((ph === 0x73 || ph === 0x74 || ph === 0x66) && f[2 * F.id]! >= 0) this.add(ev, f[2 * F.id]!, f[2 * F.id + 1]!, PATCH_FLOW_ID, 0);
+      if (as >= 0) {
+        // CPU-side ops and annotations carry an External id but no correlation (Kineto writes it
+        // first in args): stop at the first id instead of walking their long shape lists
+        const cpuSide = fieldEquals(ev, F.cat, 'cpu_op') || fieldEquals(ev, F.cat, 'user_annotation') || fieldEquals(ev, F.cat, 'gpu_user_annotation') || fieldEquals(ev, F.cat, 'python_function');
+        objectMemberSpans(b, as, ae, ID_ARG_KEYS, this.spans, cpuSide ? 1 : 2);
+        for (let k = 0; k < ID_ARG_KEYS.length; k++) {
+          if (this.spans[2 * k]! >= 0) this.add(ev, this.spans[2 * k]!, this.spans[2 * k + 1]!, PATCH_ARG_ID, 0);
+        }
+      }
+    }
+    this.flush();
+  }
+
+  /** Writes this event's records in offset order. */
+  private flush(): void {
+    const r = this.recs;
+    const n = r.length / 4;
+    if (n > 1) {
+      // tiny insertion sort by offset (a handful of records)
+      for (let i = 1; i < n; i++) {
+        for (let j = i; j > 0 && r[4 * j]! < r[4 * (j - 1)]!; j--) {
+          for (let k = 0; k < 4; k++) { const x = r[4 * j + k]!; r[4 * j + k] = r[4 * (j - 1) + k]!; r[4 * (j - 1) + k] = x; }
+        }
+      }
+    }
+    for (let i = 0; i < n; i++) this.log.add(r[4 * i]!, r[4 * i + 1]!, r[4 * i + 2]!, r[4 * i + 3]!);
+  }
+
+  close(): void {
+    this.log.close();
+  }
 }

@@ -24,7 +24,13 @@ export interface EventFilters {
 /** Adds an integer offset to an integer id's JSON text, exactly; strings get a rank prefix. */
 export function offsetId(raw: string, offset: bigint, k: number): string {
   if (offset === 0n) return raw;
-  if (/^-?\d+$/.test(raw)) return (BigInt(raw) + offset).toString();
+  if (/^-?\d+$/.test(raw)) {
+    // exact in doubles while both stay below 2^53 (ids of up to 15 digits, offsets k * 10^10)
+    const n = Number(raw);
+    const o = Number(offset);
+    if (raw.length <= 15 && Number.isSafeInteger(n + o) && Number.isSafeInteger(o)) return String(n + o);
+    return (BigInt(raw) + offset).toString();
+  }
   if (raw.startsWith('"')) return JSON.stringify(`r${k}:${JSON.parse(raw) as string}`);
   return raw;
 }
