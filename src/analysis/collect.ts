@@ -10,7 +10,7 @@
  * the few members needed are located by their byte spans.
  */
 import { F, type ScanHandler, type ScannedEvent, type TopLevelEntry } from '../io/scanner.js';
-import { argsOf, objectMemberSpan } from '../io/fields.js';
+import { argsOf, isWs, objectMemberSpan, valueEndIn } from '../io/fields.js';
 import { TimeBase, durationNs } from '../model/time.js';
 import { ByteInterner } from '../model/interner.js';
 import { GrowableF64, GrowableI32, GrowableU16 } from '../model/growable.js';
@@ -195,32 +195,6 @@ function numberAt(b: Buffer, s: number, e: number): number {
   return Number.isFinite(x) ? x : NaN;
 }
 
-/** End of the JSON value starting at b[j] (j < e), bounded by e. */
-function valueEnd(b: Buffer, j: number, e: number): number {
-  const c = b[j];
-  if (c === 0x22) {
-    for (let q2 = j + 1; q2 < e; q2++) {
-      const d = b[q2];
-      if (d === 0x5c) { q2++; continue; }
-      if (d === 0x22) return q2 + 1;
-    }
-    return e;
-  }
-  if (c === 0x5b || c === 0x7b) {
-    let depth = 0;
-    for (let i = j; i < e; i++) {
-      const d = b[i];
-      if (d === 0x22) { i = valueEnd(b, i, e) - 1; continue; }
-      if (d === 0x5b || d === 0x7b) depth++;
-      else if (d === 0x5d || d === 0x7d) { if (--depth === 0) return i + 1; }
-    }
-    return e;
-  }
-  let i = j;
-  while (i < e && b[i] !== 0x2c && b[i] !== 0x7d && b[i] !== 0x5d && b[i] !== 0x20 && b[i] !== 0x0a && b[i] !== 0x0d && b[i] !== 0x09) i++;
-  return i;
-}
-
 const DIMS_KEY = Buffer.from('"Input Dims"'), STRIDES_KEY = Buffer.from('"Input Strides"');
 
 /**
@@ -242,7 +216,7 @@ function memberAfter(b: Buffer, p: number, e: number, key: Buffer, skip: Buffer)
     if (b[p] !== 0x3a) return undefined;
     p++;
     while (p < e && isWs(b[p])) p++;
-    const ve = valueEnd(b, p, e);
+    const ve = valueEndIn(b, p, e);
     if (k === key) return [p, ve];
     p = ve;
   }
@@ -264,7 +238,7 @@ function externalIdOf(b: Buffer, s: number, e: number): number {
     if (b[p] === 0x3a) {
       p++;
       while (p < e && isWs(b[p])) p++;
-      return numberAt(b, p, valueEnd(b, p, e));
+      return numberAt(b, p, valueEndIn(b, p, e));
     }
   }
   const sp = objectMemberSpan(b, s, e, 'External id') ?? objectMemberSpan(b, s, e, 'external id');
@@ -277,8 +251,6 @@ function sameBytes(k: Buffer, b: Buffer, s: number, n: number): boolean {
   for (let i = 0; i < n; i++) if (k[i] !== b[s + i]) return false;
   return true;
 }
-
-const isWs = (c: number | undefined): boolean => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 
 /**
  * Finds the value span of one key inside `args` objects with a native byte search. The search
@@ -317,7 +289,7 @@ class ArgFinder {
     if ((b[p] !== 0x2c && b[p] !== 0x7b) || b[j] !== 0x3a || (brace >= 0 && brace < at)) return objectMemberSpan(b, s, e, this.key);
     j++;
     while (j < e && isWs(b[j])) j++;
-    return [j, valueEnd(b, j, e)];
+    return [j, valueEndIn(b, j, e)];
   }
 }
 

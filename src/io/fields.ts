@@ -57,7 +57,8 @@ function keyBytes(key: string): Buffer {
   return k;
 }
 
-const isWs = (c: number | undefined): boolean => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+/** JSON white space. */
+export const isWs = (c: number | undefined): boolean => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 
 /** End of the string whose opening quote is at i (index after the closing quote). */
 function stringEndIn(b: Buffer, i: number, e: number): number {
@@ -116,7 +117,8 @@ export function objectMemberSpan(b: Buffer, s: number, e: number, key: string): 
   return one[0]! < 0 ? undefined : [one[0]!, one[1]!];
 }
 
-function valueEndIn(b: Buffer, j: number, e: number): number {
+/** End of the (valid) JSON value starting at b[j], bounded by e. */
+export function valueEndIn(b: Buffer, j: number, e: number): number {
   const c = b[j];
   if (c === 0x22) return stringEndIn(b, j, e);
   if (c === 0x7b || c === 0x5b) {
