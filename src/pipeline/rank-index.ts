@@ -8,7 +8,7 @@ import { fieldEquals, objectMemberSpan, objectMemberSpans, phaseOf, rawField, st
 import { PATCH_ARG_ID, PATCH_FLOW_ID, PATCH_PID, PATCH_PROC_NAME, PATCH_PROC_SORT, PATCH_THREAD_SORT, PatchLogWriter } from '../io/patch-log.js';
 import { ByteInterner } from '../model/interner.js';
 import { TraceIndex } from '../formats/trace-index.js';
-import { planLanes, type FixSummary, type MetaEvent } from '../transforms/fix-plan.js';
+import { movedTidPatches, planLanes, type FixSummary, type MetaEvent } from '../transforms/fix-plan.js';
 import { assignLanes } from '../transforms/lanes.js';
 import type { DiagnosticEntry } from '../model/diagnostics.js';
 import { GrowableF64, GrowableI32, GrowableU16, GrowableU32, GrowableU8 } from '../model/growable.js';
@@ -179,17 +179,12 @@ export async function indexRank(path: string, name: string, opts: RankIndexOptio
   }
   let splice: SpliceInfo | undefined;
   if (recorder) {
-    // tid patches of the moved slices and flows (few), in offset order
-    const spans = index.tidSpans();
-    const moved: { at: number; len: number; text: string }[] = [];
-    for (const [i, text] of movedSlices) if (spans.sliceAt[i]! >= 0) moved.push({ at: spans.sliceAt[i]!, len: spans.sliceLen[i]!, text });
-    for (const [i, text] of movedFlows) if (spans.flowAt[i]! >= 0) moved.push({ at: spans.flowAt[i]!, len: spans.flowLen[i]!, text });
-    moved.sort((a, b) => a.at - b.at);
+    const moved = plan ? movedTidPatches(index, plan) : [];
     const threadSort = new Map<number, number>();
     if (plan) for (const [t, v] of plan.sortRewrite) threadSort.set(t, v);
     splice = {
       log: recorder.path, pids: recorder.pids, eventsOpen: r.eventsOpen, eventsClose: r.eventsClose,
-      tidAt: Float64Array.from(moved, (m) => m.at), tidLen: Uint16Array.from(moved, (m) => m.len), tidText: moved.map((m) => m.text),
+      tidAt: Float64Array.from(moved, (m) => m.at), tidLen: Uint16Array.from(moved, (m) => m.end - m.at), tidText: moved.map((m) => m.text),
       threadSort,
     };
   }

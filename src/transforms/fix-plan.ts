@@ -172,11 +172,10 @@ export interface SplicePatch {
 }
 
 /**
- * The plan as byte patches on the input: new tids of moved slices and flows, rewritten sort
- * indices, and the new metadata events inserted before the ']' that closes the events array.
- * Sorted by offset.
+ * The new tids of the moved slices and flows as byte patches (needs the index's tid spans),
+ * in offset order.
  */
-export function lanePatches(index: TraceIndex, plan: LanePlan, eventsClose: number, eventCount: number): SplicePatch[] {
+export function movedTidPatches(index: TraceIndex, plan: LanePlan): SplicePatch[] {
   const out: SplicePatch[] = [];
   const spans = index.tidSpans();
   const add = (lanesOf: Uint16Array, trackOf: Int32Array, at: Float64Array, len: Uint16Array): void => {
@@ -189,6 +188,16 @@ export function lanePatches(index: TraceIndex, plan: LanePlan, eventsClose: numb
   };
   add(plan.lanes.sliceLane, index.slices().track, spans.sliceAt, spans.sliceLen);
   add(plan.lanes.flowLane, index.flows().track, spans.flowAt, spans.flowLen);
+  return out.sort((a, b) => a.at - b.at);
+}
+
+/**
+ * The plan as byte patches on the input: new tids of moved slices and flows, rewritten sort
+ * indices, and the new metadata events inserted before the ']' that closes the events array.
+ * Sorted by offset.
+ */
+export function lanePatches(index: TraceIndex, plan: LanePlan, eventsClose: number, eventCount: number): SplicePatch[] {
+  const out = movedTidPatches(index, plan);
   for (const [t, v] of plan.sortRewrite) {
     for (const [at, end] of index.tracks[t]!.sortIndexSpans ?? []) out.push({ at, end, text: String(v) });
   }
