@@ -18,7 +18,7 @@
  *
  * {@link shapeStatistic} groups by operator and input shapes (Level 1 and above only).
  */
-import type { KernelDetails } from '../formats/ascend-csv.js';
+import type { KernelDetails, OpStatisticFileRow } from '../formats/ascend-csv.js';
 
 /** What the statistics need of a kernel_details row. */
 export interface KernelTiming {
@@ -32,18 +32,8 @@ export interface KernelTiming {
   inputDataTypes?: string;
 }
 
-export interface OpStatisticRow {
-  /** Present when the rows carried a Device_id. */
-  deviceId?: number;
-  opType: string;
-  coreType: string;
-  count: number;
-  totalUs: number;
-  minUs: number;
-  avgUs: number;
-  maxUs: number;
-  ratioPct: number;
-}
+/** A computed op_statistic row: the vendor file's columns (deviceId present when the rows had one). */
+export type OpStatisticRow = Omit<OpStatisticFileRow, 'deviceId'> & { deviceId?: number };
 
 /** Core types of communication tasks, which op_statistic.csv leaves out. */
 export const COMMUNICATION_CORE_TYPES: ReadonlySet<string> = new Set(['HCCL', 'COMMUNICATION']);
