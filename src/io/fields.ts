@@ -45,11 +45,6 @@ export function argsOf(ev: ScannedEvent): Record<string, unknown> | undefined {
   return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
 }
 
-/** Copy of the event's bytes (for keeping beyond the scan callback). */
-export function eventBytes(ev: ScannedEvent): Buffer {
-  return Buffer.from(ev.buf.subarray(ev.start, ev.end));
-}
-
 const encoded = new Map<string, Buffer>();
 function keyBytes(key: string): Buffer {
   let k = encoded.get(key);

@@ -40,11 +40,3 @@ export class GrowableU8 extends GrowableBase<Uint8Array> {
   constructor(n = 1024) { super(new Uint8Array(n)); }
   push(v: number): void { if (this.length === this.data.length) this.grow(); this.data[this.length++] = v; }
 }
-
-type TypedCtor<T> = { new (n: number): T };
-
-/** Generic form (any element type). Prefer the typed classes above in hot loops. */
-export class Growable<T extends Typed> extends GrowableBase<T> {
-  constructor(ctor: TypedCtor<T>, n = 1024) { super(new ctor(n)); }
-  push(v: number): void { if (this.length === this.data.length) this.grow(); this.data[this.length++] = v; }
-}

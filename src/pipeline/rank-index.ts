@@ -11,7 +11,7 @@ import { TraceIndex } from '../formats/trace-index.js';
 import { movedTidPatches, planLanes, type FixSummary, type MetaEvent } from '../transforms/fix-plan.js';
 import { assignLanes } from '../transforms/lanes.js';
 import type { DiagnosticEntry } from '../model/diagnostics.js';
-import { GrowableF64, GrowableI32, GrowableU16, GrowableU32, GrowableU8 } from '../model/growable.js';
+import { GrowableU8 } from '../model/growable.js';
 
 export interface RawEntry {
   key: string;
