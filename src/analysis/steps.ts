@@ -41,9 +41,9 @@ function countStartsIn(sorted: Float64Array, lo: number, hi: number): number {
   return lower(hi) - lower(lo);
 }
 
-/** `zeroNs`: the time (in this rank's clock) that start times are measured from. */
-export function stepStats(rank: RankData, t: RankTimeline, zeroNs = Number.isFinite(t.spanStart) ? t.spanStart : 0): StepStat[] {
-  const anns = rank.records.annotations;
+/** Steps: the annotations whose name matches `pattern`. `zeroNs`: the time (in this rank's clock) that start times are measured from. */
+export function stepStats(rank: RankData, t: RankTimeline, pattern: RegExp = DEFAULT_STEP_PATTERN, zeroNs = Number.isFinite(t.spanStart) ? t.spanStart : 0): StepStat[] {
+  const anns = rank.records.annotations.filter((a) => pattern.test(a.name));
   const cpu = anns.filter((a) => !a.gpu).sort((a, b) => a.start - b.start);
   const gpu = anns.filter((a) => a.gpu);
   const gpuByExt = new Map<number, Annotation>();

@@ -305,7 +305,7 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
     // start times on one clock: from the earliest event of all ranks
     const starts = ranks.map((r, k) => (Number.isFinite(timelines[k]!.spanStart) ? r.records.originNs + BigInt(Math.floor(timelines[k]!.spanStart)) : undefined));
     const earliest = starts.reduce<bigint | undefined>((a, b) => (b === undefined ? a : a === undefined || b < a ? b : a), undefined) ?? 0n;
-    result.steps = ranks.flatMap((r, k) => stepStats(r, timelines[k]!, Number(earliest - r.records.originNs)));
+    result.steps = ranks.flatMap((r, k) => stepStats(r, timelines[k]!, steps, Number(earliest - r.records.originNs)));
     if (result.steps.length === 0) {
       notes.push(`step view: no annotation matches ${steps.source}${opts.step === undefined ? '; name your step annotations with --step REGEX (e.g. --step "decode_step_\\d+")' : ''}`);
     }
@@ -435,8 +435,8 @@ async function collectFile(req: CollectRequest, onProgress?: (compressed: number
     communication: cats.communication,
     ops: req.ops,
     groups: req.groups,
-    ...(req.annotations ? { annotations: new RegExp(req.annotations.source, req.annotations.flags) } : {}),
-    cpuOpSteps: req.ascend !== undefined,
+    // torch_npu writes ProfilerStep#N as a cpu_op: kept with the annotations
+    ...(req.annotations && req.ascend ? { stepOps: new RegExp(req.annotations.source, req.annotations.flags) } : {}),
     apiCalls: req.apiCalls,
     file: req.path,
   });

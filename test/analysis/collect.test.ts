@@ -13,11 +13,11 @@ import { opStats } from '../../src/analysis/ops.js';
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const TP0 = path.join(ROOT, 'test', 'fixtures', 'real', 'h200', 'tp2', '1763900000-TP-0.trace.json.gz');
 
-function collect(data: Buffer, chunk = data.length, annotations?: RegExp): { c: StatsCollector; r: TraceRecords; cats: Categorizer } {
+function collect(data: Buffer, chunk = data.length): { c: StatsCollector; r: TraceRecords; cats: Categorizer } {
   const cats = new Categorizer();
   const c = new StatsCollector({
-    categorize: (n, k) => cats.categoryOf(n, k), communication: cats.communication, ops: true, groups: true,
-    ...(annotations ? { annotations } : {}), file: 'inline',
+    categorize: (n, k) => cats.categoryOf(n, k), communication: cats.communication, ops: true, groups: true, launches: true, python: true,
+    file: 'inline',
   });
   scanBuffer(data, c, 'inline', chunk);
   return { c, r: c.result(), cats };
@@ -30,8 +30,8 @@ function plain(r: TraceRecords): unknown {
 
 test('records do not depend on where chunks end (a real trace read in 1 MB, 4093 B and 997 B pieces)', () => {
   const data = gunzipSync(readFileSync(TP0));
-  const whole = plain(collect(data, 1 << 20, /decode_step_\d+/).r);
-  for (const chunk of [4093, 997]) assert.deepEqual(plain(collect(data, chunk, /decode_step_\d+/).r), whole, `chunk ${chunk}`);
+  const whole = plain(collect(data, 1 << 20).r);
+  for (const chunk of [4093, 997]) assert.deepEqual(plain(collect(data, chunk).r), whole, `chunk ${chunk}`);
 });
 
 const INLINE = `{"traceEvents": [
@@ -74,7 +74,9 @@ test('inline trace: args members found wherever they sit, escapes decoded, old c
     ['aten::zero_', null, 1, 0],
   ]);
   assert.deepEqual(Array.from(o.ext).map((x) => (Number.isNaN(x) ? null : x)), [7, 8, 9, null]);
-  assert.deepEqual(r.threads.map((t) => t.tid), ['1', '2']);
+  // one track table for every record kind: CPU threads of the ops, GPU streams of the kernels
+  assert.deepEqual(Array.from(o.thread).map((t) => r.threads[t]!.tid), ['1', '1', '1', '2']);
+  assert.deepEqual(Array.from(r.device.thread).map((t) => r.threads[t]!.tid), ['7', '7', '7', '7', '7', '8', '8']);
   // device records: "nots" is skipped (no ts), "nodur" and "neg" count as zero-length
   const d = r.device;
   assert.deepEqual(Array.from(d.name).map((i) => r.names[i]), ['gemm "q"', 'gemm "q"', 'old', 'nodur', 'neg', 'ncclDevKernel_AllReduce_Sum_f32_RING_LL(x)', 'Memcpy HtoD (Pinned -> Device)']);
@@ -88,9 +90,9 @@ test('inline trace: args members found wherever they sit, escapes decoded, old c
   ]);
   assert.equal(r.originNs, 1000000000000n + 100n * 1000n);
   assert.equal(r.pids.find((p) => p.raw === '0')?.labels, 'GPU 0');
-  // annotations only when asked for
-  assert.equal(r.annotations.length, 0);
-  const withSteps = collect(Buffer.from(INLINE), 64, /^ProfilerStep#\d+$/).r;
+  // every annotation is kept (the step view picks its steps among them), in any chunking
+  const withSteps = collect(Buffer.from(INLINE), 64).r;
+  assert.deepEqual(r.annotations, withSteps.annotations);
   assert.deepEqual(withSteps.annotations.map((a) => [a.name, a.gpu, a.ext, a.start, a.dur]), [
     ['ProfilerStep#3', false, 1, -1000, 80000],
     ['ProfilerStep#3', true, 1, 0, 79000],
@@ -126,4 +128,36 @@ test('a merged trace splits by its traceforgeMerge key, else by [LABEL] process 
   // an ordinary trace is not split
   const plainTrace = collect(Buffer.from(INLINE));
   assert.equal(rankSplitOf(plainTrace.r, plainTrace.c.top), undefined);
+});
+
+test('launch, Python and annotation records of a real trace equal an independent reading of its JSON', () => {
+  const data = gunzipSync(readFileSync(TP0));
+  const c = new StatsCollector({ categorize: () => 0, communication: 1, launches: true, python: true, ops: true, file: 'tp0' });
+  scanBuffer(data, c, 'tp0', 1 << 20);
+  const r = c.result();
+  type Ev = { ph: string; cat?: string; name: string; ts?: number; dur?: number; tid: unknown; args?: Record<string, unknown> };
+  const events = (JSON.parse(data.toString('utf8')) as { traceEvents: Ev[] }).traceEvents;
+  const api = events.filter((e) => e.ph === 'X' && (e.cat === 'cuda_runtime' || e.cat === 'cuda_driver') && e.ts !== undefined);
+  const launches = r.launches!;
+  assert.equal(launches.count, api.length);
+  api.forEach((e, i) => {
+    assert.equal(r.apiNames[launches.name[i]!], e.name);
+    const corr = e.args?.['correlation'];
+    assert.equal(Number.isNaN(launches.corr[i]!) ? undefined : launches.corr[i], corr);
+    const ext = e.args?.['External id'];
+    assert.equal(Number.isNaN(launches.ext[i]!) ? undefined : launches.ext[i], ext);
+    assert.equal(r.threads[launches.thread[i]!]!.tid, String(e.tid));
+  });
+  const kernels = events.filter((e) => e.ph === 'X' && (e.cat === 'kernel' || e.cat === 'gpu_memset' || e.cat === 'gpu_memcpy'));
+  assert.equal(r.device.count, kernels.length);
+  kernels.forEach((e, i) => {
+    assert.equal(r.device.corr[i], e.args?.['correlation']);
+    assert.equal(r.threads[r.device.thread[i]!]!.tid, String(e.tid));
+  });
+  const py = events.filter((e) => e.ph === 'X' && e.cat === 'python_function');
+  assert.equal(r.python!.count, py.length);
+  assert.ok(py.length > 1000);
+  py.forEach((e, i) => assert.equal(r.frameNames[r.python!.name[i]!], e.name));
+  const anns = events.filter((e) => e.ph === 'X' && (e.cat === 'user_annotation' || e.cat === 'gpu_user_annotation'));
+  assert.deepEqual(r.annotations.map((a) => [a.name, a.gpu]), anns.map((e) => [e.name, e.cat === 'gpu_user_annotation']));
 });

@@ -1,0 +1,93 @@
+/**
+ * Runtime and driver API calls on the CPU (`cat` cuda_runtime / cuda_driver, old `Runtime`):
+ * `cudaLaunchKernel`, `cuLaunchKernelEx`, `hipExtModuleLaunchKernel`, `cudaGraphLaunch`,
+ * `cudaMemcpyAsync`, `cudaStreamSynchronize`, ... Totals per name are always kept (cheap);
+ * with `records`, every call is kept too, with the `correlation` that links it to the device
+ * activities it launched (see analysis/launch-link.ts for the matching).
+ */
+import { F } from '../../io/scanner.js';
+import { decodeName, numberAt } from '../../io/arg-spans.js';
+import { objectMemberSpans } from '../../io/fields.js';
+import { durationNs } from '../../model/time.js';
+import { GrowableF64, GrowableI32 } from '../../model/growable.js';
+import { NameTable } from '../../model/span-interner.js';
+
+/** Calls and summed duration (ns) of one runtime / driver API (`cudaLaunchKernel`, ...). */
+export interface ApiCallRecord {
+  name: string;
+  calls: number;
+  ns: number;
+}
+
+/** Every runtime / driver call, when collected. */
+export interface LaunchRecords {
+  count: number;
+  start: Float64Array;
+  dur: Float64Array;
+  /** Index into `apiNames`. */
+  name: Int32Array;
+  /** Index into `threads`. */
+  thread: Int32Array;
+  /** `correlation` (NaN when absent). */
+  corr: Float64Array;
+  /** `External id` (NaN when absent): the cpu_op the call was made in. */
+  ext: Float64Array;
+}
+
+const KEYS = [Buffer.from('correlation'), Buffer.from('External id'), Buffer.from('external id')];
+
+export class LaunchBuilder {
+  private readonly table = new NameTable();
+  private readonly calls: number[] = [];
+  private readonly ns: number[] = [];
+  private readonly start = new GrowableF64(4096);
+  private readonly dur = new GrowableF64(4096);
+  private readonly name = new GrowableI32(4096);
+  private readonly thread = new GrowableI32(4096);
+  private readonly corr = new GrowableF64(4096);
+  private readonly ext = new GrowableF64(4096);
+  private readonly out = new Int32Array(2 * KEYS.length);
+
+  get names(): string[] { return this.table.names; }
+
+  /** Counts a call (even one without a ts); returns its name id. */
+  count(b: Buffer, f: Int32Array): number {
+    const id = this.table.id(b, f[2 * F.name]!, f[2 * F.name + 1]!, decodeName);
+    if (id === this.calls.length) { this.calls.push(0); this.ns.push(0); }
+    const ds = f[2 * F.dur]!;
+    const d = ds >= 0 ? durationNs(b, ds, f[2 * F.dur + 1]!) : 0;
+    this.calls[id]!++;
+    this.ns[id]! += d >= 0 ? d : 0;
+    return id;
+  }
+
+  /** Keeps one timed call. */
+  add(b: Buffer, f: Int32Array, name: number, start: number, dur: number, thread: number): void {
+    const as = f[2 * F.args]!;
+    let corr = NaN;
+    let ext = NaN;
+    if (as >= 0) {
+      const o = this.out;
+      objectMemberSpans(b, as, f[2 * F.args + 1]!, KEYS, o, 2);
+      corr = numberAt(b, o[0]!, o[1]!);
+      ext = o[2]! >= 0 ? numberAt(b, o[2]!, o[3]!) : numberAt(b, o[4]!, o[5]!);
+    }
+    this.start.push(start);
+    this.dur.push(dur);
+    this.name.push(name);
+    this.thread.push(thread);
+    this.corr.push(corr);
+    this.ext.push(ext);
+  }
+
+  totals(): ApiCallRecord[] {
+    return this.table.names.map((name, k) => ({ name, calls: this.calls[k]!, ns: this.ns[k]! }));
+  }
+
+  build(): LaunchRecords {
+    return {
+      count: this.start.length, start: this.start.view(), dur: this.dur.view(), name: this.name.view(),
+      thread: this.thread.view(), corr: this.corr.view(), ext: this.ext.view(),
+    };
+  }
+}
