@@ -11,6 +11,8 @@
  * name + input dims + input types; categories, API calls and ranks by name. Rows are sorted by
  * absolute change of total time. Pure: no I/O.
  */
+import { isLaunchCall } from './launch-link.js';
+export { isLaunchCall } from './launch-link.js';
 import { TraceforgeError } from '../errors.js';
 import type { DiagnosticEntry } from '../model/diagnostics.js';
 import type { CategoryStat, KernelStat } from './kernels.js';
@@ -196,12 +198,6 @@ export interface DiffResult {
   notes: string[];
 }
 
-const LAUNCH_CALL = /^(?:cuda|cu|hip)(?:Ext|Module)?(?:Graph)?Launch|^(?:cuda|cu|hip)\w*LaunchKernel/;
-
-/** True for runtime / driver calls that launch kernels or graphs. */
-export function isLaunchCall(name: string): boolean {
-  return LAUNCH_CALL.test(name);
-}
 
 const changeOf = (b: number, c: number): number | null => (b !== 0 ? (c - b) / b : c === 0 ? 0 : null);
 

@@ -1,0 +1,96 @@
+/**
+ * Where launches are matched: each device activity to the CPU runtime / driver call that put it
+ * on the device, by their shared `correlation` (the id Kineto writes on both; the `ac2g` flow
+ * arrows carry the same id). Every launch API of CUDA (runtime and driver), HIP and old Kineto is
+ * known by name (`LAUNCH_APIS` below); a device activity whose correlation matches no call is
+ * counted as unmatched, never dropped silently.
+ *
+ * A CUDA-graph replay is one call (`cudaGraphLaunch` / `hipGraphLaunch`) for all the kernels of
+ * the replay: they all carry its correlation and all match it.
+ */
+import type { TraceRecords } from './records/trace-records.js';
+
+/** What a runtime / driver call does. */
+export type ApiKind = 'kernel' | 'graph' | 'memcpy' | 'memset' | 'sync' | 'wait' | 'other';
+
+/**
+ * Launch APIs by name, with real examples: cudaLaunchKernel, cudaLaunchKernelExC,
+ * cudaLaunchCooperativeKernel, cuLaunchKernel, cuLaunchKernelEx, hipLaunchKernel,
+ * hipExtLaunchKernel, hipModuleLaunchKernel, hipExtModuleLaunchKernel, hipHccModuleLaunchKernel,
+ * old Kineto's cudaLaunch; cudaGraphLaunch, cuGraphLaunch, hipGraphLaunch.
+ */
+const KERNEL_LAUNCH = /^(?:cuda|cu|hip)\w*Launch\w*Kernel|^cudaLaunch(?:_v\d+)?$/;
+const GRAPH_LAUNCH = /^(?:cuda|cu|hip)GraphLaunch/;
+/** Copies and sets, asynchronous or not: cudaMemcpyAsync, cuMemcpyHtoDAsync, hipMemcpyWithStream, cudaMemset2DAsync, ... */
+const MEMCPY = /^(?:cuda|cu|hip)Memcpy/;
+const MEMSET = /^(?:cuda|cu|hip)Memset/;
+/**
+ * Calls that block the CPU until the device caught up: stream / device / event / context
+ * synchronize, and the copies that are synchronous by definition (cudaMemcpy, cudaMemcpy2D,
+ * hipMemcpy, hipMemcpyWithStream; `.item()` is a cudaMemcpyAsync followed by a
+ * cudaStreamSynchronize).
+ */
+const SYNC = /^(?:cuda|cu|hip)(?:Stream|Device|Event|Ctx|Thread)Synchronize|^(?:cuda|hip)Memcpy(?:2D|3D|Peer|FromSymbol|ToSymbol)?$|^hipMemcpyWithStream$|^cuMemcpy(?:HtoD|DtoH|DtoD)?(?:_v2)?$/;
+/** A stream waiting on an event of another stream (no CPU block; a device-side dependency). */
+const WAIT = /^(?:cuda|cu|hip)StreamWaitEvent/;
+
+/** The kind of a runtime / driver call, from its name. */
+export function apiKindOf(name: string): ApiKind {
+  if (GRAPH_LAUNCH.test(name)) return 'graph';
+  if (KERNEL_LAUNCH.test(name)) return 'kernel';
+  if (SYNC.test(name)) return 'sync';
+  if (MEMCPY.test(name)) return 'memcpy';
+  if (MEMSET.test(name)) return 'memset';
+  if (WAIT.test(name)) return 'wait';
+  return 'other';
+}
+
+/** True for runtime / driver calls that launch kernels or graphs. */
+export function isLaunchCall(name: string): boolean {
+  const k = apiKindOf(name);
+  return k === 'kernel' || k === 'graph';
+}
+
+export interface LaunchLinks {
+  /** Per device activity: index into records.launches of its launch call, or -1. */
+  launchOf: Int32Array;
+  /** Per runtime / driver name (index into records.apiNames): its kind. */
+  kinds: ApiKind[];
+  /** Device activities matched to a call, and the ones with no matching call. */
+  matched: number;
+  unmatched: number;
+  /** Unmatched ones without any correlation in the trace (old or foreign traces). */
+  withoutCorrelation: number;
+  /** First few unmatched device activities (index into device records). */
+  unmatchedExamples: number[];
+}
+
+/**
+ * Links device activities to launch calls by correlation. Needs records collected with
+ * `launches: true`; without them every activity is unmatched.
+ */
+export function linkLaunches(r: TraceRecords, examples = 5): LaunchLinks {
+  const d = r.device;
+  const l = r.launches;
+  const kinds = r.apiNames.map(apiKindOf);
+  const byCorr = new Map<number, number>();
+  if (l) {
+    for (let i = 0; i < l.count; i++) {
+      const c = l.corr[i]!;
+      // the first call with the id wins (a correlation is unique per process and run)
+      if (c === c && !byCorr.has(c)) byCorr.set(c, i);
+    }
+  }
+  const launchOf = new Int32Array(d.count).fill(-1);
+  let matched = 0;
+  let withoutCorrelation = 0;
+  const unmatchedExamples: number[] = [];
+  for (let i = 0; i < d.count; i++) {
+    const c = d.corr[i]!;
+    const k = c === c ? byCorr.get(c) : undefined;
+    if (k !== undefined) { launchOf[i] = k; matched++; continue; }
+    if (c !== c) withoutCorrelation++;
+    if (unmatchedExamples.length < examples) unmatchedExamples.push(i);
+  }
+  return { launchOf, kinds, matched, unmatched: d.count - matched, withoutCorrelation, unmatchedExamples };
+}
