@@ -27,6 +27,9 @@ import { StatsCollector, rankSplitOf, restrictToPids, type FileTopLevel, type Tr
 import { categoryStats, durationsByName, kernelStatsOf, type KernelDurations, type KernelStat } from '../analysis/kernels.js';
 import { opStatisticOf, shapesNotRecordedMessage } from '../analysis/op-statistic.js';
 import { opStats } from '../analysis/ops.js';
+import { efficiencyOf } from '../analysis/efficiency.js';
+import { parsePeakOverride, type DevicePeak } from '../analysis/device-peaks.js';
+import { npuPipesOf } from '../analysis/npu-pipes.js';
 import { compareRanks } from '../analysis/ranks.js';
 import { DEFAULT_STEP_PATTERN, stepStats } from '../analysis/steps.js';
 import { rankSummary, type RankSummary } from '../analysis/summary.js';
@@ -56,6 +59,8 @@ export interface StatsOptions {
   apiCalls?: boolean;
   /** Also compute device utilization over time in about `buckets` buckets: `StatsResult.utilization`. */
   utilization?: { buckets: number };
+  /** Efficiency view: device peak for every rank instead of the table's (`tflops=N,tbps=N` or parsed). */
+  peak?: string | DevicePeak;
   /** Progress: compressed bytes read so far, and the total. */
   onProgress?: (done: number, total: number) => void;
 }
@@ -186,7 +191,8 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
   const request: CollectRequest = {
     path: '',
     categories: overrides.map((c) => ({ category: c.category, source: c.pattern.source, flags: c.pattern.flags })),
-    ops: want('op'),
+    ops: want('op') || want('efficiency'),
+    opArgs: want('efficiency'),
     groups: want('rank'),
     ...(want('step') ? { annotations: { source: steps.source, flags: steps.flags } } : {}),
     apiCalls: opts.apiCalls === true,
@@ -209,6 +215,7 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
   const inputsOut: StatsInput[] = [];
   const loose: LooseRank[] = [];
   const missing: { k: number; message: string }[] = [];
+  const ascendOutputs: { data: RankData; output: string }[] = [];
   jobs.forEach((job, k) => {
     const out = outcomes[k]!;
     for (const d of out.diagnostics) {
@@ -221,6 +228,7 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
       const data: RankData = { label: '', file: job.path, rank: job.ascend.rank, records };
       if (out.detailsMissing !== undefined) missing.push({ k: ranks.length, message: out.detailsMissing });
       ranks.push(data);
+      ascendOutputs.push({ data, output: job.ascend.output });
       details.push(out.details);
       npu.push(true);
       inputsOut.push(input);
@@ -310,9 +318,27 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
       notes.push(`step view: no annotation matches ${steps.source}${opts.step === undefined ? '; name your step annotations with --step REGEX (e.g. --step "decode_step_\\d+")' : ''}`);
     }
   }
+  if (want('efficiency')) efficiencyView(result, ranks, npu, ascendOutputs.map((a) => ({ label: a.data.label, output: a.output })), opts.peak);
   if (opts.apiCalls) result.apiCalls = apiCallsOf(jobs, outcomes);
   if (opts.utilization) result.utilization = utilizationOf(ranks, timelines, opts.utilization.buckets);
   return result;
+}
+
+/** The efficiency view (Kineto ranks) and NPU pipe bounds (torch_npu ranks). */
+function efficiencyView(result: StatsResult, ranks: readonly RankData[], npu: readonly boolean[], ascend: { label: string; output: string }[], peakOpt: string | DevicePeak | undefined): void {
+  let peak: DevicePeak | undefined;
+  if (typeof peakOpt === 'string') {
+    try { peak = parsePeakOverride(peakOpt); } catch (e) { throw new TraceforgeError('E_USAGE', e instanceof Error ? e.message : String(e)); }
+  } else peak = peakOpt;
+  const kineto = ranks.filter((_, k) => !npu[k]);
+  if (kineto.length > 0) {
+    result.efficiency = efficiencyOf(kineto, peak ? { peak } : {});
+    result.notes.push(...result.efficiency.notes);
+  }
+  if (ascend.length > 0) {
+    result.npuPipes = npuPipesOf(ascend);
+    result.notes.push(...result.npuPipes.notes);
+  }
 }
 
 /**
@@ -398,6 +424,7 @@ interface CollectRequest {
   path: string;
   categories: { category: string; source: string; flags: string }[];
   ops: boolean;
+  opArgs?: boolean;
   groups: boolean;
   annotations?: { source: string; flags: string };
   apiCalls: boolean;
@@ -434,6 +461,7 @@ async function collectFile(req: CollectRequest, onProgress?: (compressed: number
     categorize: (name, kind) => cats.categoryOf(name, kind),
     communication: cats.communication,
     ops: req.ops,
+    opArgs: req.opArgs === true,
     groups: req.groups,
     // torch_npu writes ProfilerStep#N as a cpu_op: kept with the annotations
     ...(req.annotations && req.ascend ? { stepOps: new RegExp(req.annotations.source, req.annotations.flags) } : {}),
