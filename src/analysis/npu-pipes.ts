@@ -18,7 +18,8 @@
  *   else `mte2 ≥ 0.7` → mte2, else `mte3 ≥ 0.7` → mte3, else `vec ≥ 0.7` → vec (the checker's order).
  * - no rule fired and every ratio (mac, vec, scalar, mte1, mte2, mte3, fixpipe) ≤ 0.8 → "none": no
  *   pipe is saturated (latency / scalar / launch bound; the advisor's "Operator No Bound" check).
- *   A ratio above 0.8 that no rule names (scalar, mte1, fixpipe) gives that pipe's name.
+ *   Otherwise (a pipe above 0.8 that no rule calls a bound: cube mte2 in (0.8, 0.95), scalar, mte1,
+ *   fixpipe) the verdict is `<pipe>>0.8`: neither bound by the rules nor "no bound".
  *
  * The advisor averages ratios over calls with equal weight; we weight each call by its duration
  * (a 300 µs call says more about where the time goes than a 3 µs one). Rows whose ratios are all
@@ -36,7 +37,12 @@ export const PIPE_COLUMNS = [
 export type PipeColumn = (typeof PIPE_COLUMNS)[number];
 export type PipeRatios = Partial<Record<PipeColumn, number>>;
 
-export type PipeBound = 'mac' | 'mte2' | 'mac+mte2' | 'vec+mte2+mte3' | 'mte3' | 'vec' | 'scalar' | 'mte1' | 'fixpipe' | 'none' | 'no data';
+/**
+ * A rule's bound (`mac`, `mte2`, `mac+mte2`, `vec+mte2+mte3`, `mte3`, `vec`), `none` (no pipe above
+ * 0.8), `no data`, or `<pipe>>0.8` (e.g. `mte2>0.8`): a pipe above 0.8 that no rule calls a bound
+ * (under its rule's threshold, or a pipe no rule looks at: scalar, mte1, fixpipe).
+ */
+export type PipeBound = string;
 
 export interface NpuPipeRow {
   /** OP type (`Type`) or kernel `Name`. */
@@ -85,8 +91,7 @@ export function pipeBound(core: string, r: PipeRatios): PipeBound {
   // a pipe above 0.8 that no rule names
   let best: PipeColumn = PIPE_COLUMNS[0];
   for (const k of PIPE_COLUMNS) if (g(k) > g(best)) best = k;
-  const pipe = best.replace(/^ai[cv]_/, '').replace(/_ratio$/, '');
-  return (pipe === 'mac' || pipe === 'mte2' || pipe === 'mte3' || pipe === 'vec' || pipe === 'scalar' || pipe === 'mte1' || pipe === 'fixpipe' ? pipe : 'none') as PipeBound;
+  return `${best.replace(/^ai[cv]_/, '').replace(/_ratio$/, '')}>0.8`;
 }
 
 interface Acc { name: string; type: string; core: string; calls: number; us: number; w: Record<string, number>; wUs: Record<string, number> }

@@ -16,6 +16,7 @@ interface StatsCliOptions {
   step?: string;
   profileId?: string;
   width?: string;
+  peak?: string;
   quiet?: boolean;
 }
 
@@ -26,7 +27,7 @@ type Format = (typeof FORMATS)[number];
 function parseViews(values: readonly string[]): StatsView[] {
   return parseViewList(values, STATS_VIEWS, {
     kernels: 'kernel', categories: 'category', ops: 'op', ranks: 'rank', steps: 'step', operator: 'op',
-    'op-types': 'op-type', optype: 'op-type', op_type: 'op-type', 'op-statistic': 'op-type', op_statistic: 'op-type',
+    roofline: 'efficiency', eff: 'efficiency', 'op-types': 'op-type', optype: 'op-type', op_type: 'op-type', 'op-statistic': 'op-type', op_statistic: 'op-type',
   });
 }
 
@@ -48,6 +49,7 @@ export function register(program: Command, run: (fn: () => Promise<CommandOutcom
     .option('--step <regex>', 'step annotations for --by step (default ProfilerStep#N), e.g. "decode_step_\\d+"')
     .option('--profile-id <id>', 'which profile to read when a directory has several (default: the newest)')
     .option('--width <n>', 'table width (default: the terminal width, or 100)')
+    .option('--peak <tflops=N,tbps=N>', 'efficiency view: the device peak to compare with (TFLOP/s, TB/s) instead of the built-in table')
     .option('-q, --quiet', 'no notes or data warnings on stderr')
     .action((inputs: string[], o: StatsCliOptions) => run(async () => {
       const format = o.format.toLowerCase() === 'markdown' ? 'md' : (o.format.toLowerCase() as Format);
@@ -66,6 +68,7 @@ export function register(program: Command, run: (fn: () => Promise<CommandOutcom
         categories: o.category ?? [],
         ...(o.step !== undefined ? { step: o.step } : {}),
         ...(o.profileId !== undefined ? { profileId: o.profileId } : {}),
+        ...(o.peak !== undefined ? { peak: o.peak } : {}),
         onProgress: (done, total) => { bar ??= progressBar(total, 'stats'); bar.update(done); },
       }).finally(() => bar?.stop());
       if (!o.quiet) {
