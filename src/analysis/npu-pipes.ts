@@ -82,7 +82,8 @@ export function pipeBound(core: string, r: PipeRatios): PipeBound {
     if (mte2) return 'mte2';
   } else if (isVector(core)) {
     const vec = g('aiv_vec_ratio'), m2 = g('aiv_mte2_ratio'), m3 = g('aiv_mte3_ratio');
-    if (vec + m2 + m3 >= VEC_SUM) return 'vec+mte2+mte3';
+    // 1e-9: 0.3 + 0.3 + 0.3 is 0.8999999999999999 in binary floating point
+    if (vec + m2 + m3 >= VEC_SUM - 1e-9) return 'vec+mte2+mte3';
     if (m2 >= VEC_ONE) return 'mte2';
     if (m3 >= VEC_ONE) return 'mte3';
     if (vec >= VEC_ONE) return 'vec';
