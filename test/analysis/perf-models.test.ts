@@ -213,8 +213,9 @@ test('NPU pipe rules at their thresholds (msprof-analyze advisor)', () => {
   assert.equal(pipeBound('AI_CORE', { aic_mac_ratio: 0.5, aic_mte2_ratio: 0.9 }), 'mte2>0.8');
   assert.equal(pipeBound('AI_CORE', { aic_mac_ratio: 0.5, aic_mte2_ratio: 0.8 }), 'none');
   assert.equal(pipeBound('AI_VECTOR_CORE', { aiv_vec_ratio: 0.3, aiv_mte2_ratio: 0.3, aiv_mte3_ratio: 0.3 }), 'vec+mte2+mte3');
-  assert.equal(pipeBound('AI_VECTOR_CORE', { aiv_vec_ratio: 0.1, aiv_mte2_ratio: 0.7, aiv_mte3_ratio: 0.05 }), 'vec+mte2+mte3');
-  assert.equal(pipeBound('AI_VECTOR_CORE', { aiv_vec_ratio: 0.05, aiv_mte2_ratio: 0.1, aiv_mte3_ratio: 0.72 }), 'vec+mte2+mte3');
+  assert.equal(pipeBound('AI_VECTOR_CORE', { aiv_vec_ratio: 0.1, aiv_mte2_ratio: 0.7, aiv_mte3_ratio: 0.05 }), 'mte2'); // sum 0.85
+  assert.equal(pipeBound('AI_VECTOR_CORE', { aiv_vec_ratio: 0.05, aiv_mte2_ratio: 0.1, aiv_mte3_ratio: 0.72 }), 'mte3'); // sum 0.87
+  assert.equal(pipeBound('AI_VECTOR_CORE', { aiv_vec_ratio: 0.71, aiv_mte2_ratio: 0.1, aiv_mte3_ratio: 0.05 }), 'vec'); // sum 0.86
   assert.equal(pipeBound('MIX_AIV', { aiv_vec_ratio: 0.2, aiv_mte2_ratio: 0.3, aiv_mte3_ratio: 0.1, aiv_scalar_ratio: 0.85 }), 'scalar>0.8');
   assert.equal(pipeBound('AI_VECTOR_CORE', { aiv_vec_ratio: 0.2, aiv_mte2_ratio: 0.3, aiv_mte3_ratio: 0.1 }), 'none');
   assert.equal(pipeBound('AI_CPU', {}), 'no data');
