@@ -1,6 +1,6 @@
 /**
  * JSON: one object with a key per view asked for (`summary`, `kernels`, `categories`, `ops`
- * and/or `npuOps`, `opTypes`, `ranks`, `steps`), durations in µs, keys in camelCase; plus
+ * and/or `npuOps`, `opTypes`, `ranks`, `steps`, `efficiency` and/or `npuPipes`), durations in µs, keys in camelCase; plus
  * `inputs` (the ranks read), and `notes` / `diagnostics` when there are any.
  */
 import type { StatsResult } from '../analysis/result.js';
@@ -24,7 +24,10 @@ export function jsonOf(r: StatsResult, opts: JsonOptions = {}): Record<string, u
       if (r.npuOps !== undefined) out['npuOps'] = cut(r.npuOps);
     } else if (v === 'op-type') out['opTypes'] = r.opTypes;
     else if (v === 'rank') out['ranks'] = r.ranks && { ...r.ranks, kernels: cut(r.ranks.kernels) };
-    else out['steps'] = r.steps;
+    else if (v === 'efficiency') {
+      if (r.efficiency) out['efficiency'] = { ...r.efficiency, rows: cut(r.efficiency.rows) };
+      if (r.npuPipes) out['npuPipes'] = r.npuPipes;
+    } else out['steps'] = r.steps;
   }
   if (r.notes.length > 0) out['notes'] = r.notes;
   if (r.diagnostics.length > 0) out['diagnostics'] = r.diagnostics;
