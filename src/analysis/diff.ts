@@ -18,13 +18,14 @@ import type { DiagnosticEntry } from '../model/diagnostics.js';
 import type { CategoryStat, KernelStat } from './kernels.js';
 import { matchKernelNames, type MatchLevel } from './kernel-match.js';
 import type { OpStat } from './ops.js';
+import { diffEfficiency, type EfficiencyDiffRow } from './efficiency-diff.js';
 import type { ApiCallStat, StatsInput, StatsResult } from './result.js';
 import type { StepStat } from './steps.js';
 import type { RankSummary } from './summary.js';
 
-export type DiffView = 'kernel' | 'category' | 'op' | 'rank' | 'step';
+export type DiffView = 'kernel' | 'category' | 'op' | 'rank' | 'step' | 'efficiency';
 /** Every view, in report order. */
-export const DIFF_VIEWS: readonly DiffView[] = ['kernel', 'category', 'op', 'rank', 'step'];
+export const DIFF_VIEWS: readonly DiffView[] = ['kernel', 'category', 'op', 'rank', 'step', 'efficiency'];
 export const DEFAULT_DIFF_VIEWS: readonly DiffView[] = ['kernel'];
 
 export type Normalize = 'auto' | 'step' | 'second' | 'none';
@@ -193,6 +194,8 @@ export interface DiffResult {
   ops?: OpDiffRow[];
   ranks?: RankDiffRow[];
   steps?: StepDiffRow[];
+  /** Achieved TFLOP/s per op + shapes (efficiency-diff.ts). */
+  efficiency?: EfficiencyDiffRow[];
   /** Kernels left unpaired because their family is not one-to-one (see kernel-match.ts). */
   ambiguous: { key: string; baseline: string[]; candidate: string[] }[];
   notes: string[];
@@ -465,6 +468,10 @@ export function diffStats(baseline: DiffSide, candidate: DiffSide, opts: DiffOpt
     }
   }
   if (views.includes('rank')) result.ranks = rankRows(b.summary, c.summary, n, notes);
+  if (views.includes('efficiency')) {
+    need('efficiency', b.efficiency && c.efficiency, 'the efficiency view');
+    result.efficiency = diffEfficiency(b.efficiency!, c.efficiency!);
+  }
   if (views.includes('step')) {
     result.steps = stepRows(b.steps, c.steps);
     if (result.steps.length === 0) notes.push(`step view: no ${opts.stepPattern ?? 'ProfilerStep#N'} steps on either side; name them with --step REGEX`);

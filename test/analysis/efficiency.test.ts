@@ -225,3 +225,22 @@ test('CLI: stats --by efficiency prints the view; --format json carries it; a ba
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--peak/);
 });
+
+test('diff --by efficiency: achieved TFLOP/s per op + shapes on both sides and their difference', async () => {
+  const a = realFixture('h200', 'tiny', 'tiny-eager.trace.json.gz');
+  const b = realFixture('h200', 'tiny', 'tiny-flops.trace.json.gz');
+  const j = runCli(['diff', '--by', 'efficiency', '--format', 'json', a, b]);
+  assert.equal(j.status, 0, j.stderr);
+  const rows = (JSON.parse(j.stdout) as { efficiency: { name: string; inputDims: unknown; status: string; deltaTflops: number | null; baseline: { tflops: number } | null; candidate: { tflops: number } | null }[] }).efficiency;
+  const [sa, sb] = [await statsOf([a], { views: ['efficiency'] }), await statsOf([b], { views: ['efficiency'] })];
+  for (const g of truth.gemms_per_step) {
+    const dims = JSON.stringify([[g.M, g.K], [g.K, g.N]]);
+    const row = rows.find((x) => x.name === 'aten::mm' && JSON.stringify(x.inputDims) === dims)!;
+    const ta = sa.efficiency!.rows.find((x) => x.name === 'aten::mm' && JSON.stringify(x.inputDims) === dims)!.tflops!;
+    const tb = sb.efficiency!.rows.find((x) => x.name === 'aten::mm' && JSON.stringify(x.inputDims) === dims)!.tflops!;
+    assert.equal(row.status, 'both');
+    close(row.baseline!.tflops, ta, 'baseline');
+    close(row.candidate!.tflops, tb, 'candidate');
+    close(row.deltaTflops, tb - ta, 'delta');
+  }
+});

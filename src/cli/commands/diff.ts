@@ -32,7 +32,7 @@ const FORMATS = ['table', 'csv', 'json', 'md'] as const;
 type Format = (typeof FORMATS)[number];
 
 function parseViews(values: readonly string[]): DiffView[] {
-  return parseViewList(values, DIFF_VIEWS, { kernels: 'kernel', categories: 'category', ops: 'op', operator: 'op', ranks: 'rank', steps: 'step' });
+  return parseViewList(values, DIFF_VIEWS, { kernels: 'kernel', categories: 'category', ops: 'op', operator: 'op', ranks: 'rank', steps: 'step', roofline: 'efficiency' });
 }
 
 /** `5`, `5%`, `0.5` -> percent as a number. */
