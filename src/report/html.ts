@@ -185,6 +185,11 @@ const SECTIONS = (s: StatsResult): SectionSpec[] => [
     body: '<div class="tf-table-host" id="table-ops"></div>',
   },
   {
+    id: 'efficiency', title: 'Roofline: achieved FLOP/s against the peak',
+    lede: 'One point per operator and input shapes with a performance model: arithmetic intensity (FLOPs per byte moved) across, achieved TFLOP/s up, both log scales; the area of a point is its device time. Lines: the device\'s roofs (bandwidth × intensity, then the compute peak of each precision).',
+    body: '<div class="tf-chart tf-wide" id="chart-roofline"></div><div class="tf-table-host" id="table-efficiency"></div>',
+  },
+  {
     id: 'diagnostics', title: 'Diagnostics',
     lede: 'Data problems met while reading the traces, with the first few offending events, and notes on how the inputs were read.',
     body: diagnosticsHtml(s),

@@ -519,5 +519,66 @@ export function clientMain(data: ReportData, U: typeof uPlot): void {
     },
   ], s.ops ?? [], { sort: 'devTotal', filter: (o) => `${o.name} ${shape(o.inputDims)}`, empty: opsNote?.replace(/^op view: /, '') ?? 'No CPU operators in the traces.' });
 
+  // roofline (efficiency view): log-log, roofs as series, ops as points sized by time
+  const eff = s.efficiency;
+  const pts = (eff?.rows ?? []).filter((r) => r.intensity !== null && r.tflops !== null && r.intensity > 0 && r.tflops > 0);
+  const sig = (v: number): string => v.toLocaleString('en-US', { maximumSignificantDigits: 3 });
+  if (eff && pts.length > 0) {
+    const roofs = new Map<string, { tflops: number; tbps: number; label: string }>();
+    for (const r of eff.rows) if (r.peakTflops !== null && r.peakTbps !== null) roofs.set(`${r.peakTflops}/${r.peakTbps}`, { tflops: r.peakTflops, tbps: r.peakTbps, label: `${r.precision ?? ''} ${sig(r.peakTflops)} TFLOP/s, ${sig(r.peakTbps)} TB/s` });
+    const xs = pts.map((r) => r.intensity!);
+    const ys = pts.map((r) => r.tflops!);
+    const rl = [...roofs.values()];
+    const lo = Math.min(...xs, ...rl.map((r) => r.tflops / r.tbps)) / 4;
+    const hi = Math.max(...xs, ...rl.map((r) => r.tflops / r.tbps)) * 4;
+    const grid: number[] = [];
+    for (let k = 0; k <= 120; k++) grid.push(lo * Math.pow(hi / lo, k / 120));
+    const ymax = Math.max(...ys, ...rl.map((r) => r.tflops)) * 2;
+    const ymin = Math.min(...ys) / 4;
+    const total = pts.reduce((a, r) => a + r.totalUs, 0);
+    chart('chart-roofline', {
+      height: 380,
+      legend: { show: rl.length > 0 },
+      scales: { x: { time: false, distr: 3, range: [lo, hi] }, y: { distr: 3, range: [ymin, ymax] } },
+      axes: [
+        { ...AXIS, label: 'arithmetic intensity (FLOP per byte)', labelSize: 22, values: (_u, v) => v.map(sig) },
+        { ...AXIS, label: 'achieved TFLOP/s', labelSize: 22, size: 64, values: (_u, v) => v.map(sig) },
+      ],
+      series: [
+        { label: 'FLOP/B', value: (_u, v) => (v === null ? '—' : sig(v)) },
+        ...rl.map((r, k): uPlot.Series => ({ label: `roof ${r.label}`, stroke: colorOf(k + 2), width: 1.5, points: { show: false }, value: (_u, v) => (v === null ? '—' : sig(v)) })),
+      ],
+      hooks: {
+        draw: [(u) => {
+          const ctx = u.ctx;
+          ctx.save();
+          pts.forEach((r) => {
+            const x = u.valToPos(r.intensity!, 'x', true);
+            const y = u.valToPos(r.tflops!, 'y', true);
+            const rad = Math.max(3, Math.sqrt(r.totalUs / total) * 28) * devicePixelRatio;
+            ctx.beginPath();
+            ctx.arc(x, y, rad, 0, 2 * Math.PI);
+            ctx.fillStyle = r.bound === 'compute' ? 'rgba(225,87,89,.55)' : 'rgba(78,121,167,.55)';
+            ctx.fill();
+          });
+          ctx.restore();
+        }],
+      },
+    }, [grid, ...rl.map((r) => grid.map((x) => Math.min(r.tflops, r.tbps * x)))]);
+  } else note('chart-roofline', eff ? 'No operator with a performance model and both FLOPs and bytes.' : 'No efficiency data (torch_npu profiles: see stats --by efficiency for the pipe bounds).');
+  table('table-efficiency', 'efficiency', [
+    { key: 'name', label: 'Operator', value: (o) => o.name, cls: 'tf-mono', title: (o) => `${o.name}\n${o.params}${o.missing ? `\n${o.missing}` : ''}`, width: '180px' },
+    { key: 'dims', label: 'Input shapes', value: (o) => shape(o.inputDims), title: (o) => shape(o.inputDims), cls: 'tf-mono' },
+    { key: 'family', label: 'Model', value: (o) => o.family ?? 'no model', width: '90px' },
+    { key: 'calls', label: 'Calls', num: true, value: (o) => o.calls, text: (o) => count(o.calls), width: '70px' },
+    { key: 'time', label: 'Time', num: true, value: (o) => o.totalUs, text: (o) => duration(o.totalUs), width: '90px' },
+    { key: 'flops', label: 'GFLOP/call', num: true, value: (o) => o.flops, text: (o) => (o.flops === null ? '—' : sig(o.flops / 1e9)), width: '96px' },
+    { key: 'tflops', label: 'TFLOP/s', num: true, value: (o) => o.tflops, text: (o) => (o.tflops === null ? '—' : sig(o.tflops)), width: '84px', help: 'time-weighted over calls' },
+    { key: 'tbps', label: 'TB/s', num: true, value: (o) => o.tbps, text: (o) => (o.tbps === null ? '—' : sig(o.tbps)), width: '76px' },
+    { key: 'peak', label: '% peak', num: true, value: (o) => o.computeShare, text: (o) => percent(o.computeShare), bar: (o) => o.computeShare, width: '80px' },
+    { key: 'bw', label: '% BW', num: true, value: (o) => o.bandwidthShare, text: (o) => percent(o.bandwidthShare), bar: (o) => o.bandwidthShare, width: '76px' },
+    { key: 'bound', label: 'Bound', value: (o) => o.bound ?? '—', width: '84px' },
+  ], eff?.rows ?? [], { sort: 'time', filter: (o) => `${o.name} ${shape(o.inputDims)}`, empty: 'No efficiency data.' });
+
   document.documentElement.dataset['ready'] = 'true';
 }
