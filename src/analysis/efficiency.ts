@@ -30,6 +30,13 @@ export interface EfficiencyKernel {
   totalUs: number;
   /** Share of the row's time. */
   share: number;
+  /**
+   * Achieved TFLOP/s and TB/s of the calls this kernel ran alone (one kernel per call: then the
+   * op's FLOPs are the kernel's); null when it always shared its calls (split-K GEMM + reduce:
+   * the FLOPs are the op's, not one kernel's).
+   */
+  tflops: number | null;
+  tbps: number | null;
 }
 
 export interface EfficiencyRow {
@@ -129,7 +136,7 @@ interface Acc {
   bytes: (bigint | null)[];
   ptFlops: number[];
   peaks: Set<DevicePeak | null>;
-  kernels: Map<string, { calls: number; ns: number }>;
+  kernels: Map<string, { calls: number; ns: number; soleNs: number; soleFlops: bigint | null; soleBytes: bigint | null }>;
 }
 
 const median = (v: number[]): number | null => {
@@ -250,9 +257,19 @@ export function efficiencyOf(ranks: readonly RankData[], opts: EfficiencyOptions
       }
       const pf = o.flops?.[c];
       a.ptFlops.push(pf === undefined ? NaN : pf);
-      for (const [name, k] of callKernels.get(c) ?? []) {
-        const t = a.kernels.get(name);
-        if (t) { t.calls += k.calls; t.ns += k.ns; } else a.kernels.set(name, { ...k });
+      const km = callKernels.get(c);
+      const sole = km !== undefined && km.size === 1 && [...km.values()][0]!.calls === 1;
+      const cf = a.flops[a.flops.length - 1]!, cb = a.bytes[a.bytes.length - 1]!;
+      for (const [name, k] of km ?? []) {
+        let t = a.kernels.get(name);
+        if (!t) { t = { calls: 0, ns: 0, soleNs: 0, soleFlops: 0n, soleBytes: 0n }; a.kernels.set(name, t); }
+        t.calls += k.calls;
+        t.ns += k.ns;
+        if (sole) {
+          t.soleNs += k.ns;
+          t.soleFlops = t.soleFlops === null || cf === null ? null : t.soleFlops + cf;
+          t.soleBytes = t.soleBytes === null || cb === null ? null : t.soleBytes + cb;
+        }
       }
     }
   }
@@ -310,7 +327,11 @@ function rowOf(a: Acc, topKernels: number): EfficiencyRow {
   const ridge = peakTflops !== null && peakTbps !== null ? peakTflops / peakTbps : null;
   const pt = a.ptFlops.every((x) => x === x) && a.ptFlops.every((x) => x === a.ptFlops[0]) ? a.ptFlops[0]! : null;
   const kernels = [...a.kernels].sort((p, q) => q[1].ns - p[1].ns).slice(0, topKernels)
-    .map(([name, k]) => ({ name, calls: k.calls, totalUs: us(k.ns), share: totalNs > 0 ? k.ns / totalNs : 0 }));
+    .map(([name, k]) => ({
+      name, calls: k.calls, totalUs: us(k.ns), share: totalNs > 0 ? k.ns / totalNs : 0,
+      tflops: k.soleNs > 0 && k.soleFlops !== null && a.family !== null ? toNum(k.soleFlops) / k.soleNs / 1000 : null,
+      tbps: k.soleNs > 0 && k.soleBytes !== null && a.family !== null ? toNum(k.soleBytes) / k.soleNs / 1000 : null,
+    }));
   return {
     name: a.name, inputDims: parseOr(a.dims), inputTypes: parseOr(a.types),
     family: a.family, params: [...a.params].join(' | '), precision: a.precision,

@@ -40,6 +40,7 @@ export function efficiencySections(res: StatsResult, opts: SectionOptions, limit
     const list = limit(e.rows, opts.top, 'ops', notes);
     const dev = e.devices.map((d) => `${d.label}: ${d.name ?? 'unknown device'}${d.peak ? ` (${d.peak.device}: ${d.peak.tbps} TB/s${d.peak.matrix.bf16 !== undefined ? `, BF16 ${d.peak.matrix.bf16} TFLOP/s` : ''}; ${d.peak.source})` : ' (no peak figures)'}`);
     notes.push(`devices: ${[...new Set(dev)].join('; ')}`);
+    notes.push('↳ kernels of the row: share of its time in the model column; TFLOP/s and TB/s of the calls the kernel ran alone (none when it shares every call, e.g. split-K + reduce)');
     notes.push('time: Σ of the kernels the op owns (its own and those of unmodelled ops under it); TFLOP/s and TB/s time-weighted (Σ FLOPs / Σ time), median over calls beside; % of the peak of the op\'s precision (vector ops: FP32 vector); bound by intensity against the ridge point');
     if (e.rows.some((x) => x.pytorchFlops !== null)) notes.push('PyTorch FLOPs: the `flops` arg the profiler wrote (with_flops=True), per call');
     const rows: Cell[][] = [];
@@ -58,7 +59,9 @@ export function efficiencySections(res: StatsResult, opts: SectionOptions, limit
       sub.push(false);
       const short = names(o.kernels.map((k) => k.name), opts);
       o.kernels.forEach((k, i) => {
-        rows.push([txt(`  ↳ ${short[i]!}`, k.name), empty, empty, empty, num(k.calls), dur(k.totalUs), empty, empty, ...(pt ? [empty] : []), empty, empty, empty, empty, empty, empty, pct(k.share), empty, empty, empty, empty, empty]);
+        const kp = (x: number | null, peak: number | null): Cell => pct(x !== null && peak !== null ? x / peak : null);
+        rows.push([txt(`  ↳ ${short[i]!}`, k.name), empty, empty, pct(k.share), num(k.calls), dur(k.totalUs), empty, empty, ...(pt ? [empty] : []), empty, empty,
+          r(k.tflops), empty, r(k.tbps), empty, kp(k.tflops, o.peakTflops), kp(k.tbps, o.peakTbps), empty, empty, empty, empty]);
         sub.push(true);
       });
     }

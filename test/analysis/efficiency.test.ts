@@ -100,6 +100,14 @@ test('tiny-eager: every GEMM\'s FLOPs equal tiny-truth.json, and the attention\'
   // the attention owns the kernels of _cudnn_attention_forward below it (fprop + lean reduction)
   assert.equal(att[0]!.name, 'aten::_scaled_dot_product_cudnn_attention');
   assert.equal(att[0]!.kernels.length, 2);
+  // a kernel gets achieved figures only from calls it ran alone: none for split-K + reduce or fprop + reduction
+  assert.ok(att[0]!.kernels.every((k) => k.tflops === null));
+  const down = rows.find((x) => x.name === 'aten::mm' && JSON.stringify(x.inputDims) === '[[8,5632],[5632,2048]]')!;
+  assert.equal(down.kernels.length, 2);
+  assert.ok(down.kernels.every((k) => k.tflops === null && k.tbps === null));
+  const single = rows.find((x) => x.name === 'aten::mm' && JSON.stringify(x.inputDims) === '[[8,2048],[2048,16000]]')!;
+  assert.equal(single.kernels.length, 1);
+  close(single.kernels[0]!.tflops, single.tflops!, 'sole kernel TFLOP/s');
   // no GEMM time is lost: the mm rows' time equals the kernels launched by those aten::mm ops
   const ev = events(realFixture('h200', 'tiny', 'tiny-eager.trace.json.gz'));
   const mmExt = new Set(ev.filter((e) => e.ph === 'X' && e.cat === 'cpu_op' && e.name === 'aten::mm').map((e) => e.args?.['External id']));
