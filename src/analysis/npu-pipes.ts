@@ -22,8 +22,8 @@
  *   fixpipe) the verdict is `<pipe>>0.8`: neither bound by the rules nor "no bound".
  *
  * The advisor averages ratios over calls with equal weight; we weight each call by its duration
- * (a 300 µs call says more about where the time goes than a 3 µs one). Rows whose ratios are all
- * zero or absent (AI_CPU, communication, Level 0) get the verdict "no data".
+ * (a 300 µs call says more about where the time goes than a 3 µs one). Communication tasks (HCCL)
+ * are left out; rows whose ratios are all zero or absent (AI_CPU, DSA, Level 0) get "no data".
  */
 import { csvNumber, readCsv, type CsvTable } from '../formats/ascend-csv.js';
 
@@ -131,6 +131,7 @@ export function npuPipesOfTable(t: CsvTable): { byType: NpuPipeRow[]; byKernel: 
     const name = row[iName] ?? '';
     const type = iType !== undefined ? row[iType] ?? 'N/A' : 'N/A';
     const core = iCore !== undefined ? row[iCore] ?? 'N/A' : 'N/A';
+    if (core === 'HCCL') continue; // communication tasks have no pipe metrics (op_statistic leaves them out too)
     const ratios: PipeRatios = {};
     for (const c of present) { const v = csvNumber(row[col.get(c)!]); if (v !== null) ratios[c] = v; }
     add(byType, `${type}\u0001${core}`, type, type, core, dur, ratios);

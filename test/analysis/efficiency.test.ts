@@ -186,6 +186,7 @@ test('ascend level1: bound verdicts per OP type match the rules applied here to 
     const cols = ['aic_mac_ratio', 'aic_scalar_ratio', 'aic_mte1_ratio', 'aic_mte2_ratio', 'aic_fixpipe_ratio', 'aiv_vec_ratio', 'aiv_scalar_ratio', 'aiv_mte2_ratio', 'aiv_mte3_ratio'];
     const groups = new Map<string, { core: string; w: number[]; t: number[] }>();
     for (const r of rows) {
+      if (r['Accelerator Core'] === 'HCCL') continue; // communication: no pipes
       const d = Number(r['Duration(us)']);
       const k = `${r['Type']}|${r['Accelerator Core']}`;
       let g = groups.get(k);
