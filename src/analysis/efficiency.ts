@@ -135,7 +135,8 @@ interface Acc {
   flops: (bigint | null)[];
   bytes: (bigint | null)[];
   ptFlops: number[];
-  peaks: Set<DevicePeak | null>;
+  /** The peak of each device the calls ran on, by device name ('' for unknown). */
+  peaks: Map<string, DevicePeak | null>;
   kernels: Map<string, { calls: number; ns: number; soleNs: number; soleFlops: bigint | null; soleBytes: bigint | null }>;
 }
 
@@ -214,7 +215,7 @@ export function efficiencyOf(ranks: readonly RankData[], opts: EfficiencyOptions
       if (!a) {
         a = {
           name: k.name, dims: k.dims, types: k.types, family: null, modelled: modelled[ki]!, params: new Set(), precision: null, missing: new Set(),
-          times: [], flops: [], bytes: [], ptFlops: [], peaks: new Set(), kernels: new Map(),
+          times: [], flops: [], bytes: [], ptFlops: [], peaks: new Map(), kernels: new Map(),
         };
         acc.set(id, a);
       }
@@ -242,7 +243,7 @@ export function efficiencyOf(ranks: readonly RankData[], opts: EfficiencyOptions
         }
       }
       a.times.push(callNs[c]!);
-      a.peaks.add(peak);
+      a.peaks.set(peak?.device ?? '', peak);
       if (est && !('error' in est)) {
         a.family = est.family;
         a.precision ??= est.precision;
@@ -316,7 +317,7 @@ function rowOf(a: Acc, topKernels: number): EfficiencyRow {
   const flops1 = same(a.flops);
   const bytes1 = same(a.bytes);
   const intensity = f && b && b.total > 0n ? toNum(f.total) / toNum(b.total) : null;
-  const peaks = [...a.peaks];
+  const peaks = [...a.peaks.values()];
   const peak = peaks.length === 1 ? peaks[0]! : null;
   const missing = [...a.missing];
   if (peaks.length > 1) missing.push('ranks on different devices: no single peak');

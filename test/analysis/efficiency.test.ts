@@ -253,3 +253,17 @@ test('diff --by efficiency: achieved TFLOP/s per op + shapes on both sides and t
     close(row.deltaTflops, tb - ta, 'delta');
   }
 });
+
+test('two ranks on the same device share its peak (tp2: H200 ×2)', async () => {
+  const r = await statsOf([realFixture('h200', 'tp2')], { views: ['efficiency'] });
+  const e = r.efficiency!;
+  assert.deepEqual(e.devices.map((d) => d.peak?.device), ['H200 SXM', 'H200 SXM']);
+  const mm = e.rows.filter((x) => x.name === 'aten::mm');
+  assert.ok(mm.length > 0);
+  for (const x of mm) {
+    close(x.computeShare, x.tflops! / 989.5, `% peak of ${JSON.stringify(x.inputDims)}`);
+    // 2·M·N·K from the row's own dims
+    const [[m, k], [, n]] = x.inputDims as [[number, number], [number, number]];
+    assert.equal(x.flops, 2 * m * n * k);
+  }
+});
