@@ -11,7 +11,7 @@ import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 
 import { statsOf } from '../../src/pipeline/stats.js';
-import { edgeFixture, realFixture, PDL_EAGER, runCli } from '../helpers.js';
+import { edgeFixture, realFixture, PDL_EAGER, runCli, withTempDir } from '../helpers.js';
 
 interface Ev { ph?: string; cat?: string; name?: string; dur?: string; args?: Record<string, unknown> }
 
@@ -265,5 +265,34 @@ test('two ranks on the same device share its peak (tp2: H200 ×2)', async () => 
     // 2·M·N·K from the row's own dims
     const [[m, k], [, n]] = x.inputDims as [[number, number], [number, number]];
     assert.equal(x.flops, 2 * m * n * k);
+  }
+});
+
+test('report: a roofline section whose embedded data holds the efficiency rows and the device roofs', async () => {
+  await withTempDir('eff-report', async (dir) => {
+    const out = path.join(dir, 'r.html');
+    const run = runCli(['report', PDL_EAGER, '-o', out]);
+    assert.equal(run.status, 0, run.stderr);
+    const html = readFileSync(out, 'utf8');
+    assert.match(html, /id="chart-roofline"/);
+    assert.match(html, /id="table-efficiency"/);
+    const json = /<script type="application\/json" id="tf-data">([^]*?)<\/script>/.exec(html)![1]!;
+    const data = JSON.parse(json) as { stats: { efficiency: { rows: { name: string; intensity: number; tflops: number; peakTflops: number; peakTbps: number }[] } } };
+    const mm = data.stats.efficiency.rows.find((x) => x.name === 'aten::mm')!;
+    assert.equal(mm.peakTflops, 989.5);
+    assert.equal(mm.peakTbps, 4.8);
+    close(mm.intensity, (2 * 2048 ** 3) / (3 * 2048 * 2048 * 2), 'intensity');
+  });
+});
+
+test('efficiency rows are listed for every op that owns device time, and only modelled ops have FLOPs', async () => {
+  const r = await statsOf([realFixture('h200', 'tiny', 'tiny-eager.trace.json.gz')], { views: ['efficiency', 'op'] });
+  const e = r.efficiency!;
+  // all device time linked to ops is owned by exactly one row: the rows' time adds up to the op view's linked time
+  const linkedUs = r.ops!.reduce((a, o) => a + o.deviceSelfUs, 0);
+  close(e.rows.reduce((a, x) => a + x.totalUs, 0), linkedUs, 'owned = linked device time');
+  for (const x of e.rows) {
+    if (x.family === null) { assert.equal(x.flops, null); assert.equal(x.tflops, null); }
+    else assert.ok(x.flops !== null && x.flops > 0, x.name);
   }
 });
