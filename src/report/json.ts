@@ -24,8 +24,11 @@ export function jsonOf(r: StatsResult, opts: JsonOptions = {}): Record<string, u
       if (r.npuOps !== undefined) out['npuOps'] = cut(r.npuOps);
     } else if (v === 'op-type') out['opTypes'] = r.opTypes;
     else if (v === 'rank') out['ranks'] = r.ranks && { ...r.ranks, kernels: cut(r.ranks.kernels) };
+    else if (v === 'idle') out['idle'] = r.idle && { ...r.idle, cpu: cut(r.idle.cpu) };
+    else if (v === 'launch') out['launch'] = r.launch && { ...r.launch, rows: cut(r.launch.rows) };
     else out['steps'] = r.steps;
   }
+  if (r.stepDetection) out['stepDetection'] = r.stepDetection;
   if (r.notes.length > 0) out['notes'] = r.notes;
   if (r.diagnostics.length > 0) out['diagnostics'] = r.diagnostics;
   return out;
