@@ -93,6 +93,8 @@ export interface LaunchView {
   queues: QueueDepth[];
   /** Distinct launch calls that put work on a device. */
   calls: number;
+  /** Median launch delay over all launches (a graph replay: its first kernel). */
+  delayMedianUs: number | null;
   /** Ranks left out (torch_npu). */
   unavailable: string[];
 }
@@ -165,5 +167,6 @@ export function launchView(linked: readonly LinkedRank[], buckets = 200): Launch
   }).sort((p, q) => q.callUs - p.callUs || q.gpuUs - p.gpuUs || (p.name < q.name ? -1 : 1));
   const apis = [...acc.byApi.values()].map((a) => ({ name: a.name, kind: a.kind, calls: a.calls, callUs: us(a.callNs), activities: a.activities }))
     .sort((p, q) => q.calls - p.calls || (p.name < q.name ? -1 : 1));
-  return { rows, apis, queues: acc.queues, calls: acc.calls, unavailable };
+  const all = quantiles([...acc.byName.values()].flatMap((a) => a.delays)).median;
+  return { rows, apis, queues: acc.queues, calls: acc.calls, delayMedianUs: all === null ? null : us(all), unavailable };
 }

@@ -1,8 +1,9 @@
 /**
  * Steps found without flags: `ProfilerStep#N` when the trace has them; else the largest family
  * of CPU annotations that differ only by one number (`decode_step_0`, `decode_step_1`, ...;
- * SGLang's and vLLM's per-step ranges), whose members do not overlap on their thread; else
- * none. `--step REGEX` overrides.
+ * SGLang's and vLLM's per-step ranges), whose members do not overlap on their thread and are
+ * not parts of repeated larger annotations (layers of a step); else none. `--step REGEX`
+ * overrides.
  */
 import type { Annotation } from './records/trace-records.js';
 import { DEFAULT_STEP_PATTERN } from './steps.js';
@@ -23,6 +24,24 @@ function familyKey(name: string): { key: string; n: number } | undefined {
   const m = /^(.*\D|)(\d+)(\D*)$/s.exec(name);
   if (!m) return undefined;
   return { key: `^${escape(m[1]!)}\\d+${escape(m[3]!)}$`, n: Number(m[2]) };
+}
+
+/**
+ * True when every member lies inside another CPU annotation of its thread whose name repeats
+ * (`layer_0` .. `layer_7` inside each of several `decode_step`s): parts of steps, not steps.
+ */
+function insideRepeated(ranks: readonly (readonly Annotation[])[], key: string, byRank: Map<number, Annotation[]>): boolean {
+  const re = new RegExp(key);
+  for (const [k, members] of byRank) {
+    const others = ranks[k]!.filter((a) => !a.gpu && !re.test(a.name));
+    const times = new Map<string, number>();
+    for (const a of others) times.set(a.name, (times.get(a.name) ?? 0) + 1);
+    for (const m of members) {
+      const inside = others.some((a) => a.thread === m.thread && a.start <= m.start && a.start + a.dur >= m.start + m.dur && (times.get(a.name) ?? 0) >= 2);
+      if (!inside) return false;
+    }
+  }
+  return true;
 }
 
 /**
@@ -60,6 +79,7 @@ export function detectSteps(ranks: readonly (readonly Annotation[])[], explicit?
       for (let i = 1; i < l.length; i++) if (l[i]!.start < l[i - 1]!.start + l[i - 1]!.dur) { fam.ok = false; break; }
       if (!fam.ok) break;
     }
+    if (fam.ok && insideRepeated(ranks, key, fam.byRank)) fam.ok = false;
     if (fam.ok && fam.wall > bestWall) { best = key; bestWall = fam.wall; }
   }
   if (best === undefined) return { pattern: undefined, how: 'none', description: 'steps: none found (no ProfilerStep#N, no family of numbered annotations); name them with --step REGEX' };

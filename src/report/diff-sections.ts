@@ -241,7 +241,8 @@ export function diffSectionsOf(r: DiffResult, opts: DiffSectionOptions = {}): Se
     } else if (v === 'category') out.push(categorySection(r));
     else if (v === 'op') out.push(opSection(r, opts));
     else if (v === 'rank') out.push(rankSection(r));
-    else out.push(stepSection(r));
+    else if (v === 'step') out.push(stepSection(r));
+    // idle: its rows are in the totals
   }
   return out;
 }
