@@ -28,7 +28,7 @@ export function jsonOf(r: StatsResult, opts: JsonOptions = {}): Record<string, u
     else if (v === 'launch') out['launch'] = r.launch && { ...r.launch, rows: cut(r.launch.rows) };
     else out['steps'] = r.steps;
   }
-  if (r.stepDetection) out['stepDetection'] = r.stepDetection;
+  if (r.stepDetection && (r.views.includes('step') || r.views.includes('idle'))) out['stepDetection'] = r.stepDetection;
   if (r.notes.length > 0) out['notes'] = r.notes;
   if (r.diagnostics.length > 0) out['diagnostics'] = r.diagnostics;
   return out;
