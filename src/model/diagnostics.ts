@@ -50,7 +50,7 @@ export const DIAGNOSTICS = {
   },
   device_activity_unmatched_launch: {
     severity: 'info',
-    description: 'a device activity (kernel, copy, set) has no runtime / driver call with its correlation; the idle view counts its gap as other, the launch view as unmatched',
+    description: 'a device activity (kernel, copy, set) has a correlation id that no runtime / driver call carries; the idle view counts its gap as other, the launch view as unmatched',
   },
   flow_unbound: {
     severity: 'info',

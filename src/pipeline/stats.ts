@@ -324,15 +324,20 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
   if (want('idle') || want('launch')) {
     const linked = linkRanks(ranks, timelines, npu);
     let unmatched = 0;
+    let noCorrelation = 0;
     for (const x of linked) {
       if (!x.links || x.links.unmatched === 0) continue;
-      unmatched += x.links.unmatched;
+      // a correlation id that no call carries is a data problem; no id at all means the trace does not link launches
+      unmatched += x.links.unmatched - x.links.withoutCorrelation;
+      noCorrelation += x.links.withoutCorrelation;
       const d = x.rank.records.device;
       for (const i of x.links.unmatchedExamples) {
+        if (d.corr[i] !== d.corr[i]) continue;
         diagnostics.add('device_activity_unmatched_launch', { file: x.rank.file, index: -1, name: x.rank.records.names[d.name[i]!], detail: `${x.rank.label ? `${x.rank.label}, ` : ''}correlation ${d.corr[i]}` }, 0);
       }
     }
     if (unmatched > 0) { diagnostics.add('device_activity_unmatched_launch', undefined, unmatched); result.diagnostics = diagnostics.list(); }
+    if (noCorrelation > 0) notes.push(`idle and launch views: ${noCorrelation} device activities carry no correlation id, so their launch calls are unknown (their gaps count as other)`);
     const npuLabels = linked.filter((x) => !x.links).map((x) => x.rank.label);
     if (npuLabels.length > 0) notes.push(`idle and launch views: not available for torch_npu rank(s) ${npuLabels.join(', ')} (their launches are linked by the torch_to_npu flow, not read yet)`);
     if (want('idle')) {

@@ -6,13 +6,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 
 import { statsOf } from '../../src/pipeline/stats.js';
 import { diffOf } from '../../src/pipeline/diff.js';
 import { IDLE_CAUSES } from '../../src/analysis/idle.js';
 import type { IdleDeviceRow } from '../../src/analysis/idle-view.js';
-import { argsOf, loadTraceFile, realFixture, usTextToFs, type Ev, type LoadedTrace } from '../helpers.js';
+import { argsOf, loadTraceFile, realFixture, usTextToFs, withTempDir, type Ev, type LoadedTrace } from '../helpers.js';
 
 const TP2 = realFixture('h200', 'tp2');
 const TP = [0, 1].map((k) => realFixture('h200', 'tp2', `1763900000-TP-${k}.trace.json.gz`));
@@ -274,4 +275,25 @@ test('launch view: a graph replay is one launch for all its kernels; every kerne
   assert.equal(e.launch!.calls, ed.dev.length);
   // queue depth: launched-and-not-finished never exceeds the activities of the stream
   for (const q of [...g.launch!.queues, ...e.launch!.queues]) assert.ok(q.max >= q.median && q.max <= dev.length);
+});
+
+test('a device activity whose correlation no call carries: a named diagnostic with a count, its gap is other', async () => {
+  await withTempDir('idle-unmatched', async (dir) => {
+    const file = path.join(dir, 'unmatched.trace.json');
+    const k = (ts: number, corr: number): object => ({ ph: 'X', cat: 'kernel', name: `k${corr}`, pid: 0, tid: 7, ts, dur: 2, args: { correlation: corr, stream: 7 } });
+    writeFileSync(file, JSON.stringify({ traceEvents: [
+      { ph: 'M', name: 'process_name', pid: 0, tid: 0, args: { name: 'GPU 0' } },
+      { ph: 'X', cat: 'cuda_runtime', name: 'cudaLaunchKernel', pid: 1, tid: 1, ts: 95, dur: 3, args: { correlation: 1 } },
+      { ph: 'X', cat: 'cuda_runtime', name: 'cudaStreamSynchronize', pid: 1, tid: 1, ts: 101, dur: 4 },
+      { ph: 'X', cat: 'cuda_runtime', name: 'cudaLaunchKernel', pid: 1, tid: 1, ts: 108, dur: 3, args: { correlation: 2 } },
+      k(100, 1), k(110, 2), k(120, 3),
+    ] }));
+    const r = await statsOf([file], { views: ['idle'] });
+    const d = r.diagnostics.find((x) => x.name === 'device_activity_unmatched_launch')!;
+    assert.equal(d.count, 1);
+    assert.equal(d.examples[0]!.name, 'k3');
+    const c = r.idle!.devices[0]!.causes!;
+    // gap [102, 110): sync 102-105, host-bound 105-108, latency 108-110; gap [112, 120): other
+    assert.deepEqual([ns(c.sync), ns(c.hostBound), ns(c.launchLatency), ns(c.other)], [3000, 3000, 2000, 8000]);
+  });
 });
