@@ -22,10 +22,17 @@ export type CpuDuringIdleNs = Map<string, { kind: CpuFrameKind; name: string; ns
  */
 function innermostInto(kind: CpuFrameKind, count: number, start: ArrayLike<number>, dur: ArrayLike<number>, thread: ArrayLike<number>,
   nameOf: (i: number) => string | null | undefined, windows: Map<number, Segments>, out: CpuDuringIdleNs): void {
+  // only frames that overlap a window matter: one wholly outside changes no credit inside them
   const byThread = new Map<number, number[]>();
   for (let i = 0; i < count; i++) {
     const th = thread[i]!;
-    if (!windows.has(th)) continue;
+    const w = windows.get(th);
+    if (!w) continue;
+    const s = start[i]!;
+    let lo = 0;
+    let hi = w.end.length;
+    while (lo < hi) { const m = (lo + hi) >> 1; if (w.end[m]! <= s) lo = m + 1; else hi = m; }
+    if (lo >= w.start.length || w.start[lo]! >= s + dur[i]!) continue;
     let a = byThread.get(th);
     if (!a) byThread.set(th, (a = []));
     a.push(i);
