@@ -114,7 +114,6 @@ export function idleView(linked: readonly LinkedRank[], stepsOf: (rank: RankData
   const steps: IdleStepRow[] = [];
   const bins: IdleBinRow[] = [];
   const cpu: CpuDuringIdleNs = new Map();
-  const stall: CpuDuringIdleNs = new Map();
   let hostBound = 0;
   for (const x of linked) {
     const label = x.rank.label;
@@ -136,11 +135,10 @@ export function idleView(linked: readonly LinkedRank[], stepsOf: (rank: RankData
       for (const k of IDLE_CAUSES) total += c[k];
       steps.push({ label, name: s.name, index, idleUs: us(total), causes: causeUs(c) });
     });
-    cpuDuringIdle(x.rank.records, hostBoundWindows(r.pieces), cpu);
-    cpuDuringIdle(x.rank.records, hostBoundWindows(r.pieces, STALL_NS), stall);
+    cpuDuringIdle(x.rank.records, hostBoundWindows(r.pieces, STALL_NS), cpu);
   }
   const cpuRows = [...cpu.values()].sort((a, b) => b.ns - a.ns || (a.name < b.name ? -1 : 1)).slice(0, top)
-    .map((e) => ({ kind: e.kind, name: e.name, us: us(e.ns), stallUs: us(stall.get(`${e.kind}\u0000${e.name}`)?.ns ?? 0), share: hostBound > 0 ? Math.round((e.ns / hostBound) * 1e6) / 1e6 : 0 }));
+    .map((e) => ({ kind: e.kind, name: e.name, us: us(e.ns), stallUs: us(e.stallNs), share: hostBound > 0 ? Math.round((e.ns / hostBound) * 1e6) / 1e6 : 0 }));
   return { devices, steps, bins, cpu: cpuRows, hostBoundUs: us(hostBound) };
 }
 

@@ -21,6 +21,7 @@
 import { apiKindOf, linkLaunches, type LaunchLinks } from './launch-link.js';
 import { unionOf, type Segments } from './intervals.js';
 import type { RankData, RankTimeline } from './timeline.js';
+import type { TraceRecords } from './collect.js';
 
 export const IDLE_CAUSES = ['hostBound', 'sync', 'launchLatency', 'crossStream', 'inGraph', 'other'] as const;
 export type IdleCause = (typeof IDLE_CAUSES)[number];
@@ -107,6 +108,17 @@ function upperBound(a: ArrayLike<number>, t: number): number {
   return lo;
 }
 
+/**
+ * The stream of each device activity: `args.stream` (kept when `fix` moved the event to an
+ * overlap track), else -(track + 1).
+ */
+export function streamKeys(r: TraceRecords): Float64Array {
+  const d = r.device;
+  const out = new Float64Array(d.count);
+  for (let i = 0; i < d.count; i++) { const s = d.stream[i]!; out[i] = s === s ? s : -(d.thread[i]! + 1); }
+  return out;
+}
+
 /** Idle attribution of one rank (Kineto records collected with `launches: true`). */
 export function idleOfRank(rank: RankData, t: RankTimeline, links: LaunchLinks = linkLaunches(rank.records)): RankIdleNs {
   const r = rank.records;
@@ -114,6 +126,7 @@ export function idleOfRank(rank: RankData, t: RankTimeline, links: LaunchLinks =
   const l = r.launches;
   const kinds = r.apiNames.map(apiKindOf);
   const launchOf = links.launchOf;
+  const stream = streamKeys(r);
   const ls = (i: number): number => { const k = launchOf[i]!; return k >= 0 && l ? l.start[k]! : NaN; };
   /** Order of activities starting together: matched ones by launch time first. */
   const key = (i: number): number => { const s = ls(i); return s === s ? s : Infinity; };
@@ -165,8 +178,8 @@ export function idleOfRank(rank: RankData, t: RankTimeline, links: LaunchLinks =
     for (const i of idx) {
       const s = ls(i);
       if (s !== s) continue;
-      let a = streamLaunches.get(d.thread[i]!);
-      if (!a) streamLaunches.set(d.thread[i]!, (a = []));
+      let a = streamLaunches.get(stream[i]!);
+      if (!a) streamLaunches.set(stream[i]!, (a = []));
       a.push(s);
     }
     const streamLaunchSorted = new Map<number, Float64Array>();
@@ -227,13 +240,13 @@ export function idleOfRank(rank: RankData, t: RankTimeline, links: LaunchLinks =
         let cross = false;
         const waits = waitByThread.get(th);
         if (waits) {
-          const sl = streamLaunchSorted.get(d.thread[a]!);
+          const sl = streamLaunchSorted.get(stream[a]!);
           const j = sl ? lowerBound(sl, L) : 0;
           const prev = sl && j > 0 ? sl[j - 1]! : -Infinity;
           const w = lowerBound(waits, prev);
           if (w < waits.length && waits[w]! < L && waits[w]! >= prev) {
             for (let e = lowerBound(ends, g0); e < ends.length && ends[e]! === g0; e++) {
-              if (d.thread[byEnd[e]!] !== d.thread[a]) { cross = true; break; }
+              if (stream[byEnd[e]!] !== stream[a]) { cross = true; break; }
             }
           }
         }
@@ -261,16 +274,30 @@ export function causesIn(p: IdlePieces, lo: number, hi: number): CauseNs {
   return out;
 }
 
-/** Sorted, disjoint host-bound windows per launching thread (of gaps at least `minGap` ns long). */
-export function hostBoundWindows(p: IdlePieces, minGap = 0): Map<number, Segments> {
-  const by = new Map<number, [number[], number[]]>();
+/**
+ * Sorted, disjoint host-bound windows per launching thread; a window is a stall when its gap
+ * was at least `stallNs` long (windows of several devices that overlap merge, stall if any is).
+ */
+export function hostBoundWindows(p: IdlePieces, stallNs: number): Map<number, { start: Float64Array; end: Float64Array; stall: Uint8Array }> {
+  const by = new Map<number, number[]>();
   for (let i = 0; i < p.count; i++) {
-    if (p.cause[i] !== CAUSE_CODE.hostBound || p.gap[i]! < minGap) continue;
+    if (p.cause[i] !== CAUSE_CODE.hostBound) continue;
     let x = by.get(p.thread[i]!);
-    if (!x) by.set(p.thread[i]!, (x = [[], []]));
-    x[0].push(p.start[i]!); x[1].push(p.end[i]!);
+    if (!x) by.set(p.thread[i]!, (x = []));
+    x.push(i);
   }
-  const out = new Map<number, Segments>();
-  for (const [th, [s, e]] of by) out.set(th, unionOf(Float64Array.from(s), Float64Array.from(e)));
+  const out = new Map<number, { start: Float64Array; end: Float64Array; stall: Uint8Array }>();
+  for (const [th, idx] of by) {
+    idx.sort((a, b) => p.start[a]! - p.start[b]!);
+    const s: number[] = [];
+    const e: number[] = [];
+    const st: number[] = [];
+    for (const i of idx) {
+      const k = s.length - 1;
+      const long = p.gap[i]! >= stallNs ? 1 : 0;
+      if (k >= 0 && p.start[i]! <= e[k]!) { if (p.end[i]! > e[k]!) e[k] = p.end[i]!; st[k] = st[k]! | long; } else { s.push(p.start[i]!); e.push(p.end[i]!); st.push(long); }
+    }
+    out.set(th, { start: Float64Array.from(s), end: Float64Array.from(e), stall: Uint8Array.from(st) });
+  }
   return out;
 }

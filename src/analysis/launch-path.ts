@@ -8,6 +8,7 @@
  * carry no launch call of their own; only the first kernel of a replay has a launch delay.
  */
 import { apiKindOf, type LaunchLinks } from './launch-link.js';
+import { streamKeys } from './idle.js';
 import type { RankData } from './timeline.js';
 
 /** Launch-delay outliers: delays above this (HTA's launch_delay_cutoff, 100 µs). */
@@ -110,11 +111,12 @@ function queueDepths(rank: RankData, launchOf: Int32Array, buckets: number): Que
   const r = rank.records;
   const d = r.device;
   const l = r.launches!;
+  const stream = streamKeys(r);
   const byStream = new Map<number, number[]>();
   for (let i = 0; i < d.count; i++) {
     if (launchOf[i]! < 0) continue;
-    let a = byStream.get(d.thread[i]!);
-    if (!a) byStream.set(d.thread[i]!, (a = []));
+    let a = byStream.get(stream[i]!);
+    if (!a) byStream.set(stream[i]!, (a = []));
     a.push(i);
   }
   const out: QueueDepth[] = [];
@@ -152,8 +154,8 @@ function queueDepths(rank: RankData, launchOf: Int32Array, buckets: number): Que
     let median = 0;
     for (const [lv, ns] of levels) { acc += ns; if (acc * 2 >= span) { median = lv; break; } }
     const pts = Array.from(series, (depthMax, b) => ({ tUs: Math.round(b * width) / 1000, depth: depthMax }));
-    const th0 = r.threads[th];
-    out.push({ label: rank.label, stream: th0 ? th0.tid : String(th), median, max, series: pts });
+    const track = th < 0 ? r.threads[-th - 1] : undefined;
+    out.push({ label: rank.label, stream: th >= 0 ? String(th) : track ? track.tid : '?', median, max, series: pts });
   }
   return out;
 }

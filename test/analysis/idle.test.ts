@@ -11,6 +11,7 @@ import path from 'node:path';
 
 import { statsOf } from '../../src/pipeline/stats.js';
 import { diffOf } from '../../src/pipeline/diff.js';
+import { mergeTraces } from '../../src/pipeline/merge.js';
 import { IDLE_CAUSES } from '../../src/analysis/idle.js';
 import type { IdleDeviceRow } from '../../src/analysis/idle-view.js';
 import { argsOf, loadTraceFile, realFixture, usTextToFs, withTempDir, type Ev, type LoadedTrace } from '../helpers.js';
@@ -295,5 +296,19 @@ test('a device activity whose correlation no call carries: a named diagnostic wi
     const c = r.idle!.devices[0]!.causes!;
     // gap [102, 110): sync 102-105, host-bound 105-108, latency 108-110; gap [112, 120): other
     assert.deepEqual([ns(c.sync), ns(c.hostBound), ns(c.launchLatency), ns(c.other)], [3000, 3000, 2000, 8000]);
+  });
+});
+
+test('a merged trace gives each rank the idle split and launch figures of its own file', async () => {
+  await withTempDir('idle-merged', async (dir) => {
+    const merged = path.join(dir, 'merged-1763900000.trace.json.gz');
+    await mergeTraces({ inputs: [TP2], output: merged });
+    const views = ['idle', 'launch'] as const;
+    const a = await statsOf([merged], { views: [...views] });
+    const b = await statsOf([TP2], { views: [...views] });
+    assert.deepEqual(a.idle!.devices.map((d) => [d.label, d.idleUs, d.causes]), b.idle!.devices.map((d) => [d.label, d.idleUs, d.causes]));
+    assert.deepEqual(a.idle!.steps, b.idle!.steps);
+    assert.deepEqual(a.launch!.apis, b.launch!.apis);
+    assert.equal(a.launch!.calls, b.launch!.calls);
   });
 });
