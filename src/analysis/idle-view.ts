@@ -54,7 +54,7 @@ export interface IdleCpuRow {
   us: number;
   /** The part of it in gaps of 100 µs or more (stalls, rather than the launch overhead of short kernels). */
   stallUs: number;
-  /** Share of all host-bound idle time. */
+  /** Share of all host-bound idle time. Rows are ranked by stallUs, then us. */
   share: number;
 }
 
@@ -137,7 +137,9 @@ export function idleView(linked: readonly LinkedRank[], stepsOf: (rank: RankData
     });
     cpuDuringIdle(x.rank.records, hostBoundWindows(r.pieces, STALL_NS), cpu);
   }
-  const cpuRows = [...cpu.values()].sort((a, b) => b.ns - a.ns || (a.name < b.name ? -1 : 1)).slice(0, top)
+  // stalls first: a function that held the device up for long gaps outranks the launch overhead
+  // spread over hundreds of short gaps (eager launch-bound code); then all host-bound time
+  const cpuRows = [...cpu.values()].sort((a, b) => b.stallNs - a.stallNs || b.ns - a.ns || (a.name < b.name ? -1 : 1)).slice(0, top)
     .map((e) => ({ kind: e.kind, name: e.name, us: us(e.ns), stallUs: us(e.stallNs), share: hostBound > 0 ? Math.round((e.ns / hostBound) * 1e6) / 1e6 : 0 }));
   return { devices, steps, bins, cpu: cpuRows, hostBoundUs: us(hostBound) };
 }

@@ -50,9 +50,9 @@ export function idleSections(r: StatsResult, opts: SectionOptions): Section[] {
   if (list.length < v.cpu.length) notes.push(`${v.cpu.length - list.length} more rows not shown (--top ${v.cpu.length} shows all)`);
   out.push({
     view: 'idle', name: 'idleCpu', title: `What the CPU was doing while the device waited for it (host-bound: ${duration(v.hostBoundUs)})`,
-    columns: [col('kind', 'kind', 'left'), col('name', 'name', 'left', { shrink: true, min: 30 }), col('idle covered', 'us'), col('in stalls', 'stallUs', 'right', { drop: 3 }), col('% host-bound', 'share')],
-    rows: list.map((c) => [txt(c.kind), txt(c.name), dur(c.us), dur(c.stallUs), pct(c.share)]),
-    notes: [...notes, 'self time of the innermost Python function (built-in calls folded into their caller), CPU op and annotation on the launching thread; in stalls: inside gaps of 100 µs or more'],
+    columns: [col('kind', 'kind', 'left'), col('name', 'name', 'left', { shrink: true, min: 30 }), col('in stalls', 'stallUs'), col('idle covered', 'us', 'right', { drop: 3 }), col('% host-bound', 'share')],
+    rows: list.map((c) => [txt(c.kind), txt(c.name), dur(c.stallUs), dur(c.us), pct(c.share)]),
+    notes: [...notes, 'self time of the innermost Python function (built-in calls folded into their caller), CPU op and annotation on the launching thread; in stalls: inside gaps of 100 µs or more; ranked by time in stalls, then idle covered'],
   });
   return out;
 }

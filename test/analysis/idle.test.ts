@@ -225,8 +225,9 @@ test('tiny-eager: scheduler_overhead is credited its spins inside host-bound idl
   assert.ok(ns(row.us) >= inWindow && ns(row.us) <= frameTime, `${ns(row.us)} vs spins ${inWindow}, frames ${frameTime}`);
   // all of it in stalls (gaps of 100 µs or more), where it is the top Python function
   assert.equal(row.stallUs, row.us);
-  const stalls = r.idle!.cpu.filter((c) => c.kind === 'python').sort((a, b) => b.stallUs - a.stallUs);
-  assert.equal(stalls[0], row);
+  const stalls = r.idle!.cpu.filter((c) => c.kind === 'python');
+  assert.equal(stalls[0], row, 'the first Python function of the ranking');
+  assert.ok(stalls.every((c) => c.stallUs <= row.stallUs));
 });
 
 test('steps found without flags: decode_step_N on tiny-* and tp2, ProfilerStep#N where present, none on pdl-eager (layers are not steps)', async () => {

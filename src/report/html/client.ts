@@ -448,7 +448,7 @@ export function clientMain(data: ReportData, U: typeof uPlot): void {
     { key: 'us', label: 'Idle covered', num: true, value: (c) => c.us, text: (c) => duration(c.us), width: '110px', help: 'host-bound idle time while it was the innermost frame of its kind on the launching thread' },
     { key: 'stall', label: 'In stalls', num: true, value: (c) => c.stallUs, text: (c) => duration(c.stallUs), width: '96px', help: 'inside gaps of 100 µs or more' },
     { key: 'share', label: 'Share', num: true, value: (c) => c.share, text: (c) => percent(c.share), bar: (c) => c.share, width: '80px', help: 'of host-bound idle time' },
-  ], idle?.cpu ?? [], { sort: 'us', empty: 'Nothing ran on the launching threads during host-bound idle time (or no idle view).' });
+  ], idle?.cpu ?? [], { sort: 'stall', empty: 'Nothing ran on the launching threads during host-bound idle time (or no idle view).' });
   const queues = s.launch?.queues ?? [];
   if (queues.length > 0) {
     const shown = queues.slice(0, 8);
