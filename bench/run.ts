@@ -61,7 +61,7 @@ const BIG8_MIN_BYTES = 1e9;
 // Options
 // ---------------------------------------------------------------------------------------------
 
-const ALL_CASES = ['fix', 'merge', 'stats'] as const;
+const ALL_CASES = ['fix', 'merge', 'stats', 'stats-all'] as const;
 const BIG_CASES = ['fix-big', 'merge-big'] as const;
 type CaseName = (typeof ALL_CASES)[number] | (typeof BIG_CASES)[number];
 
@@ -309,6 +309,23 @@ function buildCase(name: CaseName, opts: Options): Case {
           },
           { kind: 'floor', label: 'zcat > /dev/null', command: { argv: ['zcat', '--', TP0], stdoutTo: '/dev/null' } },
           refTool(opts, 'none', null, 'no reference (torch key_averages needs the live process)'),
+        ],
+      };
+    }
+    case 'stats-all': {
+      return {
+        name,
+        description: `every stats view of one rank (${basename(TP0)}), idle and launch included, JSON to /dev/null`,
+        inputs: [TP0],
+        goals: { maxFloorRatio: 2, maxRssMB: 300 },
+        tools: [
+          {
+            kind: 'traceforge',
+            label: 'traceforge stats --by all --format json',
+            command: { argv: ['node', CLI, 'stats', TP0, '--by', 'all', '--format', 'json'], stdoutTo: '/dev/null' },
+          },
+          { kind: 'floor', label: 'zcat > /dev/null', command: { argv: ['zcat', '--', TP0], stdoutTo: '/dev/null' } },
+          refTool(opts, 'none', null, 'no reference'),
         ],
       };
     }

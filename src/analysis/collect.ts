@@ -106,8 +106,8 @@ function roleOf(b: Buffer, s: number, e: number): Role {
   }
 }
 
-/** Members of a device activity's args read in one walk: External id (two spellings), correlation. */
-const DEVICE_KEYS = [Buffer.from('External id'), Buffer.from('external id'), Buffer.from('correlation')];
+/** Members of a device activity's args read in one walk: External id (two spellings), correlation, stream (3 at most present). */
+const DEVICE_KEYS = [Buffer.from('External id'), Buffer.from('external id'), Buffer.from('correlation'), Buffer.from('stream')];
 const PG_KEYS = [Buffer.from('Process Group Name')];
 
 /** `deviceProperties`: id, name and SM count of each device (an unreadable value gives none). */
@@ -281,12 +281,14 @@ export class StatsCollector implements ScanHandler {
     const cat = this.nameCategory[name]!;
     let ext = NaN;
     let corr = NaN;
+    let stream = NaN;
     const as = f[2 * F.args]!;
     if (as >= 0 && (this.ops || this.opts.launches)) {
       const o = this.deviceArgs;
-      objectMemberSpans(b, as, f[2 * F.args + 1]!, DEVICE_KEYS, o, 2);
+      objectMemberSpans(b, as, f[2 * F.args + 1]!, DEVICE_KEYS, o, 3);
       ext = o[0]! >= 0 ? numberAt(b, o[0]!, o[1]!) : numberAt(b, o[2]!, o[3]!);
       corr = numberAt(b, o[4]!, o[5]!);
+      stream = numberAt(b, o[6]!, o[7]!);
     }
     let group = -1;
     if (this.opts.groups && cat === this.opts.communication && as >= 0) {
@@ -298,7 +300,7 @@ export class StatsCollector implements ScanHandler {
         if (group < 0) { group = this.groups.length; this.groups.push(g); this.groupIds.set(g, group); }
       }
     }
-    this.device.add(start, dur, name, cat, pid, this.threads.id(b, f, pid), ext, corr, group);
+    this.device.add(start, dur, name, cat, pid, this.threads.id(b, f, pid), ext, corr, group, stream);
   }
 
   /** A cpu_op that names a step (torch_npu's `ProfilerStep#N`), kept as a CPU annotation. */

@@ -32,6 +32,8 @@ import { parsePeakOverride, type DevicePeak } from '../analysis/device-peaks.js'
 import { npuPipesOf } from '../analysis/npu-pipes.js';
 import { compareRanks } from '../analysis/ranks.js';
 import { DEFAULT_STEP_PATTERN, stepStats } from '../analysis/steps.js';
+import { detectSteps } from '../analysis/step-detect.js';
+import { idleView, launchView, linkRanks, type StepWindow } from '../analysis/idle-view.js';
 import { rankSummary, type RankSummary } from '../analysis/summary.js';
 import { timelineOf, type RankData, type RankTimeline } from '../analysis/timeline.js';
 import { utilizationOf } from '../analysis/utilization.js';
@@ -178,7 +180,7 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
   const want = (v: StatsView): boolean => views.includes(v);
   const overrides = (opts.categories ?? []).map((c) => (typeof c === 'string' ? parseCategoryOverride(c) : c));
   const cats = new Categorizer(overrides);
-  const steps = stepPattern(opts.step);
+  const explicitStep = opts.step === undefined ? undefined : stepPattern(opts.step);
   const notes: string[] = [];
   const jobs = await findJobs(inputs, opts.profileId, notes);
 
@@ -191,11 +193,13 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
   const request: CollectRequest = {
     path: '',
     categories: overrides.map((c) => ({ category: c.category, source: c.pattern.source, flags: c.pattern.flags })),
-    ops: want('op') || want('efficiency'),
+    ops: want('op') || want('idle') || want('efficiency'),
     opArgs: want('efficiency'),
     groups: want('rank'),
-    ...(want('step') ? { annotations: { source: steps.source, flags: steps.flags } } : {}),
+    ...(want('step') || want('idle') ? { annotations: { source: (explicitStep ?? DEFAULT_STEP_PATTERN).source, flags: (explicitStep ?? DEFAULT_STEP_PATTERN).flags } } : {}),
     apiCalls: opts.apiCalls === true,
+    launches: want('idle') || want('launch'),
+    python: want('idle'),
   };
   const ascendRequest = (p: AscendProfile): CollectRequest['ascend'] => ({
     output: p.output,
@@ -309,6 +313,13 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
     result.ranks = compareRanks(ranks, summaries!, cats);
     if (ranks.length < 2) notes.push('rank view: only one rank; pass a directory, several files or a merged trace to compare ranks');
   }
+  // steps: --step, else ProfilerStep#N, else a family of numbered annotations (step-detect.ts)
+  const detected = detectSteps(ranks.map((r) => r.records.annotations), explicitStep);
+  const steps = detected.pattern ?? DEFAULT_STEP_PATTERN;
+  if (want('step') || want('idle')) {
+    result.stepDetection = { pattern: detected.pattern?.source ?? null, how: detected.how, description: detected.description };
+    if (detected.how === 'family') notes.push(detected.description);
+  }
   if (want('step')) {
     // start times on one clock: from the earliest event of all ranks
     const starts = ranks.map((r, k) => (Number.isFinite(timelines[k]!.spanStart) ? r.records.originNs + BigInt(Math.floor(timelines[k]!.spanStart)) : undefined));
@@ -317,6 +328,37 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
     if (result.steps.length === 0) {
       notes.push(`step view: no annotation matches ${steps.source}${opts.step === undefined ? '; name your step annotations with --step REGEX (e.g. --step "decode_step_\\d+")' : ''}`);
     }
+  }
+  if (want('idle') || want('launch')) {
+    const linked = linkRanks(ranks, timelines, npu);
+    let unmatched = 0;
+    let noCorrelation = 0;
+    for (const x of linked) {
+      if (!x.links || x.links.unmatched === 0) continue;
+      // a correlation id that no call carries is a data problem; no id at all means the trace does not link launches
+      unmatched += x.links.unmatched - x.links.withoutCorrelation;
+      noCorrelation += x.links.withoutCorrelation;
+      const d = x.rank.records.device;
+      for (const i of x.links.unmatchedExamples) {
+        if (d.corr[i] !== d.corr[i]) continue;
+        diagnostics.add('device_activity_unmatched_launch', { file: x.rank.file, index: -1, name: x.rank.records.names[d.name[i]!], detail: `${x.rank.label ? `${x.rank.label}, ` : ''}correlation ${d.corr[i]}` }, 0);
+      }
+    }
+    if (unmatched > 0) { diagnostics.add('device_activity_unmatched_launch', undefined, unmatched); result.diagnostics = diagnostics.list(); }
+    if (noCorrelation > 0) notes.push(`idle and launch views: ${noCorrelation} device activities carry no correlation id, so their launch calls are unknown (their gaps count as other)`);
+    const npuLabels = linked.filter((x) => !x.links).map((x) => x.rank.label);
+    if (npuLabels.length > 0) notes.push(`idle and launch views: not available for torch_npu rank(s) ${npuLabels.join(', ')} (their launches are linked by the torch_to_npu flow, not read yet)`);
+    if (want('idle')) {
+      const windows = (rank: RankData): StepWindow[] => {
+        if (!detected.pattern) return [];
+        const p = detected.pattern;
+        const anns = rank.records.annotations.filter((a) => p.test(a.name));
+        const cpu = anns.filter((a) => !a.gpu);
+        return (cpu.length > 0 ? cpu : anns).sort((a, b) => a.start - b.start).map((a) => ({ name: a.name, lo: a.start, hi: a.start + a.dur }));
+      };
+      result.idle = idleView(linked, windows);
+    }
+    if (want('launch')) result.launch = launchView(linked, opts.utilization?.buckets ?? 200);
   }
   if (want('efficiency')) efficiencyView(result, ranks, npu, ascendOutputs.map((a) => ({ label: a.data.label, output: a.output })), opts.peak);
   if (opts.apiCalls) result.apiCalls = apiCallsOf(jobs, outcomes);
@@ -428,6 +470,10 @@ interface CollectRequest {
   groups: boolean;
   annotations?: { source: string; flags: string };
   apiCalls: boolean;
+  /** Keep every runtime / driver call and device correlations (idle, launch views). */
+  launches?: boolean;
+  /** Keep Python frames (idle view). */
+  python?: boolean;
   /**
    * A torch_npu trace_view.json: its ASCEND_PROFILER_OUTPUT, whether to read kernel_details.csv
    * there, and whether to match its rows' durations in the trace.
@@ -466,6 +512,8 @@ async function collectFile(req: CollectRequest, onProgress?: (compressed: number
     // torch_npu writes ProfilerStep#N as a cpu_op: kept with the annotations
     ...(req.annotations && req.ascend ? { stepOps: new RegExp(req.annotations.source, req.annotations.flags) } : {}),
     apiCalls: req.apiCalls,
+    launches: req.launches === true,
+    python: req.python === true,
     file: req.path,
   });
   let details: KernelDetails | undefined;

@@ -268,7 +268,8 @@ export function diffSectionsOf(r: DiffResult, opts: DiffSectionOptions = {}): Se
     else if (v === 'op') out.push(opSection(r, opts));
     else if (v === 'rank') out.push(rankSection(r));
     else if (v === 'efficiency') out.push(efficiencyDiffSection(r, opts));
-    else out.push(stepSection(r));
+    else if (v === 'step') out.push(stepSection(r));
+    // idle: its rows are in the totals
   }
   return out;
 }

@@ -168,6 +168,13 @@ const SECTIONS = (s: StatsResult): SectionSpec[] => [
     body: '<div class="tf-chart tf-wide" id="chart-steps"></div><div class="tf-table-host" id="table-steps"></div>',
   },
   {
+    id: 'idle', title: 'Why the GPU waits',
+    lede: 'Idle time per device split into causes (host-bound: the launch had not been issued; synchronization: the launching thread sat in a sync; launch latency: issued, not started; cross-stream; in-graph; other: no launch found), per step; what the CPU was doing while the GPU waited for it; and the launch queue depth per stream.',
+    body: '<div class="tf-chart tf-wide" id="chart-idle"></div><div class="tf-table-host" id="table-idle"></div>'
+      + '<h3>What the CPU was doing during host-bound idle</h3><div class="tf-table-host" id="table-idle-cpu"></div>'
+      + '<h3>Launch queue depth (launched, not finished)</h3><div class="tf-chart tf-wide" id="chart-queue"></div>',
+  },
+  {
     id: 'ranks', title: 'Ranks side by side',
     lede: 'Per rank: GPU busy, compute and communication time, communication not hidden behind compute, and the time its collectives waited for the last rank to arrive.',
     body: `${stragglerHtml(s)}<div class="tf-chart tf-wide" id="chart-ranks"></div><div class="tf-table-host" id="table-rank-totals"></div>`

@@ -27,8 +27,11 @@ export function jsonOf(r: StatsResult, opts: JsonOptions = {}): Record<string, u
     else if (v === 'efficiency') {
       if (r.efficiency) out['efficiency'] = { ...r.efficiency, rows: cut(r.efficiency.rows) };
       if (r.npuPipes) out['npuPipes'] = r.npuPipes;
-    } else out['steps'] = r.steps;
+    } else if (v === 'idle') out['idle'] = r.idle && { ...r.idle, cpu: cut(r.idle.cpu) };
+    else if (v === 'launch') out['launch'] = r.launch && { ...r.launch, rows: cut(r.launch.rows) };
+    else out['steps'] = r.steps;
   }
+  if (r.stepDetection && (r.views.includes('step') || r.views.includes('idle'))) out['stepDetection'] = r.stepDetection;
   if (r.notes.length > 0) out['notes'] = r.notes;
   if (r.diagnostics.length > 0) out['diagnostics'] = r.diagnostics;
   return out;

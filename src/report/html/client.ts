@@ -417,6 +417,54 @@ export function clientMain(data: ReportData, U: typeof uPlot): void {
     { key: 'kernels', label: 'Kernels', num: true, value: (st) => st.kernels, text: (st) => count(st.kernels), width: '80px' },
   ], steps, { empty: 'No steps.', compact: true });
 
+  // idle time by cause (per step, else per device) and the launch queue depth per stream
+  const idle = s.idle;
+  const CAUSES: [string, string][] = [['hostBound', 'host-bound'], ['sync', 'synchronization'], ['launchLatency', 'launch latency'], ['crossStream', 'cross-stream'], ['inGraph', 'in-graph'], ['other', 'other']];
+  type IdleRow = NonNullable<typeof idle>['devices'][number];
+  if (idle && idle.devices.some((d) => d.available)) {
+    const rows = idle.steps.length > 0 ? idle.steps.map((st) => ({ name: `${st.label} #${st.index}`, causes: st.causes as Record<string, number> }))
+      : idle.devices.filter((d) => d.available).map((d) => ({ name: `${d.label} ${d.device}`, causes: d.causes as Record<string, number> }));
+    const x = rows.map((_, i) => i);
+    chart('chart-idle', {
+      height: 280,
+      scales: { x: { time: false, range: [-0.5, rows.length - 0.5] }, y: { range: (_u, _lo, hi) => [0, (hi > 0 ? hi : 1) * 1.08] } },
+      axes: [
+        { ...AXIS, label: idle.steps.length > 0 ? 'step' : 'device', labelSize: 22, splits: () => x, values: () => rows.map((r) => r.name) },
+        { ...AXIS, values: msAxis, size: 76 },
+      ],
+      series: [{ label: 'row', value: (_u, v) => (v === null ? '—' : rows[v]?.name ?? '') },
+        ...CAUSES.map(([, label], k) => ({ label, stroke: colorOf(k), width: 2, points: { show: rows.length <= 200, size: 5, fill: colorOf(k) }, value: legendMs }))],
+    }, [x, ...CAUSES.map(([key]) => rows.map((r) => ms(r.causes[key] ?? 0)))]);
+  } else note('chart-idle', s.notes.find((m) => m.startsWith('idle and launch views:')) ?? 'No idle time could be attributed (no launches linked).');
+  table<IdleRow>('table-idle', 'idle', [
+    { key: 'rank', label: 'Rank', value: (d) => d.label, width: '90px' },
+    { key: 'device', label: 'Device', value: (d) => d.device, width: '90px' },
+    { key: 'idle', label: 'Idle', num: true, value: (d) => d.idleUs, text: (d) => duration(d.idleUs), width: '96px', help: 'gaps in the union of device activity inside its window' },
+    ...CAUSES.map(([key, label]) => ({ key, label, num: true, value: (d: IdleRow) => d.causes?.[key as 'other'] ?? null, text: (d: IdleRow) => (d.causes ? duration(d.causes[key as 'other']) : 'n/a'), width: '104px' })),
+  ], idle?.devices ?? [], { empty: 'No idle view.', compact: true });
+  table('table-idle-cpu', 'idle-cpu', [
+    { key: 'kind', label: 'Kind', value: (c) => c.kind, width: '90px' },
+    { key: 'name', label: 'Python function, op or annotation', value: (c) => c.name, cls: 'tf-mono' },
+    { key: 'us', label: 'Idle covered', num: true, value: (c) => c.us, text: (c) => duration(c.us), width: '110px', help: 'host-bound idle time while it was the innermost frame of its kind on the launching thread' },
+    { key: 'stall', label: 'In stalls', num: true, value: (c) => c.stallUs, text: (c) => duration(c.stallUs), width: '96px', help: 'inside gaps of 100 µs or more' },
+    { key: 'share', label: 'Share', num: true, value: (c) => c.share, text: (c) => percent(c.share), bar: (c) => c.share, width: '80px', help: 'of host-bound idle time' },
+  ], idle?.cpu ?? [], { sort: 'stall', empty: 'Nothing ran on the launching threads during host-bound idle time (or no idle view).' });
+  const queues = s.launch?.queues ?? [];
+  if (queues.length > 0) {
+    const shown = queues.slice(0, 8);
+    const n = Math.max(...shown.map((q) => q.series.length));
+    const x = Array.from({ length: n }, (_, b) => ms(shown.find((q) => q.series[b])!.series[b]!.tUs));
+    chart('chart-queue', {
+      height: 240,
+      scales: { x: { time: false }, y: { range: (_u, _lo, hi) => [0, (hi > 0 ? hi : 1) * 1.1] } },
+      axes: [{ ...AXIS, values: msAxis, label: 'time from the stream\'s first launch (max per bucket)', labelSize: 22 }, { ...AXIS, size: 52 }],
+      series: [{ label: 'time', value: legendMs }, ...shown.map((q, k) => ({
+        label: `${q.label} stream ${q.stream} (median ${count(q.median)}, max ${count(q.max)})`, stroke: colorOf(k), width: 1.5,
+        paths: U.paths.stepped!({ align: 1 }), points: { show: false },
+      }))],
+    }, [x, ...shown.map((q) => Array.from({ length: n }, (_, b) => q.series[b]?.depth ?? null))]);
+  } else note('chart-queue', 'No launches linked to device activity.');
+
   // ranks side by side
   const rv = s.ranks;
   if (rv && rv.totals.length > 0) {
