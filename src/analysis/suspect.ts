@@ -10,11 +10,14 @@
  * carry kernels whose `dur` runs far past the next kernels of the stream (TraceLens #669; HTA's
  * `max_event_duration_us`). A slice is suspect when
  *
- *  - it contains at least `minContained` later slices of its stream entirely (start ≥ its start,
- *    end ≤ its end; ordered by start, longer first, then input order), or
+ *  - it contains at least `minContained` later slices of its stream entirely (start after its
+ *    start, end at or before its end), or
  *  - its duration is more than `medianFactor` × the median duration of the other calls of the
  *    same name (at least `minOtherCalls` of them, on any stream) and it runs past the start of a
  *    later slice of its stream.
+ *
+ * "Later" means starting strictly after it: slices with the same start are not counted either
+ * way (no real stream has them; hand-made traces do).
  *
  * All comparisons are exact on integer nanoseconds (the median of an even count is compared
  * doubled, never divided).
@@ -75,7 +78,7 @@ const times = (a: number, b: number): string => `${(a / b).toFixed(1)}×`;
 
 const usText = (ns: number): string => `${(ns / 1000).toFixed(3).replace(/\.?0+$/, '')} µs`;
 
-/** Slice indices grouped by stream, each group sorted by (start, longer first, index). */
+/** Slice indices grouped by stream, each group sorted by start (then longer first, index). */
 function byStream(s: DeviceSlices): number[][] {
   const groups = new Map<number, number[]>();
   for (let i = 0; i < s.count; i++) {
@@ -88,6 +91,17 @@ function byStream(s: DeviceSlices): number[][] {
   const out = [...groups.values()];
   for (const g of out) g.sort((a, b) => s.start[a]! - s.start[b]! || dur(b) - dur(a) || a - b);
   return out;
+}
+
+/** First position q ≥ from in the start-sorted group g whose start satisfies `past` (monotone). */
+function firstAtOrAfter(s: DeviceSlices, g: number[], from: number, past: (start: number) => boolean): number {
+  let lo = from;
+  let hi = g.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (past(s.start[g[mid]!]!)) hi = mid; else lo = mid + 1;
+  }
+  return lo;
 }
 
 /**
@@ -122,19 +136,16 @@ export function findSuspectDurations(s: DeviceSlices, rules: Readonly<SuspectRul
     const n = g.length;
     for (let p = 0; p < n; p++) {
       const i = g[p]!;
-      const end = s.start[i]! + dur(i);
-      // later slices (in the sorted order) that start before this one ends
-      let lo = p + 1;
-      let hi = n;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (s.start[g[mid]!]! < end) lo = mid + 1; else hi = mid;
-      }
-      const overlapped = lo - p - 1;
+      const t0 = s.start[i]!;
+      const end = t0 + dur(i);
+      // the later slices that start before this one ends: sorted positions [first, stop)
+      const first = firstAtOrAfter(s, g, p + 1, (t) => t > t0);
+      const stop = firstAtOrAfter(s, g, first, (t) => t >= end);
+      const overlapped = stop - first;
       if (overlapped === 0) continue;
       let contained = 0;
-      const last = Math.min(lo, p + 1 + CONTAINED_SCAN_CAP);
-      for (let q = p + 1; q < last; q++) {
+      const last = Math.min(stop, first + CONTAINED_SCAN_CAP);
+      for (let q = first; q < last; q++) {
         const j = g[q]!;
         if (s.start[j]! + dur(j) <= end) contained++;
       }
