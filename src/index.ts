@@ -51,7 +51,10 @@ export { phaseOf, stringField, rawField, argsOf } from './io/fields.js';
 
 // pure transforms
 export { assignLanes, findCrossings, orderByTrack, type SliceArrays, type FlowArrays, type LaneAssignment } from './transforms/lanes.js';
-export { planLanes, type LanePlan, type FixSummary } from './transforms/fix-plan.js';
+export { planLanes, suspectSlices, type LanePlan, type FixSummary, type IndexSuspect } from './transforms/fix-plan.js';
+
+// pure analysis: device slices whose duration cannot be real
+export { findSuspectDurations, suspectMask, SUSPECT_RULES, type DeviceSlices, type SuspectSlice, type SuspectRules } from './analysis/suspect.js';
 
 // formats
 export { discoverInputs, groupRankFiles, type DiscoveryResult, type RankGroup } from './formats/discover.js';

@@ -47,6 +47,17 @@ export function realKinetoTraces(): string[] {
 
 export const relToRepo = (p: string): string => path.relative(REPO_ROOT, p);
 
+/** A deterministic pseudo-random generator (xorshift) so failures reproduce. */
+export function rng(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13; x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5; x >>>= 0;
+    return x / 0x100000000;
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Temp dirs, files, CLI
 

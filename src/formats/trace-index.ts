@@ -9,6 +9,7 @@ import { Diagnostics, type DiagnosticName } from '../model/diagnostics.js';
 import { GrowableF64, GrowableI32, GrowableU16, GrowableU32, GrowableU8 } from '../model/growable.js';
 import { ByteInterner } from '../model/interner.js';
 import { FLOW_ENCLOSING, FLOW_NEXT, type FlowArrays, type SliceArrays } from '../transforms/lanes.js';
+import type { DeviceSlices } from '../analysis/suspect.js';
 
 const PH_X = 0x58, PH_M = 0x4d, PH_S = 0x73, PH_T = 0x74, PH_F = 0x66;
 
@@ -36,6 +37,29 @@ export interface IndexOptions {
 }
 
 export const KIND_OTHER = 0, KIND_SLICE = 1, KIND_FLOW = 2, KIND_META = 3;
+
+/** Categories of device activities (kernels, copies, sets) in Kineto traces, old and new. */
+export const DEVICE_CATEGORIES: readonly string[] = ['kernel', 'gpu_memcpy', 'gpu_memset', 'Kernel', 'Memcpy', 'Memset'];
+
+/** Whether the event's cat is one of DEVICE_CATEGORIES. */
+function isDeviceActivity(ev: ScannedEvent): boolean {
+  const s = ev.f[2 * F.cat]!;
+  if (s < 0) return false;
+  const n = ev.f[2 * F.cat + 1]! - s - 2;
+  if (n !== 6 && n !== 10) return false; // kernel Kernel Memcpy Memset / gpu_memcpy gpu_memset
+  for (const c of DEVICE_CATEGORIES) if (fieldEquals(ev, F.cat, c)) return true;
+  return false;
+}
+
+/** The device slices of a trace (slice ordinals, event indices, names) and the detector's input. */
+export interface IndexedDeviceSlices {
+  /** Slice ordinal (into `slices()`) of each device slice. */
+  slice: Uint32Array;
+  /** Event index in the file of each device slice. */
+  event: Uint32Array;
+  /** Input of findSuspectDurations: the device slices with their track as the stream. */
+  input: DeviceSlices;
+}
 
 /**
  * What an event is to the lane fix: a slice (X with a numeric ts), a flow (s/t/f with a numeric
@@ -77,6 +101,11 @@ export class TraceIndex implements ScanHandler {
   private readonly sTidLen = new GrowableU16(16);
   private readonly fTidAt = new GrowableF64(16);
   private readonly fTidLen = new GrowableU16(16);
+  /** Device slices (kernel, memcpy, memset): slice ordinal, event index, name id. */
+  private readonly dSlice = new GrowableU32(16);
+  private readonly dEvent = new GrowableU32(16);
+  private readonly dName = new GrowableU32(16);
+  private readonly devNames = new ByteInterner();
   private readonly keepIndex: boolean;
   private readonly keepCat: boolean;
   private readonly keepTid: boolean;
@@ -160,6 +189,12 @@ export class TraceIndex implements ScanHandler {
         this.sCat.push(cs < 0 ? this.catKeys.intern(b, 0, 0) : this.catKeys.intern(b, cs, f[2 * F.cat + 1]!));
       }
       if (this.keepTid) this.tidSpan(ev, this.sTidAt, this.sTidLen);
+      if (isDeviceActivity(ev)) {
+        this.dSlice.push(this.sTrack.length - 1);
+        this.dEvent.push(ev.index);
+        const ns = f[2 * F.name]!;
+        this.dName.push(ns < 0 ? this.devNames.intern(b, 0, 0) : this.devNames.intern(b, ns, f[2 * F.name + 1]!));
+      }
       if (t + d > this.maxEnd) this.maxEnd = t + d;
       return;
     }
@@ -247,6 +282,28 @@ export class TraceIndex implements ScanHandler {
   /** The collected slices (complete events); eventIndex / cat are empty unless kept. */
   slices(): SliceArrays & { eventIndex: Uint32Array; cat: Uint16Array } {
     return { count: this.sTrack.length, track: this.sTrack.view(), ts: this.sTs.view(), dur: this.sDur.view(), eventIndex: this.sIndex.view(), cat: this.sCat.view() };
+  }
+
+  /** The device slices (kernels, copies, sets by category), ready for findSuspectDurations. */
+  deviceSlices(): IndexedDeviceSlices {
+    const slice = this.dSlice.view();
+    const all = this.slices();
+    const n = slice.length;
+    const start = new Float64Array(n);
+    const dur = new Float64Array(n);
+    const stream = new Int32Array(n);
+    for (let k = 0; k < n; k++) {
+      const i = slice[k]!;
+      start[k] = all.ts[i]!;
+      dur[k] = all.dur[i]!;
+      stream[k] = all.track[i]!;
+    }
+    const names: string[] = [];
+    for (let id = 0; id < this.devNames.size; id++) {
+      const raw = this.devNames.key(id).toString('utf8');
+      try { names.push(raw.length === 0 ? '' : raw.startsWith('"') ? JSON.parse(raw) as string : raw); } catch { names.push(raw); }
+    }
+    return { slice, event: this.dEvent.view(), input: { count: n, start, dur, name: this.dName.view(), stream, names } };
   }
 
   flows(): FlowArrays {

@@ -40,6 +40,10 @@ export const DIAGNOSTICS = {
     severity: 'info',
     description: 'a track\'s complete events are not in timestamp order in the file (traceforge sorts; some tools assume order)',
   },
+  suspect_device_duration: {
+    severity: 'warning',
+    description: 'a device slice (kernel, copy, set) lasts longer than it can: it contains several later slices of its stream, or is over 10x the median of the other calls of its name and runs into the next; fix puts it on a "(suspect duration)" track',
+  },
   flow_missing_end: {
     severity: 'warning',
     description: 'a flow start (s) has no matching finish (f) with the same category and id',

@@ -1,14 +1,14 @@
 /**
  * `check`: what a viewer will get wrong in a trace — complete events that do not nest on their
- * track (Perfetto drops or spills them), flows with a missing end, unsorted tracks, events
- * missing required fields. One streaming pass (plus a short one to name the examples).
+ * track (Perfetto drops or spills them), device slices whose duration cannot be real, flows with
+ * a missing end, unsorted tracks, events missing required fields. One streaming pass (plus a short one to name the examples).
  */
 import { scanFile } from '../io/read.js';
 import { F } from '../io/scanner.js';
 import { rawField, stringField } from '../io/fields.js';
 import { TraceIndex } from '../formats/trace-index.js';
 import { findCrossings, orderByTrack } from '../transforms/lanes.js';
-import { trackDisplayName } from '../transforms/fix-plan.js';
+import { suspectSlices, trackDisplayName } from '../transforms/fix-plan.js';
 import type { Diagnostics } from '../model/diagnostics.js';
 import { rereadable } from './spool.js';
 
@@ -29,6 +29,8 @@ export interface CheckResult {
   flows: number;
   /** Total non-nesting slices over all tracks. */
   nonNesting: number;
+  /** Device slices whose duration cannot be real (`suspect_device_duration`). */
+  suspectDurations: number;
   /** Tracks with a problem (non-nesting or unsorted). */
   tracks: TrackCheck[];
   diagnostics: Diagnostics;
@@ -93,8 +95,9 @@ export async function checkTrace(input: string): Promise<CheckResult> {
         tracks.push({ pid: display(info.pidRaw), tid: display(info.tidRaw), name: trackDisplayName(info), slices: count, nonNesting: bad, unsorted: ord.unsorted[t] === 1 });
       }
     }
+    const suspectDurations = suspectSlices(index).length;
     const clean = index.diagnostics.list().every((d) => d.severity === 'info');
-    return { file: name, events: r.events, slices: slices.count, flows: index.flows().count, nonNesting, tracks, diagnostics: index.diagnostics, clean };
+    return { file: name, events: r.events, slices: slices.count, flows: index.flows().count, nonNesting, suspectDurations, tracks, diagnostics: index.diagnostics, clean };
   } finally {
     await src.cleanup();
   }

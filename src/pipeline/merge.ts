@@ -72,6 +72,8 @@ export interface MergeResult {
   warnings: string[];
   slicesMoved: number;
   lanesAdded: number;
+  /** Device slices with a duration that cannot be real, moved to "(suspect duration)" tracks by the fix. */
+  suspectSlices: number;
   diagnostics: Diagnostics;
 }
 
@@ -264,6 +266,7 @@ async function mergeJobIn(segDir: string, job: Job, output: string, req: MergeRe
       skipped, warnings,
       slicesMoved: ranks.reduce((n, r) => n + (r.scan.summary?.slicesMoved ?? 0), 0),
       lanesAdded: ranks.reduce((n, r) => n + (r.scan.summary?.lanesAdded ?? 0), 0),
+      suspectSlices: ranks.reduce((n, r) => n + (r.scan.summary?.suspect.slices ?? 0), 0),
       diagnostics,
     };
   } catch (e) {

@@ -8,7 +8,7 @@ import { fieldEquals, objectMemberSpan, objectMemberSpans, phaseOf, rawField, st
 import { PATCH_ARG_ID, PATCH_FLOW_ID, PATCH_PID, PATCH_PROC_NAME, PATCH_PROC_SORT, PATCH_THREAD_SORT, PatchLogWriter } from '../io/patch-log.js';
 import { ByteInterner } from '../model/interner.js';
 import { TraceIndex } from '../formats/trace-index.js';
-import { movedTidPatches, planLanes, type FixSummary, type MetaEvent } from '../transforms/fix-plan.js';
+import { movedTid, movedTidPatches, planLanes, suspectSlices, type FixSummary, type MetaEvent } from '../transforms/fix-plan.js';
 import { assignLanes } from '../transforms/lanes.js';
 import type { DiagnosticEntry } from '../model/diagnostics.js';
 import { GrowableU8 } from '../model/growable.js';
@@ -136,14 +136,13 @@ export async function indexRank(path: string, name: string, opts: RankIndexOptio
     recorder?.close();
   }
   const plan = opts.fix ? planLanes(index) : undefined;
+  if (!plan) suspectSlices(index); // the diagnostic (the fix's plan finds them itself)
   const movedSlices = new Map<number, string>();
   const movedFlows = new Map<number, string>();
   const threadSortRewrite = new Map<string, number>();
   if (plan) {
-    const sTrack = index.slices().track;
-    const fTrack = index.flows().track;
-    plan.lanes.sliceLane.forEach((lane, i) => { if (lane > 0) movedSlices.set(i, plan.laneTid.get(sTrack[i]!)![lane - 1]!); });
-    plan.lanes.flowLane.forEach((lane, i) => { if (lane > 0) movedFlows.set(i, plan.laneTid.get(fTrack[i]!)![lane - 1]!); });
+    plan.lanes.sliceLane.forEach((lane, i) => { const tid = movedTid(plan, plan.sliceTrack[i]!, lane); if (tid !== undefined) movedSlices.set(i, tid); });
+    plan.lanes.flowLane.forEach((lane, i) => { const tid = movedTid(plan, plan.flowTrack[i]!, lane); if (tid !== undefined) movedFlows.set(i, tid); });
     for (const [t, v] of plan.sortRewrite) {
       const info = index.tracks[t]!;
       threadSortRewrite.set(info.pidRaw + '\u0001' + info.tidRaw, v);

@@ -57,6 +57,22 @@ function scriptText(js: string): string {
   return js.replace(/<\/(script)/gi, '<\\/$1').replace(/<!--/g, '<\\!--');
 }
 
+/** The one locale every number on the report page is formatted in. */
+export const REPORT_LOCALE = 'en-US';
+
+/**
+ * uPlot's script, run with one fixed locale. At load it builds its number formatter from
+ * `navigator.language` (`new Intl.NumberFormat(nav.language)`), which is both locale-dependent
+ * (axis ticks and legend values in German or Arabic digits) and fatal where the browser's
+ * language is not a BCP 47 tag: a Chromium started under `LANG=C` reports `en-US@posix`, the
+ * constructor throws `RangeError: Invalid language tag` and no chart is drawn. Inside this
+ * wrapper `navigator` is an object whose language is `en-US` (uPlot reads nothing else from it),
+ * so uPlot's own `fmtNum` and every default it formats with use the page's one locale.
+ */
+export function fixedLocaleScript(uplotScript: string): string {
+  return `var uPlot = (function (navigator) {\n${uplotScript}\n;return uPlot;\n})({ language: ${JSON.stringify(REPORT_LOCALE)} });`;
+}
+
 /** A block comment's text: no `*\/` inside. */
 function commentText(text: string): string {
   return text.replace(/\*\//g, '* /');
@@ -234,7 +250,7 @@ ${body}
 <footer class="tf-footer">Made by ${escapeHtml(data.generator)} · charts by uPlot ${escapeHtml(assets.version)} (MIT license, inlined below) · everything is in this one file; nothing is loaded from the network.</footer>
 <script type="application/json" id="tf-data">${jsonForScript(data)}</script>
 <script>/*! uPlot ${commentText(assets.version)}\n${commentText(assets.license)} */
-${scriptText(assets.script)}</script>
+${scriptText(fixedLocaleScript(assets.script))}</script>
 <script>
 (${scriptText(clientMain.toString())})(JSON.parse(document.getElementById('tf-data').textContent), uPlot);
 </script>

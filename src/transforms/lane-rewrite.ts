@@ -6,18 +6,13 @@ import { F, type ScannedEvent } from '../io/scanner.js';
 import { fieldEquals, objectMemberSpan, rawField } from '../io/fields.js';
 import type { Patch } from '../io/trace-writer.js';
 import { KIND_FLOW, KIND_META, KIND_SLICE, type TraceIndex } from '../formats/trace-index.js';
-import type { LanePlan } from './fix-plan.js';
+import { movedTid, type LanePlan } from './fix-plan.js';
 
 export class LaneRewriter {
   private slice = 0;
   private flow = 0;
-  private readonly sliceTrack: Int32Array;
-  private readonly flowTrack: Int32Array;
 
-  constructor(private readonly index: TraceIndex, private readonly plan: LanePlan) {
-    this.sliceTrack = index.slices().track;
-    this.flowTrack = index.flows().track;
-  }
+  constructor(private readonly index: TraceIndex, private readonly plan: LanePlan) {}
 
   /** `kind` from eventKind(); must be called for every event, in order. */
   patches(ev: ScannedEvent, kind: number, out: Patch[]): void {
@@ -26,11 +21,11 @@ export class LaneRewriter {
     if (kind === KIND_SLICE) {
       const i = this.slice++;
       lane = this.plan.lanes.sliceLane[i]!;
-      track = this.sliceTrack[i]!;
+      track = this.plan.sliceTrack[i]!;
     } else if (kind === KIND_FLOW) {
       const i = this.flow++;
       lane = this.plan.lanes.flowLane[i]!;
-      track = this.flowTrack[i]!;
+      track = this.plan.flowTrack[i]!;
     } else if (kind === KIND_META && this.plan.sortRewrite.size > 0 && fieldEquals(ev, F.name, 'thread_sort_index')) {
       const t = this.index.findTrack(rawField(ev, F.pid) ?? '', rawField(ev, F.tid) ?? '');
       const v = t === undefined ? undefined : this.plan.sortRewrite.get(t);
@@ -41,8 +36,8 @@ export class LaneRewriter {
       }
       return;
     }
-    if (lane === 0) return;
-    const tid = this.plan.laneTid.get(track)?.[lane - 1];
+    if (track < 0) return;
+    const tid = movedTid(this.plan, track, lane);
     const s = ev.f[2 * F.tid]!;
     if (tid !== undefined && s >= 0) out.push({ start: s, end: ev.f[2 * F.tid + 1]!, text: tid });
   }

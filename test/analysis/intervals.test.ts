@@ -2,17 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { clippedTotal, intersectionTotal, unionOf } from '../../src/analysis/intervals.js';
-
-/** A deterministic pseudo-random generator (xorshift) so failures reproduce. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13; x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
-    return x / 0x100000000;
-  };
-}
+import { rng } from '../helpers.js';
 
 /** Covered length by counting covered unit cells (integer endpoints): no sorting, no sweep. */
 function cellCount(iv: [number, number][], lo = -Infinity, hi = Infinity): number {

@@ -1,35 +1,33 @@
 /**
- * The HTML report in a real browser: Debian's Chromium (/usr/bin/chromium), headless, driven by
- * playwright-core (which never downloads a browser of its own). Checks what a person would see:
- * no errors, nothing fetched but the file, charts drawn, tables that sort and filter, a hostile
- * kernel name shown as text. With TRACEFORGE_SCREENSHOT=1 the screenshot goes to docs/report.png
- * for the README.
- *
- * Needs `apt-get install -y chromium`; without it the tests fail and say so.
+ * The HTML report in a real browser: the Chromium inside the `@sparticuz/chromium` npm package
+ * (see chromium.ts; no system browser), headless, driven by playwright-core. One browser for the
+ * file, a fresh context per page. Checks what a person would see: no errors, nothing fetched but
+ * the file, charts drawn, tables that sort and filter, a hostile kernel name shown as text, and
+ * the same page under any browser locale — including `en-US@posix`, what Chromium reports under
+ * LANG=C, which is not a valid language tag. With TRACEFORGE_SCREENSHOT=1 the screenshot goes to
+ * docs/report.png for the README.
  */
-import { test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 
 import { writeReport, type ReportData } from '../../src/pipeline/report.js';
+import { POSIX_LANGUAGE, launchPackagedChromium, packagedChromiumPath, packagedChromiumVersion } from './chromium.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const TP2 = path.join(ROOT, 'test', 'fixtures', 'real', 'h200', 'tp2');
 // The README's picture is refreshed only when asked (TRACEFORGE_SCREENSHOT=1 npm test); a normal
 // run writes it to the temp dir, so tests never change tracked files.
 const SCREENSHOT = process.env['TRACEFORGE_SCREENSHOT'] ? path.join(ROOT, 'docs', 'report.png') : path.join(os.tmpdir(), `traceforge-report-${process.pid}.png`);
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
-function requireChromium(): void {
-  if (!existsSync(CHROMIUM)) {
-    assert.fail(`${CHROMIUM} not found: the browser tests need Debian's Chromium. Install it with: apt-get update && apt-get install -y chromium`);
-  }
-}
+let browser: Browser;
+before(async () => { browser = await launchPackagedChromium(); });
+after(async () => { await browser?.close(); });
 
 interface Opened {
   page: Page;
@@ -39,32 +37,53 @@ interface Opened {
   close(): Promise<void>;
 }
 
-/** A fresh browser (fresh user-data dir) on the page; every request and error recorded. */
-async function open(file: string): Promise<Opened> {
-  requireChromium();
-  const profile = mkdtempSync(path.join(os.tmpdir(), 'traceforge-chromium-'));
-  let ctx: BrowserContext | undefined;
+/** Events of a page: every request and every error, console error, dialog. */
+function watch(page: Page): { requests: string[]; errors: string[] } {
+  const requests: string[] = [];
+  const errors: string[] = [];
+  page.on('request', (r) => requests.push(r.url()));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()}`); });
+  page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
+  page.on('dialog', (d) => { errors.push(`dialog: ${d.message()}`); void d.dismiss(); });
+  return { requests, errors };
+}
+
+/** The page in a fresh context of the shared browser (locale: the browser's, else the one given). */
+async function open(file: string, locale?: string): Promise<Opened> {
+  const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 }, deviceScaleFactor: 1, ...(locale ? { locale } : {}) });
   try {
-    ctx = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1400, height: 900 }, deviceScaleFactor: 1,
-    });
-    const page = ctx.pages()[0] ?? (await ctx.newPage());
-    const requests: string[] = [];
-    const errors: string[] = [];
-    page.on('request', (r) => requests.push(r.url()));
-    page.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()}`); });
-    page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
-    page.on('dialog', (d) => { errors.push(`dialog: ${d.message()}`); void d.dismiss(); });
+    const page = await ctx.newPage();
+    const { requests, errors } = watch(page);
     const url = pathToFileURL(file).href;
     await page.goto(url);
-    await page.waitForSelector('html[data-ready="true"]', { timeout: 15_000 });
-    const c = ctx;
-    return { page, url, requests, errors, close: async () => { await c.close(); rmSync(profile, { recursive: true, force: true }); } };
+    await page.waitForSelector('html[data-ready="true"]', { timeout: 120_000 }); // a safety net against a hang, not a speed limit
+    return { page, url, requests, errors, close: () => ctx.close() };
   } catch (e) {
-    await ctx?.close();
-    rmSync(profile, { recursive: true, force: true });
+    await ctx.close();
     throw e;
   }
+}
+
+interface DrawnChart { id: string; painted: number; colors: string[]; hash: string }
+
+/** Each chart's canvas: painted (non-transparent) pixels, which series colors, a hash of all pixels. */
+async function drawnCharts(page: Page): Promise<DrawnChart[]> {
+  return page.evaluate(() => [...document.querySelectorAll('.tf-chart')].map((host) => {
+    const canvas = host.querySelector('canvas');
+    if (!canvas) return { id: host.id, painted: 0, colors: [] as string[], hash: '' };
+    const px = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+    let painted = 0;
+    let h = 0x811c9dc5;
+    const near = { '#4e79a7': 0, '#f28e2b': 0, '#e15759': 0 } as Record<string, number>;
+    const rgb = Object.keys(near).map((c) => [c, parseInt(c.slice(1, 3), 16), parseInt(c.slice(3, 5), 16), parseInt(c.slice(5, 7), 16)] as const);
+    for (let i = 0; i < px.length; i++) h = Math.imul(h ^ px[i]!, 0x01000193) >>> 0;
+    for (let i = 0; i < px.length; i += 4) {
+      if (px[i + 3] === 0) continue;
+      painted++;
+      for (const [c, r, g, b] of rgb) if (Math.abs(px[i]! - r) + Math.abs(px[i + 1]! - g) + Math.abs(px[i + 2]! - b) < 30) near[c]!++;
+    }
+    return { id: host.id, painted, colors: Object.entries(near).filter(([, n]) => n > 20).map(([c]) => c), hash: `${canvas.width}x${canvas.height}:${h.toString(16)}` };
+  }));
 }
 
 function embedded(html: string): ReportData {
@@ -97,7 +116,6 @@ function expectedOrder<R>(rows: R[], key: (r: R) => number, desc: boolean): numb
 }
 
 test('tp2 report in Chromium: no errors, no requests but the file, charts drawn, tables sort and filter; screenshot to docs/report.png', async () => {
-  requireChromium();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'traceforge-browser-'));
   const rel = path.relative(process.cwd(), TP2);
   const out = await writeReport([rel.startsWith('..') ? TP2 : rel], { output: path.join(dir, 'report.html'), step: 'decode_step_\\d+' });
@@ -106,20 +124,7 @@ test('tp2 report in Chromium: no errors, no requests but the file, charts drawn,
   try {
     const { page } = o;
     // every chart has drawn: non-transparent pixels on its canvas, and the series' colors among them
-    const charts = await page.evaluate(() => [...document.querySelectorAll('.tf-chart')].map((host) => {
-      const canvas = host.querySelector('canvas');
-      if (!canvas) return { id: host.id, painted: 0, colors: [] as string[] };
-      const px = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
-      let painted = 0;
-      const near = { '#4e79a7': 0, '#f28e2b': 0, '#e15759': 0 } as Record<string, number>;
-      const rgb = Object.keys(near).map((h) => [h, parseInt(h.slice(1, 3), 16), parseInt(h.slice(3, 5), 16), parseInt(h.slice(5, 7), 16)] as const);
-      for (let i = 0; i < px.length; i += 4) {
-        if (px[i + 3] === 0) continue;
-        painted++;
-        for (const [h, r, g, b] of rgb) if (Math.abs(px[i]! - r) + Math.abs(px[i + 1]! - g) + Math.abs(px[i + 2]! - b) < 30) near[h]!++;
-      }
-      return { id: host.id, painted, colors: Object.entries(near).filter(([, n]) => n > 20).map(([h]) => h) };
-    }));
+    const charts = await drawnCharts(page);
     assert.deepEqual(charts.map((c) => c.id), ['chart-categories', 'chart-utilization', 'chart-steps', 'chart-ranks']);
     for (const c of charts) assert.ok(c.painted > 2000, `${c.id} painted ${c.painted} pixels`);
     const colors = Object.fromEntries(charts.map((c) => [c.id, c.colors]));
@@ -181,7 +186,6 @@ test('tp2 report in Chromium: no errors, no requests but the file, charts drawn,
 });
 
 test('2,501 kernels (one with a hostile name): the table is virtualized, sorts across all rows, and shows the name as text', async () => {
-  requireChromium();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'traceforge-browser-'));
   try {
     const evil = `</script><img src=x onerror=alert(1)>&amp; <b>bold</b>`;
@@ -210,9 +214,7 @@ test('2,501 kernels (one with a hostile name): the table is virtualized, sorts a
       const shown = await t.locator('tbody tr:not(.tf-pad)').count();
       assert.ok(shown > 10 && shown < 150, `${shown} rows in the DOM, not 2,501`);
 
-      const t0 = Date.now();
       assert.equal(await clickHeader(page, 'kernels', 'calls'), 'descending');
-      const ms = Date.now() - t0;
       const order = expectedOrder(kernels, (k) => k.calls, true).map((i) => kernels[i]!.name);
       const first = await column(page, 'kernels', 'name');
       assert.deepEqual(first, order.slice(0, first.length));
@@ -221,10 +223,9 @@ test('2,501 kernels (one with a hostile name): the table is virtualized, sorts a
       await page.waitForFunction((last) => {
         const rows = document.querySelectorAll('table[data-table="kernels"] tbody tr:not(.tf-pad)');
         return (rows[rows.length - 1] as HTMLTableRowElement | undefined)?.cells[0]?.title === last;
-      }, order[order.length - 1]!, { timeout: 5000 });
+      }, order[order.length - 1]!, { timeout: 120_000 });
       const last = await column(page, 'kernels', 'name');
       assert.deepEqual(last, order.slice(order.length - last.length));
-      assert.ok(ms < 5000, `sorting 2,501 rows took ${ms} ms`);
 
       // the hostile name: found by the filter, shown as text, no markup made from it
       await page.fill('#table-kernels .tf-filter', 'onerror');
@@ -238,6 +239,81 @@ test('2,501 kernels (one with a hostile name): the table is virtualized, sorts a
       assert.deepEqual(o.requests, [o.url]);
     } finally {
       await o.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the browser is the Chromium of the @sparticuz/chromium npm package, and its POSIX locale breaks an unpinned uPlot', async () => {
+  const exe = await packagedChromiumPath();
+  const version = packagedChromiumVersion();
+  assert.equal(exe, path.join(os.tmpdir(), `traceforge-chromium-${version}`, 'chromium'), 'unpacked from the npm package, not a system browser');
+  assert.equal(browser.version().split('.')[0], version.split('.')[0], `Chromium ${browser.version()} is the package's ${version}`);
+  const ctx = await browser.newContext();
+  try {
+    const page = await ctx.newPage();
+    const { errors } = watch(page);
+    // what Chromium reports under LANG=C, and why it matters: Intl rejects it
+    assert.equal(await page.evaluate(() => navigator.language), POSIX_LANGUAGE);
+    assert.match(await page.evaluate(() => { try { return String(new Intl.NumberFormat(navigator.language).format(1)); } catch (e) { return String(e); } }), /RangeError: Invalid language tag: en-US@posix/);
+    // the control: uPlot as shipped (not wrapped the way the report inlines it) fails to load here
+    const require = createRequire(import.meta.url);
+    const raw = readFileSync(require.resolve('uplot/dist/uPlot.iife.min.js'), 'utf8');
+    await page.setContent(`<!doctype html><script>${raw.replace(/<\/script/gi, '<\\/script')}</script>`);
+    assert.ok(errors.some((e) => /Invalid language tag: en-US@posix/.test(e)), `uPlot as shipped throws under ${POSIX_LANGUAGE}: ${errors.join('; ')}`);
+    assert.equal(await page.evaluate(() => typeof (window as unknown as { uPlot?: unknown }).uPlot), 'undefined');
+  } finally {
+    await ctx.close();
+  }
+});
+
+test('the report renders the same under the browser locales en-US@posix, de-DE and ar-EG: same text, same pixels, same legends', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'traceforge-browser-'));
+  try {
+    const out = await writeReport([TP2], { output: path.join(dir, 'report.html'), step: 'decode_step_\\d+' });
+    const data = embedded(readFileSync(out.output, 'utf8'));
+    interface Seen { language: string; charts: DrawnChart[]; text: string; legends: string[] }
+    const seen: Seen[] = [];
+    for (const locale of [undefined, 'de-DE', 'ar-EG']) {
+      const o = await open(out.output, locale);
+      try {
+        const { page } = o;
+        const language = await page.evaluate(() => navigator.language);
+        assert.equal(language, locale ?? POSIX_LANGUAGE);
+        const charts = await drawnCharts(page);
+        assert.equal(charts.length, 4);
+        for (const c of charts) assert.ok(c.painted > 2000, `${language}: ${c.id} painted ${c.painted} pixels`);
+        // the legends (uPlot's tooltips) with the cursor in the middle of each chart that has one
+        const legends: string[] = [];
+        for (const id of ['chart-utilization', 'chart-steps', 'chart-ranks']) {
+          const over = page.locator(`#${id} .u-over`);
+          await over.scrollIntoViewIfNeeded();
+          const box = (await over.boundingBox())!;
+          await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+          legends.push(await page.locator(`#${id} .u-legend`).innerText());
+        }
+        const text = await page.locator('body').innerText();
+        assert.deepEqual(o.errors, [], language);
+        assert.deepEqual(o.requests, [o.url]);
+        seen.push({ language, charts, text, legends });
+      } finally {
+        await o.close();
+      }
+    }
+    const [posix, ...others] = seen;
+    // known numbers, in en-US form: grouping commas, a decimal point, Western digits
+    const callsText = posix!.text;
+    for (const k of data.stats.kernels!.filter((x) => x.calls >= 1000)) assert.ok(callsText.includes(k.calls.toLocaleString('en-US')));
+    assert.match(posix!.legends[0]!, /\d+\.\d%/, 'utilization legend in percent with a decimal point');
+    for (const s of seen) {
+      assert.doesNotMatch(s.text + s.legends.join('\n'), /[\u0660-\u0669\u06f0-\u06f9\u066b\u066c]/, `${s.language}: no Arabic-Indic digits or separators`);
+      assert.doesNotMatch(s.text, /\d\.\d{3},\d/, `${s.language}: no German number format`);
+    }
+    for (const s of others) {
+      assert.deepEqual(s.charts, posix!.charts, `${s.language}: every canvas pixel as under ${posix!.language}`);
+      assert.equal(s.text, posix!.text, `${s.language}: the page's text as under ${posix!.language}`);
+      assert.deepEqual(s.legends, posix!.legends, `${s.language}: the legends as under ${posix!.language}`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

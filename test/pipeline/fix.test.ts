@@ -81,6 +81,8 @@ for (const file of realKinetoTraces()) {
       }
       // something moved exactly when something crossed
       assert.equal(c.result.summary.slicesMoved > 0, before > 0);
+      // no real trace has a device slice with a suspect duration (test/pipeline/suspect.test.ts)
+      assert.deepEqual(c.result.summary.suspect, { slices: 0, tracks: 0, flowsMoved: 0 });
       // Only what crosses moves: in these real traces every slice that does not cross has a
       // container on the original track (or none), so it stays there. A rule that moved whole
       // call stacks along with a crossing annotation (e.g. "tightest container") fails this:

@@ -17,6 +17,7 @@ import { gunzipSync } from 'node:zlib';
 import { writeReport, bucketBusy, bucketWidthNs, REPORT_VIEWS, type ReportData } from '../../src/pipeline/report.js';
 import { statsOf, STATS_VIEWS } from '../../src/pipeline/stats.js';
 import { escapeHtml, jsonForScript } from '../../src/report/html.js';
+import { chartAssets } from '../../src/pipeline/report.js';
 import { TraceforgeError } from '../../src/errors.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -122,6 +123,18 @@ test('the page loads nothing: no src/href to another document, no stylesheet or 
   const code = html.replace(/\/\*![\s\S]*?\*\//g, '');
   assert.ok(!/https?:\/\//i.test(code), `no http(s) URL outside the /*! license */ comments: ${/.{40}https?:\/\/.{40}/i.exec(code)?.[0]}`);
   assert.match(html, /The MIT License/, 'uPlot\'s license travels with it');
+});
+
+test('uPlot is inlined inside a function whose `navigator` has language en-US, and navigator is all it reads of the browser locale', async () => {
+  const { html } = await report();
+  const { script } = await chartAssets();
+  // uPlot as shipped: one reference to navigator, taken only for Intl.NumberFormat's locale
+  // (if an upgrade reads more of it, the wrapper must be looked at again)
+  assert.equal((script.match(/navigator/g) ?? []).length, 1);
+  assert.match(script, /new Intl\.NumberFormat\([^)]*\.language/);
+  const m = /<script>\/\*! uPlot[\s\S]*?\*\/\n(var uPlot = \(function \(navigator\) \{\n)([\s\S]*?)(\n;return uPlot;\n\}\)\(\{ language: "en-US" \}\);)<\/script>/.exec(html);
+  assert.ok(m, 'the wrapper around uPlot');
+  assert.equal(m[2]!.length, script.length, 'uPlot\'s script inside it, whole');
 });
 
 test('the embedded data are statsOf with every view the page shows, unchanged', async () => {

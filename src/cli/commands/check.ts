@@ -1,4 +1,4 @@
-/** `traceforge check <trace>...`: what Perfetto would drop, dangling flows, unsorted tracks. */
+/** `traceforge check <trace>...`: what Perfetto would drop, suspect durations, dangling flows, unsorted tracks. */
 import type { Command } from 'commander';
 import { checkTrace, type CheckResult } from '../../pipeline/check.js';
 import { formatDiagnostics } from '../../model/diagnostics.js';
@@ -14,14 +14,15 @@ function human(r: CheckResult): string {
   }
   if (r.tracks.length > 10) lines.push(`  ... and ${r.tracks.length - 10} more tracks`);
   if (!r.diagnostics.isEmpty) lines.push(formatDiagnostics(r.diagnostics));
-  if (r.nonNesting > 0) lines.push(`  fix: traceforge fix ${r.file}`);
+  if (r.suspectDurations > 0) lines.push(`  ${n(r.suspectDurations)} device slice(s) with a duration that cannot be real (suspect_device_duration): not to be trusted in timings; fix shows them on a "(suspect duration)" track`);
+  if (r.nonNesting > 0 || r.suspectDurations > 0) lines.push(`  fix: traceforge fix ${r.file}`);
   return lines.join('\n');
 }
 
 export function register(program: Command, run: (fn: () => Promise<CommandOutcome | void>) => Promise<void>): void {
   program
     .command('check')
-    .description('Report complete events that do not nest (Perfetto drops or spills them), flows missing an end, unsorted tracks and events missing fields. Exit 0 clean, 1 problems, 2 error.')
+    .description('Report complete events that do not nest (Perfetto drops or spills them), device slices whose duration cannot be real, flows missing an end, unsorted tracks and events missing fields. Exit 0 clean, 1 problems, 2 error.')
     .argument('<trace...>', 'trace files (.json / .json.gz), or - for stdin')
     .option('--json', 'machine-readable output')
     .action((traces: string[], o: { json?: boolean }) => run(async () => {

@@ -35,8 +35,9 @@ export function register(program: Command, run: (fn: () => Promise<CommandOutcom
       const s = r.summary;
       const log = (line: string): void => void process.stderr.write(line + '\n');
       log(`${r.input}: ${n(r.events)} events`);
-      if (s.slicesMoved === 0) log('  nothing to fix: every complete event already nests on its track');
-      else {
+      if (s.slicesMoved === 0 && s.suspect.slices === 0) log('  nothing to fix: every complete event already nests on its track');
+      if (s.suspect.slices > 0) log(`  ${n(s.suspect.slices)} device slice(s) with a duration that cannot be real moved to ${n(s.suspect.tracks)} "(suspect duration)" track(s) (see suspect_device_duration below)`);
+      if (s.slicesMoved > 0) {
         log(`  ${n(s.tracksTouched)} track(s) had slices that do not nest; ${n(s.slicesMoved)} slice(s) moved to ${n(s.lanesAdded)} new track(s), ${n(s.flowsMoved)} flow arrow end(s) moved with them`);
         log(`  moved by category: ${s.byCategory.map((c) => `${c.category || '(none)'} ${n(c.moved)}`).join(', ')}`);
         for (const t of s.tracks.slice(0, 8)) log(`  pid ${t.pid} "${t.name}": ${t.lanes} lanes, ${n(t.moved)} moved`);

@@ -79,7 +79,7 @@ export function register(program: Command, run: (fn: () => Promise<CommandOutcom
       for (const r of outcome.results) {
         log(`merged ${r.ranks.length} rank(s): ${r.ranks.map((x) => x.label).join(', ')}`);
         log(`  events: ${n(r.eventsIn)} in, ${n(r.eventsOut)} out (${n(r.eventsOut - r.eventsIn + r.filtered)} metadata added to label ranks and lanes)${r.filtered > 0 ? `, ${n(r.filtered)} filtered out` : ''}${r.windowMs ? `; window ${r.windowMs[0]}–${r.windowMs[1]} ms from the earliest event` : ''}`);
-        if (o.fix) log(`  overlap fix: ${n(r.slicesMoved)} slice(s) moved to ${n(r.lanesAdded)} new track(s)`);
+        if (o.fix) log(`  overlap fix: ${n(r.slicesMoved)} slice(s) moved to ${n(r.lanesAdded)} new track(s)${r.suspectSlices > 0 ? `; ${n(r.suspectSlices)} slice(s) with a suspect duration moved to "(suspect duration)" tracks` : ''}`);
         for (const s of r.skipped) log(`  skipped (--skip-bad): ${s.error}`);
         for (const wng of r.warnings) log(`  warning: ${wng}`);
         if (!r.diagnostics.isEmpty) log(`  data notes:\n${formatDiagnostics(r.diagnostics)}`);

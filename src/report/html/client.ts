@@ -19,6 +19,10 @@ export function clientMain(data: ReportData, U: typeof uPlot): void {
   const VIRTUAL_ROWS = 2000;
   const ROW_H = 28;
   const collator = new Intl.Collator('en', { numeric: true, sensitivity: 'base' });
+  // Every number on the page is formatted in this one locale, whatever the browser's language
+  // (which can even be an invalid tag such as `en-US@posix`): toFixed (locale-free) or NUM.
+  // uPlot's own formatter is pinned to the same locale by html.ts (fixedLocaleScript).
+  const NUM = new Intl.NumberFormat('en-US');
 
   // ------------------------------------------------------------------------------- formatting
   const duration = (us: number | null | undefined): string => {
@@ -38,7 +42,7 @@ export function clientMain(data: ReportData, U: typeof uPlot): void {
     if (x > 0 && x < 0.001) return '<0.1%';
     return `${(x * 100).toFixed(1)}%`;
   };
-  const count = (n: number): string => n.toLocaleString('en-US');
+  const count = (n: number): string => NUM.format(n);
   const ms = (us: number): number => us / 1000;
   const shape = (v: unknown): string => (v === null || v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v).replace(/,/g, ', '));
   const typeList = (v: unknown): string => {
@@ -271,7 +275,7 @@ export function clientMain(data: ReportData, U: typeof uPlot): void {
     ctx.font = '12px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
     return Math.ceil(Math.max(0, ...texts.map((t) => ctx.measureText(t).width)));
   };
-  const msAxis = (_u: uPlot, splits: number[]): string[] => splits.map((v) => `${v.toLocaleString('en-US')} ms`);
+  const msAxis = (_u: uPlot, splits: number[]): string[] => splits.map((v) => `${NUM.format(v)} ms`);
   const legendMs = (_u: uPlot, v: number | null): string => (v === null || v === undefined ? '—' : duration(v * 1000));
 
   // GPU time by category: horizontal bars, one color per category
@@ -399,7 +403,7 @@ export function clientMain(data: ReportData, U: typeof uPlot): void {
       height: 280,
       scales: { x: { time: false, range: [-0.5, n - 0.5] }, y: { range: (_u, _lo, hi) => [0, (hi > 0 ? hi : 1) * 1.08] } },
       axes: [
-        { ...AXIS, label: 'step (position among the rank\'s steps)', labelSize: 22, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000] },
+        { ...AXIS, label: 'step (position among the rank\'s steps)', labelSize: 22, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000], values: (_u, v) => v.map((i) => NUM.format(i)) },
         { ...AXIS, values: msAxis, size: 76 },
       ],
       series: [{ label: 'step', value: (_u, v) => (v === null ? '—' : `#${v}`) }, ...series],
