@@ -34,6 +34,9 @@ import { timelineOf, type RankData, type RankTimeline } from '../analysis/timeli
 import { utilizationOf } from '../analysis/utilization.js';
 import { DEFAULT_VIEWS, STATS_VIEWS, type ApiCallStat, type StatsInput, type StatsResult, type StatsView } from '../analysis/result.js';
 import { traceStem } from './names.js';
+import { attributionSummary, kernelOrigins, sourceStats } from '../analysis/source-view.js';
+import { Route } from '../analysis/attribution.js';
+import { attributeRanks, discoverCaptures, expandGraphPaths, graphFiles } from './graph-sources.js';
 
 export type { StatsResult, StatsView } from '../analysis/result.js';
 export { STATS_VIEWS, DEFAULT_VIEWS } from '../analysis/result.js';
@@ -56,6 +59,14 @@ export interface StatsOptions {
   apiCalls?: boolean;
   /** Also compute device utilization over time in about `buckets` buckets: `StatsResult.utilization`. */
   utilization?: { buckets: number };
+  /** Capture traces of the CUDA graphs replayed (files or directories); default: found next to the traces. */
+  capture?: readonly string[];
+  /** Graph-off runs of the same workload, to attribute graph replays by kernel sequence. */
+  mapping?: readonly string[];
+  /** Look for capture traces next to the inputs (default true) when the op, source or module view is asked for. */
+  discoverCaptures?: boolean;
+  /** Python frames that count as library (never the source), on top of the built-in ones. */
+  library?: string | RegExp;
   /** Progress: compressed bytes read so far, and the total. */
   onProgress?: (done: number, total: number) => void;
 }
@@ -176,6 +187,15 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
   const steps = stepPattern(opts.step);
   const notes: string[] = [];
   const jobs = await findJobs(inputs, opts.profileId, notes);
+  // attribution (source / module views, graph replays): capture and mapping traces are read in the same batch
+  const captures = expandGraphPaths(opts.capture ?? [], '--capture');
+  if (captures.length === 0 && opts.discoverCaptures !== false && (want('op') || want('source') || want('module'))) {
+    captures.push(...discoverCaptures(jobs.filter((j) => !j.ascend).map((j) => j.path)));
+    if (captures.length > 0) notes.push(`capture traces found next to the trace: ${captures.join(', ')}`);
+  }
+  const gfiles = graphFiles(captures, expandGraphPaths(opts.mapping ?? [], '--mapping'));
+  const attribute = want('source') || want('module') || gfiles.length > 0;
+  const library = opts.library === undefined ? undefined : libraryPattern(opts.library);
 
   const sizes = await Promise.all(jobs.map((j) => stat(j.path).then((st) => st.size, () => 0)));
   const totalBytes = sizes.reduce((a, b) => a + b, 0);
@@ -190,16 +210,19 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
     groups: want('rank'),
     ...(want('step') ? { annotations: { source: steps.source, flags: steps.flags } } : {}),
     apiCalls: opts.apiCalls === true,
+    ...(attribute ? { ops: true, launches: true, python: want('source') || want('module') || want('kernel') } : {}),
   };
+  const graphRequest: CollectRequest = { path: '', categories: request.categories, ops: true, groups: false, apiCalls: false, launches: true, python: true };
   const ascendRequest = (p: AscendProfile): CollectRequest['ascend'] => ({
     output: p.output,
     details: want('kernel') || want('op') || want('op-type'),
     durations: want('op') || want('op-type'),
   });
-  const outcomes = await collectAll(jobs.map((j) => (j.ascend
+  const all = await collectAll([...jobs.map((j) => (j.ascend
     // the op view of a torch_npu profile comes from kernel_details.csv, not from its cpu_ops
     ? { ...request, path: j.path, ops: false, ascend: ascendRequest(j.ascend) }
-    : { ...request, path: j.path })), progress);
+    : { ...request, path: j.path })), ...gfiles.map((g) => ({ ...graphRequest, path: g.path }))], progress);
+  const outcomes = all.slice(0, jobs.length);
 
   const diagnostics = new Diagnostics();
   const ranks: RankData[] = [];
@@ -262,20 +285,33 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
 
   const timelines: RankTimeline[] = ranks.map((r) => timelineOf(r, cats));
   const busyNs = timelines.reduce((a, t) => a + t.busyNs, 0);
+  const att = attribute ? attributeRanks(ranks, gfiles, all.slice(jobs.length).map((o) => o.records), library) : undefined;
   const result: StatsResult = { views, inputs: inputsOut, notes, diagnostics: diagnostics.list() };
   let summaries: RankSummary[] | undefined;
   if (want('summary') || want('rank')) summaries = ranks.map((r, k) => rankSummary(r, timelines[k]!, cats));
   if (want('summary')) result.summary = summaries;
   if (want('kernel')) result.kernels = kernelView(ranks, details, cats, busyNs);
+  if (att) {
+    notes.push(...att.notes);
+    const s = (result.attribution = attributionSummary(ranks, att.atts, att.replays, captures, gfiles.filter((g) => g.route === Route.Mapping).map((g) => g.path)));
+    notes.push(...attributionNotes(s));
+    if (want('source')) result.sources = sourceStats(ranks, att.atts, 'source', busyNs);
+    if (want('module')) result.modules = sourceStats(ranks, att.atts, 'module', busyNs);
+    if (result.kernels) {
+      const origins = kernelOrigins(ranks, att.atts);
+      for (const k of result.kernels) { const o = origins.get(k.name); if (o) Object.assign(k, o); }
+    }
+  }
   if (want('category')) result.categories = categoryStats(ranks, cats, busyNs);
   const npuRanks = ranks.map((_, k) => k).filter((k) => npu[k]);
   const detailsOf = npuRanks.filter((k) => details[k] !== undefined).map((k) => ({ label: ranks[k]!.label, rank: ranks[k]!.rank, details: details[k]! }));
   if (want('op')) {
     const kineto = ranks.filter((_, k) => !npu[k]);
     if (kineto.length > 0 || npuRanks.length === 0) {
-      const o = opStats(kineto, opts.kernelsPerOp ?? 3);
+      const o = opStats(kineto, opts.kernelsPerOp ?? 3, att && ranks.map((_, k) => att.atts[k]).filter((_, k) => !npu[k]));
       result.ops = o.ops;
-      result.opLinks = { linkedKernels: o.linkedKernels, unlinkedKernels: o.unlinkedKernels, unlinkedUs: o.unlinkedUs, notNested: o.notNested };
+      result.opLinks = { linkedKernels: o.linkedKernels, unlinkedKernels: o.unlinkedKernels, unlinkedUs: o.unlinkedUs, notNested: o.notNested,
+        ...(o.replayedKernels > 0 ? { replayedKernels: o.replayedKernels, replayedUs: o.replayedUs } : {}) };
       if (o.ops.length === 0) notes.push('op view: no cpu_op events in the trace (profile with record_shapes=True for input shapes)');
       if (o.notNested > 0) notes.push(`op view: ${o.notNested} cpu_op event(s) start inside another op of their thread and end after it; they were counted as its children`);
     }
@@ -313,6 +349,23 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
   if (opts.apiCalls) result.apiCalls = apiCallsOf(jobs, outcomes);
   if (opts.utilization) result.utilization = utilizationOf(ranks, timelines, opts.utilization.buckets);
   return result;
+}
+
+function libraryPattern(p: string | RegExp): RegExp {
+  if (p instanceof RegExp) return p;
+  try { return new RegExp(p); } catch (e) {
+    throw new TraceforgeError('E_USAGE', `--library: not a valid regular expression: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
+
+/** One line per replayed graph and one for the totals. */
+function attributionNotes(s: NonNullable<StatsResult['attribution']>): string[] {
+  const out = s.replays.graphs.map((g) => `graph replay: ${g.launches} launch(es) × ${g.kernels} kernels: ${g.attributed} of ${g.kernels} attributed${g.route !== 'none' ? ` via ${g.route} (${g.files.join(', ')})` : ''}${g.reason ? `; ${g.reason}` : ''}`);
+  if (s.conflicts > 0) out.push(`graph replay: ${s.conflicts} kernel(s) left unattributed: the capture and the mapping trace name different ops for them`);
+  out.push(`attribution: ${pct(s.withOp.share)} of device time has an op, ${pct(s.withSource.share)} a Python source; by route: ${s.routes.map((r) => `${r.route} ${pct(r.share)} (${r.kernels})`).join(', ')}`);
+  return out;
 }
 
 /**
@@ -401,6 +454,9 @@ interface CollectRequest {
   groups: boolean;
   annotations?: { source: string; flags: string };
   apiCalls: boolean;
+  /** Every runtime / driver call and the Python frames (attribution). */
+  launches?: boolean;
+  python?: boolean;
   /**
    * A torch_npu trace_view.json: its ASCEND_PROFILER_OUTPUT, whether to read kernel_details.csv
    * there, and whether to match its rows' durations in the trace.
@@ -438,6 +494,8 @@ async function collectFile(req: CollectRequest, onProgress?: (compressed: number
     // torch_npu writes ProfilerStep#N as a cpu_op: kept with the annotations
     ...(req.annotations && req.ascend ? { stepOps: new RegExp(req.annotations.source, req.annotations.flags) } : {}),
     apiCalls: req.apiCalls,
+    launches: req.launches === true,
+    python: req.python === true,
     file: req.path,
   });
   let details: KernelDetails | undefined;

@@ -24,8 +24,11 @@ export function jsonOf(r: StatsResult, opts: JsonOptions = {}): Record<string, u
       if (r.npuOps !== undefined) out['npuOps'] = cut(r.npuOps);
     } else if (v === 'op-type') out['opTypes'] = r.opTypes;
     else if (v === 'rank') out['ranks'] = r.ranks && { ...r.ranks, kernels: cut(r.ranks.kernels) };
-    else out['steps'] = r.steps;
+    else if (v === 'step') out['steps'] = r.steps;
+    else if (v === 'source') out['sources'] = cut(r.sources);
+    else out['modules'] = cut(r.modules);
   }
+  if (r.attribution) out['attribution'] = r.attribution;
   if (r.notes.length > 0) out['notes'] = r.notes;
   if (r.diagnostics.length > 0) out['diagnostics'] = r.diagnostics;
   return out;

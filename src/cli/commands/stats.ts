@@ -17,6 +17,9 @@ interface StatsCliOptions {
   profileId?: string;
   width?: string;
   quiet?: boolean;
+  capture?: string[];
+  mapping?: string[];
+  library?: string;
 }
 
 const FORMATS = ['table', 'csv', 'json', 'md'] as const;
@@ -26,7 +29,7 @@ type Format = (typeof FORMATS)[number];
 function parseViews(values: readonly string[]): StatsView[] {
   return parseViewList(values, STATS_VIEWS, {
     kernels: 'kernel', categories: 'category', ops: 'op', ranks: 'rank', steps: 'step', operator: 'op',
-    'op-types': 'op-type', optype: 'op-type', op_type: 'op-type', 'op-statistic': 'op-type', op_statistic: 'op-type',
+    'op-types': 'op-type', sources: 'source', modules: 'module', optype: 'op-type', op_type: 'op-type', 'op-statistic': 'op-type', op_statistic: 'op-type',
   });
 }
 
@@ -49,6 +52,9 @@ export function register(program: Command, run: (fn: () => Promise<CommandOutcom
     .option('--profile-id <id>', 'which profile to read when a directory has several (default: the newest)')
     .option('--width <n>', 'table width (default: the terminal width, or 100)')
     .option('-q, --quiet', 'no notes or data warnings on stderr')
+    .option('--capture <dir|file>', 'capture trace(s) of the CUDA/HIP graphs the trace replays (default: capture_traces/, graph_capture_profile/ or graph_capture_rank_* next to it); repeatable', collect)
+    .option('--mapping <trace>', 'a graph-off run of the same workload: attributes graph replays by kernel sequence; repeatable', collect)
+    .option('--library <regex>', 'Python frames that count as library code, never as the source (on top of torch/, built-ins, the standard library), e.g. "aiter/|sgl_kernel/"')
     .action((inputs: string[], o: StatsCliOptions) => run(async () => {
       const format = o.format.toLowerCase() === 'markdown' ? 'md' : (o.format.toLowerCase() as Format);
       if (!FORMATS.includes(format)) throw new TraceforgeError('E_USAGE', `--format takes ${FORMATS.join(', ')}, not ${o.format}`);
@@ -66,6 +72,7 @@ export function register(program: Command, run: (fn: () => Promise<CommandOutcom
         categories: o.category ?? [],
         ...(o.step !== undefined ? { step: o.step } : {}),
         ...(o.profileId !== undefined ? { profileId: o.profileId } : {}),
+        capture: o.capture ?? [], mapping: o.mapping ?? [], ...(o.library !== undefined ? { library: o.library } : {}),
         onProgress: (done, total) => { bar ??= progressBar(total, 'stats'); bar.update(done); },
       }).finally(() => bar?.stop());
       if (!o.quiet) {

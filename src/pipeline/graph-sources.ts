@@ -1,0 +1,114 @@
+/**
+ * The capture and mapping traces of `stats --capture / --mapping`, and their discovery next to
+ * a replay trace:
+ *
+ * - SGLang: `capture_traces/bs_<bs>_rank<tp>.json.gz` (+ `execution_details.json` naming each
+ *   file's batch size), `graph_capture_profile/cuda_graph_capture-{runner}-TP-{rank}.json.gz`;
+ * - vLLM: `graph_capture_rank_<r>.<id>.pt.trace.json.gz` beside the trace.
+ *
+ * Then, per rank, the attribution of every device activity (analysis/attribution.ts) with the
+ * replays filled in from these traces (analysis/graph-replay.ts).
+ */
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { TraceforgeError } from '../errors.js';
+import { SiteTable, attributeEager, Route, type DeviceAttribution } from '../analysis/attribution.js';
+import { attributeReplays, batchSizeIn, type GraphMatch, type GraphSource } from '../analysis/graph-replay.js';
+import type { TraceRecords } from '../analysis/records/trace-records.js';
+import type { RankData } from '../analysis/timeline.js';
+
+const TRACE_FILE = /\.json(?:\.gz)?$/i;
+const CAPTURE_DIRS = ['capture_traces', 'graph_capture_profile'];
+const VLLM_CAPTURE = /^graph_capture_rank_\d+\..*\.json(?:\.gz)?$/i;
+
+/** A capture or mapping trace to read. */
+export interface GraphFile { path: string; route: Route.Capture | Route.Mapping; bs: number | undefined; rank: number | undefined }
+
+const traceFilesIn = (dir: string): string[] => readdirSync(dir).filter((n) => TRACE_FILE.test(n) && n !== 'execution_details.json').sort().map((n) => join(dir, n));
+
+/** Capture files found next to the given trace files (deduplicated, sorted). */
+export function discoverCaptures(traces: readonly string[]): string[] {
+  const out = new Set<string>();
+  for (const dir of new Set(traces.filter((t) => t !== '-').map((t) => dirname(t)))) {
+    for (const sub of CAPTURE_DIRS) {
+      const p = join(dir, sub);
+      if (existsSync(p) && statSync(p).isDirectory()) for (const f of traceFilesIn(p)) out.add(f);
+    }
+    if (existsSync(dir)) for (const n of readdirSync(dir)) if (VLLM_CAPTURE.test(n)) out.add(join(dir, n));
+  }
+  return [...out].sort();
+}
+
+/** `--capture` / `--mapping` arguments as files: a directory stands for the traces in it. */
+export function expandGraphPaths(args: readonly string[], flag: string): string[] {
+  const out: string[] = [];
+  for (const a of args) {
+    let st;
+    try { st = statSync(a); } catch { throw new TraceforgeError('E_INPUT', `${a}: ${flag}: no such file or directory`, a); }
+    if (!st.isDirectory()) { out.push(a); continue; }
+    const files = traceFilesIn(a);
+    if (files.length === 0) throw new TraceforgeError('E_NOT_FOUND', `${a}: ${flag}: no .json or .json.gz trace in this directory`, a);
+    out.push(...files);
+  }
+  return out;
+}
+
+/** Batch size of a capture file: its directory's execution_details.json, else its name (`bs_32`). */
+function batchSizeOf(path: string): number | undefined {
+  const details = join(dirname(path), 'execution_details.json');
+  if (existsSync(details)) {
+    try {
+      const v: unknown = JSON.parse(readFileSync(details, 'utf8'));
+      const rows = Array.isArray(v) ? v : [];
+      for (const r of rows as { file?: unknown; batch_size?: unknown }[]) {
+        if (r.file === basename(path) && typeof r.batch_size === 'number') return r.batch_size;
+      }
+    } catch { /* a malformed file says nothing about batch sizes */ }
+  }
+  return batchSizeIn(basename(path));
+}
+
+const rankOfName = (name: string): number | undefined => {
+  const m = /(?:rank[_-]?|-TP-)(\d+)/i.exec(name);
+  return m ? Number(m[1]) : undefined;
+};
+
+export function graphFiles(capture: readonly string[], mapping: readonly string[]): GraphFile[] {
+  return [
+    ...capture.map((path) => ({ path, route: Route.Capture as const, bs: batchSizeOf(path), rank: rankOfName(basename(path)) })),
+    ...mapping.map((path) => ({ path, route: Route.Mapping as const, bs: undefined, rank: undefined })),
+  ];
+}
+
+export interface RankAttribution {
+  atts: DeviceAttribution[];
+  replays: { launches: number; kernels: number; graphs: GraphMatch[]; conflicts: number };
+  notes: string[];
+}
+
+/**
+ * Attribution of every rank. Capture files that name a rank are used for that rank only when
+ * some capture file names it; the others serve every rank.
+ */
+export function attributeRanks(ranks: readonly RankData[], files: readonly GraphFile[], records: readonly TraceRecords[], library?: RegExp): RankAttribution {
+  const table = new SiteTable();
+  const notes: string[] = [];
+  const sources: (GraphSource & { rank: number | undefined })[] = files.map((f, k) => ({ route: f.route, file: f.path, records: records[k]!, bs: f.bs, rank: f.rank }));
+  for (const s of sources) {
+    if (s.route !== Route.Capture) continue;
+    if (!s.records.apiNames.some((n) => /StreamBeginCapture/.test(n))) notes.push(`${s.file}: no stream capture in this trace (no cudaStreamBeginCapture / hipStreamBeginCapture); not used as a capture trace`);
+  }
+  const replays = { launches: 0, kernels: 0, graphs: [] as GraphMatch[], conflicts: 0 };
+  const atts = ranks.map((rank) => {
+    const att = attributeEager(rank.records, table, library);
+    const named = sources.filter((s) => s.route === Route.Capture && s.rank !== undefined && s.rank === rank.rank);
+    const use = sources.filter((s) => s.route === Route.Mapping || named.length === 0 || s.rank === rank.rank || s.rank === undefined);
+    const r = attributeReplays(rank.records, att, use, table, library);
+    replays.launches += r.launches;
+    replays.kernels += r.kernels;
+    replays.conflicts += r.conflicts;
+    replays.graphs.push(...r.graphs);
+    return att;
+  });
+  return { atts, replays, notes };
+}
