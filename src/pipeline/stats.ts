@@ -223,6 +223,9 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
     ? { ...request, path: j.path, ops: false, ascend: ascendRequest(j.ascend) }
     : { ...request, path: j.path })), ...gfiles.map((g) => ({ ...graphRequest, path: g.path }))], progress);
   const outcomes = all.slice(0, jobs.length);
+  gfiles.forEach((g, k) => {
+    if (all[jobs.length + k]!.events === 0) throw new TraceforgeError('E_PARSE', `${g.path}: not a trace (no trace events); --${g.route === Route.Capture ? 'capture' : 'mapping'} takes profiler traces`, g.path);
+  });
 
   const diagnostics = new Diagnostics();
   const ranks: RankData[] = [];
