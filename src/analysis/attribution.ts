@@ -14,7 +14,7 @@
  * Sites (op, dims, types, source, module) are plain strings, interned in a SiteTable that can
  * be shared by several traces (a replay and its capture trace).
  */
-import { apiKindOf, linkLaunches } from './launch-link.js';
+import { apiKindOf, linkLaunches, type LaunchLinks } from './launch-link.js';
 import type { TraceRecords } from './records/trace-records.js';
 
 /** Where a device activity comes from; '' for what is not known. */
@@ -46,6 +46,42 @@ export class SiteTable {
 export const LIBRARY_FRAMES = /^(?:<built-in|<frozen|<string>|<lambda>|nn\.Module: )|(?:^|\/)(?:torch|triton|multiprocessing|concurrent|importlib|asyncio|json|logging)\/|(?:^|\/)(?:threading|contextlib|functools|runpy|abc|typing)\.py\(|\/lib\/python3\.\d+\/(?!site-packages\/|dist-packages\/)/;
 
 const MODULE_PREFIX = 'nn.Module: ';
+
+/**
+ * Row of an id (External id, correlation): a dense table when the ids are small non-negative
+ * integers (the usual case), else a Map. Ids read from a Float64Array are heap numbers, and a
+ * Map keyed by them costs about 2 µs per insert: 0.4 s for the ops of a 150 MB trace.
+ */
+export class IdIndex {
+  private readonly dense: Int32Array | undefined;
+  private readonly map: Map<number, number> | undefined;
+
+  /** The first row with each id wins when `first`, else the last. */
+  constructor(ids: Float64Array, first = false) {
+    let max = -1;
+    let ok = true;
+    for (let i = 0; i < ids.length; i++) {
+      const x = ids[i]!;
+      if (x !== x) continue;
+      if (!(x >= 0 && x <= 0x7fffffff && x === Math.floor(x))) { ok = false; break; }
+      if (x > max) max = x;
+    }
+    if (ok && max < 4 * ids.length + 65536) {
+      const d = (this.dense = new Int32Array(max + 1).fill(-1));
+      for (let i = 0; i < ids.length; i++) { const x = ids[i]!; if (x === x && (!first || d[x]! < 0)) d[x] = i; }
+    } else {
+      const m = (this.map = new Map());
+      for (let i = 0; i < ids.length; i++) { const x = ids[i]!; if (x === x && (!first || !m.has(x))) m.set(x, i); }
+    }
+  }
+
+  /** Row of id x, or -1. */
+  get(x: number): number {
+    if (x !== x) return -1;
+    if (this.dense) return x >= 0 && x < this.dense.length && x === Math.floor(x) ? this.dense[x]! : -1;
+    return this.map!.get(x) ?? -1;
+  }
+}
 
 /** Spans on threads: what the containment sweep walks. */
 interface Spans { count: number; start: Float64Array; dur: Float64Array; thread: Int32Array }
@@ -139,14 +175,12 @@ export function launchSites(r: TraceRecords, table: SiteTable, rows?: ArrayLike<
   }
   const o = r.ops;
   if (o && o.count > 0) {
-    const byExt = new Map<number, number>();
-    for (let i = 0; i < o.count; i++) { const x = o.ext[i]!; if (x === x) byExt.set(x, i); }
+    const byExt = new IdIndex(o.ext);
     const viaContainment: number[] = [];
     for (let k = 0; k < rows.length; k++) {
       const i = rows[k]!;
-      const x = l.ext[i]!;
-      const op = x === x ? byExt.get(x) : undefined;
-      if (op !== undefined) opOf[i] = op; else viaContainment.push(i);
+      const op = byExt.get(l.ext[i]!);
+      if (op >= 0) opOf[i] = op; else viaContainment.push(i);
     }
     if (viaContainment.length > 0) containing(o, l, viaContainment, (q, stack, depth) => { if (depth > 0) opOf[q] = stack[depth - 1]!; });
   }
@@ -204,21 +238,19 @@ export interface DeviceAttribution {
  * Eager attribution of one trace: every device activity through its own launch call. Graph
  * replay kernels are marked GraphUnattributed (graph-replay.ts fills them in when it can).
  */
-export function attributeEager(r: TraceRecords, table: SiteTable, library?: RegExp): DeviceAttribution {
+export function attributeEager(r: TraceRecords, table: SiteTable, library?: RegExp, links: LaunchLinks = linkLaunches(r, 0)): DeviceAttribution {
   const d = r.device;
-  const links = linkLaunches(r, 0);
   const ls = launchSites(r, table, undefined, library);
   const site = new Int32Array(d.count).fill(-1);
   const route = new Uint8Array(d.count);
   const opInstance = new Float64Array(d.count).fill(-1);
   const o = r.ops;
-  const byExt = new Map<number, number>();
-  if (o) for (let i = 0; i < o.count; i++) { const x = o.ext[i]!; if (x === x) byExt.set(x, i); }
+  const byExt = new IdIndex(o?.ext ?? new Float64Array(0));
   for (let i = 0; i < d.count; i++) {
     const li = links.launchOf[i]!;
     if (li >= 0 && links.kinds[r.launches!.name[li]!] === 'graph') { route[i] = Route.GraphUnattributed; continue; }
-    const x = d.ext[i]!;
-    const extOp = x === x ? byExt.get(x) : undefined;
+    const op = byExt.get(d.ext[i]!);
+    const extOp = op >= 0 ? op : undefined;
     if (li >= 0 && ls.site[li]! >= 0) {
       site[i] = ls.site[li]!;
       route[i] = Route.Eager;

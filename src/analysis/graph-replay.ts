@@ -18,8 +18,8 @@
  * a kernel whose op differs between them is left unattributed. What matches nothing stays
  * "graph replay, unattributed".
  */
-import { attributeEager, launchSites, Route, type DeviceAttribution, type SiteTable } from './attribution.js';
-import { apiKindOf, linkLaunches } from './launch-link.js';
+import { IdIndex, attributeEager, launchSites, Route, type DeviceAttribution, type SiteTable } from './attribution.js';
+import { apiKindOf, linkLaunches, type LaunchLinks } from './launch-link.js';
 import type { TraceRecords } from './records/trace-records.js';
 
 /** A trace to attribute replays from. */
@@ -129,10 +129,9 @@ interface EagerStream { names: string[]; kinds: string; site: Int32Array; inst: 
 function eagerStreams(src: GraphSource, table: SiteTable, library: RegExp | undefined, instBase: number): EagerStream[] {
   const r = src.records;
   const d = r.device;
-  const att = attributeEager(r, table, library);
   const links = linkLaunches(r, 0);
-  const byExt = new Map<number, number>();
-  if (r.ops) for (let i = 0; i < r.ops.count; i++) { const x = r.ops.ext[i]!; if (x === x) byExt.set(x, i); }
+  const att = attributeEager(r, table, library, links);
+  const byExt = new IdIndex(r.ops?.ext ?? new Float64Array(0));
   const l = r.launches;
   const steps = r.annotations.filter((a) => !a.gpu && /ProfilerStep#|step/i.test(a.name));
   const byPid = new Map<number, number[]>();
@@ -152,7 +151,7 @@ function eagerStreams(src: GraphSource, table: SiteTable, library: RegExp | unde
     out.push({
       names, kinds: names.map(tokenKind).join(''),
       site: Int32Array.from(rows, (i) => att.site[i]!),
-      inst: Float64Array.from(rows, (i) => { const x = d.ext[i]!; const op = x === x ? byExt.get(x) : undefined; return op !== undefined ? instBase + op : -1; }),
+      inst: Float64Array.from(rows, (i) => { const op = byExt.get(d.ext[i]!); return op >= 0 ? instBase + op : -1; }),
       stepStart, bs,
     });
   }
@@ -252,12 +251,14 @@ export interface ReplayAttribution {
  * Fills in the replay kernels of `att` (from attributeEager on `r`) from the sources. Mutates
  * `att`; returns what was matched per replayed graph.
  */
-export function attributeReplays(r: TraceRecords, att: DeviceAttribution, sources: readonly GraphSource[], table: SiteTable, library?: RegExp): ReplayAttribution {
+export function attributeReplays(r: TraceRecords, att: DeviceAttribution, sources: readonly GraphSource[], table: SiteTable, library?: RegExp, links: LaunchLinks = linkLaunches(r, 0)): ReplayAttribution {
   const d = r.device;
   const l = r.launches;
   const res: ReplayAttribution = { graphs: [], launches: 0, kernels: 0, conflicts: 0 };
   if (!l) return res;
-  const links = linkLaunches(r, 0);
+  let any = false;
+  for (let i = 0; i < d.count && !any; i++) any = att.route[i] === Route.GraphUnattributed;
+  if (!any) return res;
   const byLaunch = new Map<number, number[]>();
   for (let i = 0; i < d.count; i++) {
     if (att.route[i] !== Route.GraphUnattributed) continue;

@@ -15,6 +15,7 @@ import { TraceforgeError } from '../errors.js';
 import { SiteTable, attributeEager, Route, type DeviceAttribution } from '../analysis/attribution.js';
 import { attributeReplays, batchSizeIn, type GraphMatch, type GraphSource } from '../analysis/graph-replay.js';
 import type { TraceRecords } from '../analysis/records/trace-records.js';
+import { linkLaunches } from '../analysis/launch-link.js';
 import type { RankData } from '../analysis/timeline.js';
 
 const TRACE_FILE = /\.json(?:\.gz)?$/i;
@@ -100,10 +101,11 @@ export function attributeRanks(ranks: readonly RankData[], files: readonly Graph
   }
   const replays = { launches: 0, kernels: 0, graphs: [] as GraphMatch[], conflicts: 0 };
   const atts = ranks.map((rank) => {
-    const att = attributeEager(rank.records, table, library);
+    const links = linkLaunches(rank.records, 0);
+    const att = attributeEager(rank.records, table, library, links);
     const named = sources.filter((s) => s.route === Route.Capture && s.rank !== undefined && s.rank === rank.rank);
     const use = sources.filter((s) => s.route === Route.Mapping || named.length === 0 || s.rank === rank.rank || s.rank === undefined);
-    const r = attributeReplays(rank.records, att, use, table, library);
+    const r = attributeReplays(rank.records, att, use, table, library, links);
     replays.launches += r.launches;
     replays.kernels += r.kernels;
     replays.conflicts += r.conflicts;
