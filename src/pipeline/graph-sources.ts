@@ -114,3 +114,29 @@ export function attributeRanks(ranks: readonly RankData[], files: readonly Graph
   });
   return { atts, replays, notes };
 }
+
+/** Whether a trace replays CUDA/HIP graphs, captures them, or neither (`info`). */
+export interface GraphInfo {
+  kind: 'replay' | 'capture' | 'eager';
+  /** `cudaGraphLaunch` / `hipGraphLaunch` calls, and stream captures begun. */
+  graphLaunches: number;
+  captures: number;
+  /** Capture traces found next to the trace (for a replay). */
+  captureFiles: string[];
+}
+
+/** Counts graph launches and captures among runtime calls, from their names' bytes. */
+export class GraphCallCounter {
+  launches = 0;
+  captures = 0;
+  add(b: Buffer, s: number, e: number): void {
+    if (e - s < 14) return;
+    const name = b.toString('latin1', s, e);
+    if (/^"(?:cuda|cu|hip)GraphLaunch/.test(name)) this.launches++;
+    else if (/^"(?:cuda|cu|hip)StreamBeginCapture/.test(name)) this.captures++;
+  }
+  info(file: string): GraphInfo {
+    const kind = this.captures > 0 ? 'capture' : this.launches > 0 ? 'replay' : 'eager';
+    return { kind, graphLaunches: this.launches, captures: this.captures, captureFiles: kind === 'replay' && file !== '-' ? discoverCaptures([file]) : [] };
+  }
+}

@@ -265,3 +265,16 @@ test('tp2 --by source: the forward line with the all-reduce call in it, totals e
   // no nn.Module frames in this trace
   assert.deepEqual(r.modules!.map((m) => m.name), ['(no nn.Module)']);
 });
+
+test('info: a replay (with the capture files next to it), a capture, or eager', async () => {
+  const { infoOf } = await import('../../src/pipeline/info.js');
+  const replay = (await infoOf(realFixture('public', 'tracelens', 'sglang_Qwen3-8B_decode.json.gz'))).traces[0]!.graphs;
+  assert.equal(replay.kind, 'replay');
+  assert.equal(replay.graphLaunches, 1);
+  assert.deepEqual(replay.captureFiles.map((f) => path.basename(f)), ['bs_32_rank0.json.gz']);
+  const cap = (await infoOf(realFixture('h200', 'tiny', 'tiny-capture.trace.json.gz'))).traces[0]!.graphs;
+  assert.equal(cap.kind, 'capture');
+  assert.equal(cap.captures, 1);
+  assert.equal((await infoOf(realFixture('h200', 'tiny', 'tiny-eager.trace.json.gz'))).traces[0]!.graphs.kind, 'eager');
+  assert.equal((await infoOf(realFixture('h200', 'pdl-cudagraph.trace.json.gz'))).traces[0]!.graphs.graphLaunches, 6);
+});
