@@ -143,6 +143,14 @@ function diagnosticsHtml(s: StatsResult): string {
   return parts.join('');
 }
 
+/** How much device time has an op and a source, and by which route. */
+function attributionHtml(s: StatsResult): string {
+  const a = s.attribution;
+  if (!a) return '';
+  const routes = a.routes.map((r) => `${escapeHtml(r.route)} ${escapeHtml(percent(r.share))} (${count(r.kernels)})`).join(', ');
+  return `<p class="tf-muted">${escapeHtml(percent(a.withOp.share))} of device time has an op, ${escapeHtml(percent(a.withSource.share))} a Python source; by route: ${routes}.</p>`;
+}
+
 function inputsHtml(s: StatsResult): string {
   const files = [...new Set(s.inputs.map((i) => i.file))];
   const shown = files.slice(0, 6).map((f) => `<code>${escapeHtml(f)}</code>`).join(', ');
@@ -183,6 +191,11 @@ const SECTIONS = (s: StatsResult): SectionSpec[] => [
     id: 'ops', title: 'Top operators by input shape',
     lede: 'CPU operators grouped by name, input shapes and types (like torch key_averages(group_by_input_shape=True)); device time from the kernels they launched.',
     body: '<div class="tf-table-host" id="table-ops"></div>',
+  },
+  {
+    id: 'sources', title: 'GPU time by Python source and nn.Module',
+    lede: 'Each device activity traced to its launch, its CPU op and the Python frames around the launch (with_stack); graph replays through their capture or mapping trace. Source: the first user frame below the innermost nn.Module.',
+    body: `${attributionHtml(s)}<div class="tf-table-host" id="table-sources"></div><h3>By nn.Module</h3><div class="tf-table-host" id="table-modules"></div>`,
   },
   {
     id: 'diagnostics', title: 'Diagnostics',
