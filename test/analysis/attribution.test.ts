@@ -278,3 +278,26 @@ test('info: a replay (with the capture files next to it), a capture, or eager', 
   assert.equal((await infoOf(realFixture('h200', 'tiny', 'tiny-eager.trace.json.gz'))).traces[0]!.graphs.kind, 'eager');
   assert.equal((await infoOf(realFixture('h200', 'pdl-cudagraph.trace.json.gz'))).traces[0]!.graphs.graphLaunches, 6);
 });
+
+test('diff --by source: eager vs graph replay (with its capture) compared per Python location', async () => {
+  const { diffOf } = await import('../../src/pipeline/diff.js');
+  const r = await diffOf(realFixture('h200', 'tiny', 'tiny-eager.trace.json.gz'), realFixture('h200', 'tiny', 'tiny-graph.trace.json.gz'),
+    { views: ['source', 'module'], capture: [realFixture('h200', 'tiny', 'tiny-capture.trace.json.gz')], normalize: 'none' });
+  const fwd = r.sources!.find((x) => x.name === 'llm_trace.py(36): forward')!;
+  assert.equal(fwd.status, 'both');
+  assert.equal(r.sources!.some((x) => x.name === '(graph replay, unattributed)'), false);
+  // the graph side launches each of these kernels once per replay: 4 replays; the eager side once per step
+  const rn = r.modules!.find((x) => x.name === 'Model/Layer/RMSNorm')!;
+  assert.equal(rn.status, 'both');
+  assert.equal(rn.candidate!.calls, 144);
+});
+
+test('report: the source and module tables and the attribution line', async () => {
+  const { reportDataOf, chartAssets } = await import('../../src/pipeline/report.js');
+  const { renderReportHtml } = await import('../../src/report/html.js');
+  const data = await reportDataOf([realFixture('h200', 'tiny', 'tiny-graph.trace.json.gz')], { capture: [realFixture('h200', 'tiny', 'tiny-capture.trace.json.gz')] });
+  assert.ok((data.stats.sources ?? []).length > 0);
+  const html = renderReportHtml(data, await chartAssets());
+  assert.ok(html.includes('id="table-sources"') && html.includes('id="table-modules"'));
+  assert.match(html, /of device time has an op, [\d.]+% a Python source; by route: eager [\d.]+% \(4\), capture [\d.]+% \(276\)/);
+});
