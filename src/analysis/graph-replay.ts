@@ -18,7 +18,7 @@
  * a kernel whose op differs between them is left unattributed. What matches nothing stays
  * "graph replay, unattributed".
  */
-import { IdIndex, attributeEager, launchSites, Route, type DeviceAttribution, type SiteTable } from './attribution.js';
+import { IdIndex, attributeEager, launchSites, Route, type DeviceAttribution, type Site, type SiteTable } from './attribution.js';
 import { apiKindOf, linkLaunches, type LaunchLinks } from './launch-link.js';
 import type { TraceRecords } from './records/trace-records.js';
 
@@ -226,6 +226,9 @@ function narrow(cands: Seq[], bs: number | undefined): Seq[] {
   return c;
 }
 
+/** Two sites name different ops (or shapes); an unknown op differs from nothing. */
+const differ = (a: Site, b: Site): boolean => a.op !== '' && b.op !== '' && (a.op !== b.op || a.dims !== b.dims);
+
 /** Per index: the site all candidates agree on, else -1. */
 function agreed(cands: Seq[], n: number): { site: Int32Array; inst: Float64Array } {
   const site = new Int32Array(n).fill(-1);
@@ -291,32 +294,33 @@ export function attributeReplays(r: TraceRecords, att: DeviceAttribution, source
   }
   for (const g of graphs.values()) {
     const n = g.names.length;
-    const capCands = narrow(captures.filter((c) => c.kinds === g.kinds && (c.names === undefined || c.names.every((x, i) => x === g.names[i]))), g.bs);
     const mapCands = narrow(mappings.flatMap((m) => mappingSeqs(m.src, m.streams, g.names, g.kinds)), g.bs);
-    const cap = agreed(capCands, n);
     const map = agreed(mapCands, n);
-    const useCap = capCands.length > 0;
-    const chosen = useCap ? cap : map;
-    const route = useCap ? Route.Capture : Route.Mapping;
+    let capCands = narrow(captures.filter((c) => c.kinds === g.kinds && (c.names === undefined || c.names.every((x, i) => x === g.names[i]))), g.bs);
+    // several capture regions fit (nameless CUDA launches, no batch size): keep those whose ops agree with the mapping run
+    if (capCands.length > 1 && mapCands.length > 0) {
+      const fits = capCands.filter((c) => !c.site.some((s, i) => s >= 0 && map.site[i]! >= 0 && differ(table.list[s]!, table.list[map.site[i]!]!)));
+      if (fits.length > 0) capCands = fits;
+    }
+    const cap = agreed(capCands, n);
     let attributed = 0;
     for (let i = 0; i < n; i++) {
-      let s = chosen.site[i]!;
-      if (s >= 0 && useCap && map.site[i]! >= 0) {
-        const a = table.list[s]!;
-        const b = table.list[map.site[i]!]!;
-        if (a.op !== '' && b.op !== '' && (a.op !== b.op || a.dims !== b.dims)) { s = -1; res.conflicts += g.replays.length; }
-      }
+      let s = cap.site[i]!;
+      let route = Route.Capture;
+      let inst = cap.inst[i]!;
+      if (s >= 0 && map.site[i]! >= 0 && differ(table.list[s]!, table.list[map.site[i]!]!)) { s = -1; res.conflicts += g.replays.length; continue; }
+      if (s < 0) { s = map.site[i]!; route = Route.Mapping; inst = map.inst[i]!; }
       if (s < 0) continue;
       attributed++;
       for (const rep of g.replays) {
         const k = rep.rows[i]!;
         att.site[k] = s;
         att.route[k] = route;
-        const inst = chosen.inst[i]!;
         att.opInstance[k] = inst >= 0 ? inst * 1e6 + rep.launch : -1;
       }
     }
-    const used = useCap ? capCands : mapCands;
+    const useCap = capCands.length > 0;
+    const used = useCap ? [...capCands, ...mapCands] : mapCands;
     const m: GraphMatch = {
       launches: g.replays.length, kernels: n, route: used.length > 0 ? (useCap ? 'capture' : 'mapping') : 'none',
       files: [...new Set(used.map((c) => c.file))], attributed,

@@ -214,6 +214,20 @@ test('several capture regions fit a nameless CUDA replay: the batch size decides
     assert.equal(u.ops!.some((o) => o.name === 'aten::mm'), false);
     assert.equal(u.attribution!.routes.find((x) => x.route === 'graph replay, unattributed')!.kernels, 2);
     assert.ok(u.notes.some((n) => /differ between 2 matching candidates/.test(n)), u.notes.join('\n'));
+    // a graph-off run picks the capture region whose ops it shares
+    const eager = path.join(dir, 'eager.json');
+    writeFileSync(eager, JSON.stringify({ traceEvents: [
+      { ph: 'X', cat: 'user_annotation', name: 'decode_step_0', pid: 1, tid: 1, ts: 0, dur: 100 },
+      ...(['gemm_kernel', 'add_kernel'] as const).flatMap((k, j) => [
+        { ph: 'X', cat: 'cpu_op', name: j === 0 ? 'aten::mm' : 'aten::add', pid: 1, tid: 1, ts: 10 + 20 * j, dur: 10, args: { 'External id': 5 + j, 'Input Dims': [[4, 64], [64, 64]], 'Input type': ['float', 'float'] } },
+        { ph: 'X', cat: 'cuda_runtime', name: 'cudaLaunchKernel', pid: 1, tid: 1, ts: 12 + 20 * j, dur: 2, args: { 'External id': 5 + j, correlation: 50 + j } },
+        { ph: 'X', cat: 'kernel', name: k, pid: 0, tid: 7, ts: 60 + 5 * j, dur: 3, args: { 'External id': 5 + j, correlation: 50 + j, stream: 7 } },
+      ]),
+    ] }));
+    const m = await statsOf([b.replay], { views: ['op'], capture: [b.capture], mapping: [eager] });
+    assert.deepEqual(m.ops!.find((o) => o.name === 'aten::mm')!.inputDims, [[4, 64], [64, 64]]);
+    assert.equal(m.attribution!.routes.find((x) => x.route === 'capture')!.kernels, 2);
+    assert.equal(m.attribution!.conflicts, 0);
   });
 });
 
