@@ -56,6 +56,12 @@ export function opLabel(op: string, dims: string): string {
   return `${op} ${d}`;
 }
 
+/** opLabel per site id, made once. */
+function labelsOf(sites: readonly { op: string; dims: string }[]): (s: number) => string {
+  const memo: (string | undefined)[] = [];
+  return (s) => (memo[s] ??= opLabel(sites[s]!.op, sites[s]!.dims));
+}
+
 interface Acc { calls: number; ns: number; kernels: Map<string, { calls: number; ns: number }>; ops: Map<string, { calls: number; ns: number }> }
 
 const bump = (m: Map<string, { calls: number; ns: number }>, k: string, ns: number): void => {
@@ -72,6 +78,7 @@ export function sourceStats(ranks: readonly RankData[], atts: readonly DeviceAtt
     const r = rank.records;
     const d = r.device;
     const a = atts[k]!;
+    const label = labelsOf(a.sites);
     for (let i = 0; i < d.count; i++) {
       const s = a.site[i]!;
       const site = s >= 0 ? a.sites[s]! : undefined;
@@ -83,7 +90,7 @@ export function sourceStats(ranks: readonly RankData[], atts: readonly DeviceAtt
       x.calls++;
       x.ns += ns;
       bump(x.kernels, r.names[d.name[i]!]!, ns);
-      if (site && site.op !== '') bump(x.ops, opLabel(site.op, site.dims), ns);
+      if (site && site.op !== '') bump(x.ops, label(s), ns);
     }
   });
   return [...acc].map(([name, x]) => ({ name, calls: x.calls, gpuUs: us(x.ns), share: busyNs > 0 ? x.ns / busyNs : 0, kernels: top3(x.kernels), ops: top3(x.ops) }))
@@ -99,6 +106,7 @@ export function kernelOrigins(ranks: readonly RankData[], atts: readonly DeviceA
     const r = rank.records;
     const d = r.device;
     const a = atts[k]!;
+    const label = labelsOf(a.sites);
     for (let i = 0; i < d.count; i++) {
       const name = r.names[d.name[i]!]!;
       let x = per.get(name);
@@ -108,7 +116,7 @@ export function kernelOrigins(ranks: readonly RankData[], atts: readonly DeviceA
       const s = a.site[i]!;
       if (s < 0) continue;
       const site = a.sites[s]!;
-      if (site.op !== '') { const o = opLabel(site.op, site.dims); x.ops.set(o, (x.ops.get(o) ?? 0) + ns); }
+      if (site.op !== '') { const o = label(s); x.ops.set(o, (x.ops.get(o) ?? 0) + ns); }
       if (site.source !== '') x.srcs.set(site.source, (x.srcs.get(site.source) ?? 0) + ns);
     }
   });
