@@ -3,7 +3,7 @@
  * module` (nn.Module chain → GPU time), the dominant op and source of each kernel, and the
  * summary of how much time each attribution route covered.
  */
-import { ROUTE_NAMES, Route, type DeviceAttribution } from './attribution.js';
+import { ROUTE_NAMES, Route, type DeviceAttribution, type Site } from './attribution.js';
 import type { GraphMatch } from './graph-replay.js';
 import type { RankData } from './timeline.js';
 
@@ -71,9 +71,9 @@ const bump = (m: Map<string, { calls: number; ns: number }>, k: string, ns: numb
 const top3 = (m: Map<string, { calls: number; ns: number }>): NamedTime[] =>
   [...m].sort((a, b) => b[1].ns - a[1].ns || (a[0] < b[0] ? -1 : 1)).slice(0, 3).map(([name, x]) => ({ name, calls: x.calls, totalUs: us(x.ns) }));
 
-/** Device time per source location (`by: 'source'`) or module chain (`by: 'module'`), most time first. */
-export function sourceStats(ranks: readonly RankData[], atts: readonly DeviceAttribution[], by: 'source' | 'module', busyNs: number): SourceStat[] {
-  const acc = new Map<string, Acc>();
+/** Every device activity of every rank with its kernel name, duration (ns), site and route; `label` is the site's op label. */
+function eachActivity(ranks: readonly RankData[], atts: readonly DeviceAttribution[],
+  visit: (name: string, ns: number, site: Site | undefined, label: string, route: number) => void): void {
   ranks.forEach((rank, k) => {
     const r = rank.records;
     const d = r.device;
@@ -82,16 +82,23 @@ export function sourceStats(ranks: readonly RankData[], atts: readonly DeviceAtt
     for (let i = 0; i < d.count; i++) {
       const s = a.site[i]!;
       const site = s >= 0 ? a.sites[s]! : undefined;
-      const key = a.route[i] === Route.GraphUnattributed ? UNATTRIBUTED
-        : by === 'source' ? (site?.source || NO_SOURCE) : (site?.module || NO_MODULE);
-      let x = acc.get(key);
-      if (!x) acc.set(key, (x = { calls: 0, ns: 0, kernels: new Map(), ops: new Map() }));
-      const ns = d.dur[i]!;
-      x.calls++;
-      x.ns += ns;
-      bump(x.kernels, r.names[d.name[i]!]!, ns);
-      if (site && site.op !== '') bump(x.ops, label(s), ns);
+      visit(r.names[d.name[i]!]!, d.dur[i]!, site, site && site.op !== '' ? label(s) : '', a.route[i]!);
     }
+  });
+}
+
+/** Device time per source location (`by: 'source'`) or module chain (`by: 'module'`), most time first. */
+export function sourceStats(ranks: readonly RankData[], atts: readonly DeviceAttribution[], by: 'source' | 'module', busyNs: number): SourceStat[] {
+  const acc = new Map<string, Acc>();
+  eachActivity(ranks, atts, (name, ns, site, label, route) => {
+    const key = route === Route.GraphUnattributed ? UNATTRIBUTED
+      : by === 'source' ? (site?.source || NO_SOURCE) : (site?.module || NO_MODULE);
+    let x = acc.get(key);
+    if (!x) acc.set(key, (x = { calls: 0, ns: 0, kernels: new Map(), ops: new Map() }));
+    x.calls++;
+    x.ns += ns;
+    bump(x.kernels, name, ns);
+    if (label !== '') bump(x.ops, label, ns);
   });
   return [...acc].map(([name, x]) => ({ name, calls: x.calls, gpuUs: us(x.ns), share: busyNs > 0 ? x.ns / busyNs : 0, kernels: top3(x.kernels), ops: top3(x.ops) }))
     .sort((p, q) => q.gpuUs - p.gpuUs || (p.name < q.name ? -1 : 1));
@@ -102,23 +109,12 @@ export interface KernelOrigin { op?: string; opShare?: number; source?: string; 
 
 export function kernelOrigins(ranks: readonly RankData[], atts: readonly DeviceAttribution[]): Map<string, KernelOrigin> {
   const per = new Map<string, { ns: number; ops: Map<string, number>; srcs: Map<string, number> }>();
-  ranks.forEach((rank, k) => {
-    const r = rank.records;
-    const d = r.device;
-    const a = atts[k]!;
-    const label = labelsOf(a.sites);
-    for (let i = 0; i < d.count; i++) {
-      const name = r.names[d.name[i]!]!;
-      let x = per.get(name);
-      if (!x) per.set(name, (x = { ns: 0, ops: new Map(), srcs: new Map() }));
-      const ns = d.dur[i]!;
-      x.ns += ns;
-      const s = a.site[i]!;
-      if (s < 0) continue;
-      const site = a.sites[s]!;
-      if (site.op !== '') { const o = label(s); x.ops.set(o, (x.ops.get(o) ?? 0) + ns); }
-      if (site.source !== '') x.srcs.set(site.source, (x.srcs.get(site.source) ?? 0) + ns);
-    }
+  eachActivity(ranks, atts, (name, ns, site, label) => {
+    let x = per.get(name);
+    if (!x) per.set(name, (x = { ns: 0, ops: new Map(), srcs: new Map() }));
+    x.ns += ns;
+    if (label !== '') x.ops.set(label, (x.ops.get(label) ?? 0) + ns);
+    if (site && site.source !== '') x.srcs.set(site.source, (x.srcs.get(site.source) ?? 0) + ns);
   });
   const best = (m: Map<string, number>): [string, number] | undefined => [...m].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0];
   const out = new Map<string, KernelOrigin>();
@@ -139,21 +135,14 @@ export function attributionSummary(ranks: readonly RankData[], atts: readonly De
   replays: { launches: number; kernels: number; graphs: GraphMatch[]; conflicts: number }, captureFiles: string[], mappingFiles: string[]): AttributionSummary {
   const byRoute = ROUTE_NAMES.map(() => ({ kernels: 0, ns: 0 }));
   let kernels = 0, total = 0, opK = 0, opNs = 0, srcK = 0, srcNs = 0;
-  ranks.forEach((rank, k) => {
-    const d = rank.records.device;
-    const a = atts[k]!;
-    for (let i = 0; i < d.count; i++) {
-      const ns = d.dur[i]!;
-      kernels++;
-      total += ns;
-      const rt = byRoute[a.route[i]!]!;
-      rt.kernels++;
-      rt.ns += ns;
-      const s = a.site[i]!;
-      if (s < 0) continue;
-      if (a.sites[s]!.op !== '') { opK++; opNs += ns; }
-      if (a.sites[s]!.source !== '') { srcK++; srcNs += ns; }
-    }
+  eachActivity(ranks, atts, (_name, ns, site, _label, route) => {
+    kernels++;
+    total += ns;
+    const rt = byRoute[route]!;
+    rt.kernels++;
+    rt.ns += ns;
+    if (site && site.op !== '') { opK++; opNs += ns; }
+    if (site && site.source !== '') { srcK++; srcNs += ns; }
   });
   const share = (ns: number): number => (total > 0 ? ns / total : 0);
   return {
