@@ -246,8 +246,9 @@ export interface ReplayAttribution {
   /** Graph launches in the trace, and their kernels. */
   launches: number;
   kernels: number;
-  /** Kernels where the two routes named different ops (left unattributed). */
+  /** Kernels where the two routes named different ops (left unattributed), and the first few names. */
   conflicts: number;
+  conflictNames: string[];
 }
 
 /**
@@ -257,7 +258,7 @@ export interface ReplayAttribution {
 export function attributeReplays(r: TraceRecords, att: DeviceAttribution, sources: readonly GraphSource[], table: SiteTable, library?: RegExp, links: LaunchLinks = linkLaunches(r, 0)): ReplayAttribution {
   const d = r.device;
   const l = r.launches;
-  const res: ReplayAttribution = { graphs: [], launches: 0, kernels: 0, conflicts: 0 };
+  const res: ReplayAttribution = { graphs: [], launches: 0, kernels: 0, conflicts: 0, conflictNames: [] };
   if (!l) return res;
   let any = false;
   for (let i = 0; i < d.count && !any; i++) any = att.route[i] === Route.GraphUnattributed;
@@ -308,7 +309,11 @@ export function attributeReplays(r: TraceRecords, att: DeviceAttribution, source
       let s = cap.site[i]!;
       let route = Route.Capture;
       let inst = cap.inst[i]!;
-      if (s >= 0 && map.site[i]! >= 0 && differ(table.list[s]!, table.list[map.site[i]!]!)) { s = -1; res.conflicts += g.replays.length; continue; }
+      if (s >= 0 && map.site[i]! >= 0 && differ(table.list[s]!, table.list[map.site[i]!]!)) {
+        res.conflicts += g.replays.length;
+        if (res.conflictNames.length < 5) res.conflictNames.push(`${g.names[i]!}: capture ${table.list[s]!.op}, mapping ${table.list[map.site[i]!]!.op}`);
+        continue;
+      }
       if (s < 0) { s = map.site[i]!; route = Route.Mapping; inst = map.inst[i]!; }
       if (s < 0) continue;
       attributed++;

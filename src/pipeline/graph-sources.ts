@@ -16,6 +16,7 @@ import { SiteTable, attributeEager, Route, type DeviceAttribution } from '../ana
 import { attributeReplays, batchSizeIn, type GraphMatch, type GraphSource } from '../analysis/graph-replay.js';
 import type { TraceRecords } from '../analysis/records/trace-records.js';
 import { linkLaunches } from '../analysis/launch-link.js';
+import type { Diagnostics } from '../model/diagnostics.js';
 import type { RankData } from '../analysis/timeline.js';
 
 const TRACE_FILE = /\.json(?:\.gz)?$/i;
@@ -91,7 +92,7 @@ export interface RankAttribution {
  * Attribution of every rank. Capture files that name a rank are used for that rank only when
  * some capture file names it; the others serve every rank.
  */
-export function attributeRanks(ranks: readonly RankData[], files: readonly GraphFile[], records: readonly TraceRecords[], library?: RegExp): RankAttribution {
+export function attributeRanks(ranks: readonly RankData[], files: readonly GraphFile[], records: readonly TraceRecords[], diagnostics: Diagnostics, library?: RegExp): RankAttribution {
   const table = new SiteTable();
   const notes: string[] = [];
   const sources: (GraphSource & { rank: number | undefined })[] = files.map((f, k) => ({ route: f.route, file: f.path, records: records[k]!, bs: f.bs, rank: f.rank }));
@@ -109,6 +110,15 @@ export function attributeRanks(ranks: readonly RankData[], files: readonly Graph
     replays.launches += r.launches;
     replays.kernels += r.kernels;
     replays.conflicts += r.conflicts;
+    for (const c of r.conflictNames) diagnostics.add('graph_routes_disagree', { file: rank.file, index: -1, name: c.slice(0, c.indexOf(': capture ')), detail: c.slice(c.indexOf(': capture ') + 2) }, 0);
+    if (r.conflicts > 0) diagnostics.add('graph_routes_disagree', undefined, r.conflicts);
+    const d = rank.records.device;
+    let open = 0;
+    for (let i = 0; i < d.count; i++) {
+      if (att.route[i] !== Route.GraphUnattributed) continue;
+      if (open++ === 0) diagnostics.add('graph_replay_unattributed', { file: rank.file, index: -1, name: rank.records.names[d.name[i]!]!, detail: `${rank.label}: first of the unattributed replay kernels` }, 0);
+    }
+    if (open > 0) diagnostics.add('graph_replay_unattributed', undefined, open);
     replays.graphs.push(...r.graphs);
     return att;
   });

@@ -288,7 +288,7 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
 
   const timelines: RankTimeline[] = ranks.map((r) => timelineOf(r, cats));
   const busyNs = timelines.reduce((a, t) => a + t.busyNs, 0);
-  const att = attribute ? attributeRanks(ranks, gfiles, all.slice(jobs.length).map((o) => o.records), library) : undefined;
+  const att = attribute ? attributeRanks(ranks, gfiles, all.slice(jobs.length).map((o) => o.records), diagnostics, library) : undefined;
   const result: StatsResult = { views, inputs: inputsOut, notes, diagnostics: diagnostics.list() };
   let summaries: RankSummary[] | undefined;
   if (want('summary') || want('rank')) summaries = ranks.map((r, k) => rankSummary(r, timelines[k]!, cats));

@@ -170,6 +170,9 @@ test('fail safe: a capture or mapping of another workload attributes nothing; th
   assert.equal(r.sources!.find((s) => s.name === '(graph replay, unattributed)')!.calls, 276);
   assert.equal(r.opLinks!.replayedKernels, undefined);
   assert.ok(r.notes.some((n) => /0 of 69 attributed/.test(n)));
+  const diag = r.diagnostics.find((d) => d.name === 'graph_replay_unattributed')!;
+  assert.equal(diag.count, 276);
+  assert.equal(diag.examples[0]!.name, replays(load(graph))[0]![0]!.name);
 });
 
 /** A synthetic CUDA pair: two capture regions of two launches each (bs 1 and bs 4), and a replay. */
