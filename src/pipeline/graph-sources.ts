@@ -17,6 +17,7 @@ import { attributeReplays, batchSizeIn, type GraphMatch, type GraphSource } from
 import type { TraceRecords } from '../analysis/records/trace-records.js';
 import { linkLaunches } from '../analysis/launch-link.js';
 import type { Diagnostics } from '../model/diagnostics.js';
+import type { AttributionSummary } from '../analysis/source-view.js';
 import type { RankData } from '../analysis/timeline.js';
 
 const TRACE_FILE = /\.json(?:\.gz)?$/i;
@@ -123,6 +124,24 @@ export function attributeRanks(ranks: readonly RankData[], files: readonly Graph
     return att;
   });
   return { atts, replays, notes };
+}
+
+/** `--library`: a regular expression (E_USAGE when malformed). */
+export function libraryPattern(p: string | RegExp): RegExp {
+  if (p instanceof RegExp) return p;
+  try { return new RegExp(p); } catch (e) {
+    throw new TraceforgeError('E_USAGE', `--library: not a valid regular expression: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
+
+/** One line per replayed graph and one for the totals. */
+export function attributionNotes(s: AttributionSummary): string[] {
+  const out = s.replays.graphs.map((g) => `graph replay: ${g.launches} launch(es) × ${g.kernels} kernels: ${g.attributed} of ${g.kernels} attributed${g.route !== 'none' ? ` via ${g.route} (${g.files.join(', ')})` : ''}${g.reason ? `; ${g.reason}` : ''}`);
+  if (s.conflicts > 0) out.push(`graph replay: ${s.conflicts} kernel(s) left unattributed: the capture and the mapping trace name different ops for them`);
+  out.push(`attribution: ${pct(s.withOp.share)} of device time has an op, ${pct(s.withSource.share)} a Python source; by route: ${s.routes.map((r) => `${r.route} ${pct(r.share)} (${r.kernels})`).join(', ')}`);
+  return out;
 }
 
 /** Whether a trace replays CUDA/HIP graphs, captures them, or neither (`info`). */

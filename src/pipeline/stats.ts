@@ -36,7 +36,7 @@ import { DEFAULT_VIEWS, STATS_VIEWS, type ApiCallStat, type StatsInput, type Sta
 import { traceStem } from './names.js';
 import { attributionSummary, kernelOrigins, sourceStats } from '../analysis/source-view.js';
 import { Route } from '../analysis/attribution.js';
-import { attributeRanks, discoverCaptures, expandGraphPaths, graphFiles } from './graph-sources.js';
+import { attributeRanks, attributionNotes, discoverCaptures, expandGraphPaths, graphFiles, libraryPattern } from './graph-sources.js';
 
 export type { StatsResult, StatsView } from '../analysis/result.js';
 export { STATS_VIEWS, DEFAULT_VIEWS } from '../analysis/result.js';
@@ -352,23 +352,6 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
   if (opts.apiCalls) result.apiCalls = apiCallsOf(jobs, outcomes);
   if (opts.utilization) result.utilization = utilizationOf(ranks, timelines, opts.utilization.buckets);
   return result;
-}
-
-function libraryPattern(p: string | RegExp): RegExp {
-  if (p instanceof RegExp) return p;
-  try { return new RegExp(p); } catch (e) {
-    throw new TraceforgeError('E_USAGE', `--library: not a valid regular expression: ${e instanceof Error ? e.message : String(e)}`);
-  }
-}
-
-const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
-
-/** One line per replayed graph and one for the totals. */
-function attributionNotes(s: NonNullable<StatsResult['attribution']>): string[] {
-  const out = s.replays.graphs.map((g) => `graph replay: ${g.launches} launch(es) × ${g.kernels} kernels: ${g.attributed} of ${g.kernels} attributed${g.route !== 'none' ? ` via ${g.route} (${g.files.join(', ')})` : ''}${g.reason ? `; ${g.reason}` : ''}`);
-  if (s.conflicts > 0) out.push(`graph replay: ${s.conflicts} kernel(s) left unattributed: the capture and the mapping trace name different ops for them`);
-  out.push(`attribution: ${pct(s.withOp.share)} of device time has an op, ${pct(s.withSource.share)} a Python source; by route: ${s.routes.map((r) => `${r.route} ${pct(r.share)} (${r.kernels})`).join(', ')}`);
-  return out;
 }
 
 /**

@@ -318,3 +318,10 @@ test('report: the source and module tables and the attribution line', async () =
   assert.ok(html.includes('id="table-sources"') && html.includes('id="table-modules"'));
   assert.match(html, /of device time has an op, [\d.]+% a Python source; by route: eager [\d.]+% \(4\), capture [\d.]+% \(276\)/);
 });
+
+test('--library: frames it matches are never the source', async () => {
+  const files = ['1763900000-TP-0.trace.json.gz'].map((f) => realFixture('h200', 'tp2', f));
+  const r = await statsOf(files, { views: ['source'], library: 'tp_trace\\.py' });
+  assert.deepEqual(r.sources!.map((s) => s.name), ['(no Python frame)']);
+  await assert.rejects(statsOf(files, { views: ['source'], library: '(' }), /--library: not a valid regular expression/);
+});
