@@ -61,7 +61,7 @@ const BIG8_MIN_BYTES = 1e9;
 // Options
 // ---------------------------------------------------------------------------------------------
 
-const ALL_CASES = ['fix', 'merge', 'stats', 'stats-all'] as const;
+const ALL_CASES = ['fix', 'merge', 'stats', 'stats-all', 'stats-source'] as const;
 const BIG_CASES = ['fix-big', 'merge-big'] as const;
 type CaseName = (typeof ALL_CASES)[number] | (typeof BIG_CASES)[number];
 
@@ -325,6 +325,24 @@ function buildCase(name: CaseName, opts: Options): Case {
             command: { argv: ['node', CLI, 'stats', TP0, '--by', 'all', '--format', 'json'], stdoutTo: '/dev/null' },
           },
           { kind: 'floor', label: 'zcat > /dev/null', command: { argv: ['zcat', '--', TP0], stdoutTo: '/dev/null' } },
+          refTool(opts, 'none', null, 'no reference'),
+        ],
+      };
+    }
+    case 'stats-source': {
+      // the "floor" here is plain stats: the ratio is what attribution (--by source,module) adds
+      return {
+        name,
+        description: `attribution cost: stats --by summary,kernel,source,module vs plain stats of one rank (${basename(TP0)}); the floor column is plain stats`,
+        inputs: [TP0],
+        goals: { maxFloorRatio: 1.3, maxRssMB: 300 },
+        tools: [
+          {
+            kind: 'traceforge',
+            label: 'traceforge stats --by summary,kernel,source,module',
+            command: { argv: ['node', CLI, 'stats', TP0, '--by', 'summary,kernel,source,module', '--format', 'json'], stdoutTo: '/dev/null' },
+          },
+          { kind: 'floor', label: 'traceforge stats (plain)', command: { argv: ['node', CLI, 'stats', TP0, '--format', 'json'], stdoutTo: '/dev/null' } },
           refTool(opts, 'none', null, 'no reference'),
         ],
       };

@@ -355,6 +355,7 @@ export class StatsCollector implements ScanHandler {
       apiCalls: this.opts.apiCalls ? this.launches.totals() : undefined,
       launches: this.opts.launches ? this.launches.build() : undefined,
       apiNames: this.launches.names,
+      launchKernelNames: this.launches.kernelNames,
       python: this.python?.build(),
       frameNames: this.python?.names ?? [],
       ascendTasks,

@@ -12,6 +12,7 @@
  * name + input dims + input types; categories, API calls and ranks by name. Rows are sorted by
  * absolute change of total time. Pure: no I/O.
  */
+import type { SourceStat } from './source-view.js';
 import { isLaunchCall } from './launch-link.js';
 import { IDLE_CAUSES, IDLE_CAUSE_TITLES, type IdleCause } from './idle.js';
 export { isLaunchCall } from './launch-link.js';
@@ -25,9 +26,9 @@ import type { ApiCallStat, StatsInput, StatsResult } from './result.js';
 import type { StepStat } from './steps.js';
 import type { RankSummary } from './summary.js';
 
-export type DiffView = 'kernel' | 'category' | 'op' | 'rank' | 'step' | 'idle' | 'efficiency';
+export type DiffView = 'kernel' | 'category' | 'op' | 'rank' | 'step' | 'idle' | 'efficiency' | 'source' | 'module';
 /** Every view, in report order. `idle`: idle time by cause and the launch path, as totals rows (idle-view.ts). */
-export const DIFF_VIEWS: readonly DiffView[] = ['kernel', 'category', 'op', 'rank', 'step', 'idle', 'efficiency'];
+export const DIFF_VIEWS: readonly DiffView[] = ['kernel', 'category', 'op', 'rank', 'step', 'idle', 'efficiency', 'source', 'module'];
 export const DEFAULT_DIFF_VIEWS: readonly DiffView[] = ['kernel'];
 
 export type Normalize = 'auto' | 'step' | 'second' | 'none';
@@ -199,6 +200,9 @@ export interface DiffResult {
   steps?: StepDiffRow[];
   /** Achieved TFLOP/s per op + shapes (efficiency-diff.ts). */
   efficiency?: EfficiencyDiffRow[];
+  /** Device time by Python source / nn.Module chain (attribution), rows by name. */
+  sources?: DiffRow[];
+  modules?: DiffRow[];
   /** Kernels left unpaired because their family is not one-to-one (see kernel-match.ts). */
   ambiguous: { key: string; baseline: string[]; candidate: string[] }[];
   notes: string[];
@@ -495,6 +499,14 @@ export function diffStats(baseline: DiffSide, candidate: DiffSide, opts: DiffOpt
     if (b.ops!.length === 0 || c.ops!.length === 0) {
       notes.push(`op view: no cpu_op events on the ${b.ops!.length === 0 && c.ops!.length === 0 ? 'two sides' : b.ops!.length === 0 ? 'baseline' : 'candidate'} (CUDA graph replays launch no ops; record_shapes=True gives input shapes)`);
     }
+  }
+  for (const [v, key] of [['source', 'sources'], ['module', 'modules']] as const) {
+    if (!views.includes(v)) continue;
+    need(v, b[key] && c[key], key);
+    const side = (list: readonly SourceStat[], units: number): Map<string, Measure> => new Map(list.map((x) => [x.name, measure(x.calls, x.gpuUs, units)]));
+    const bm = side(b[key]!, n.baselineUnits);
+    const cm = side(c[key]!, n.candidateUnits);
+    result[key] = sortRows([...new Set([...bm.keys(), ...cm.keys()])].map((name) => row(name, bm.get(name) ?? null, cm.get(name) ?? null)));
   }
   if (views.includes('rank')) result.ranks = rankRows(b.summary, c.summary, n, notes);
   if (views.includes('efficiency')) {

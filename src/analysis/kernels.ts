@@ -18,6 +18,12 @@ export interface KernelStat {
   maxUs: number;
   /** total / GPU busy time (of all ranks); shares of overlapping kernels can add up to more than 1. */
   share: number;
+  /** When attributing: the op (`name [dims]`) and Python source with most of its time, their shares, and how many sources launch it. */
+  op?: string;
+  opShare?: number;
+  source?: string;
+  sourceShare?: number;
+  sources?: number;
 }
 
 export interface CategoryStat {

@@ -8,6 +8,7 @@
  * profiler's clock or a missing end) is still taken as its child, and only the overlapping
  * part is subtracted from the parent's self time.
  */
+import { Route, type DeviceAttribution } from './attribution.js';
 import type { OpKey, TraceRecords } from './collect.js';
 import type { RankData } from './timeline.js';
 
@@ -40,6 +41,9 @@ export interface OpSummary {
   unlinkedUs: number;
   /** CPU ops that start inside another op on their thread and end after it. */
   notNested: number;
+  /** Graph replay kernels given an op from a capture or mapping trace (counted in linkedKernels). */
+  replayedKernels: number;
+  replayedUs: number;
 }
 
 const us = (ns: number): number => Math.round(ns) / 1000;
@@ -137,38 +141,74 @@ export function opTree(r: TraceRecords): { order: Uint32Array; parent: Int32Arra
   return { order, parent, childCpu, notNested };
 }
 
-function opsOfRank(rank: RankData, acc: Map<string, Acc>): { linked: number; unlinked: number; unlinkedNs: number; notNested: number } {
+function accOf(acc: Map<string, Acc>, name: string, dims: string, types: string): Acc {
+  const id = opKeyId({ name, dims, types });
+  let a = acc.get(id);
+  if (!a) {
+    a = { name, dims, types, calls: 0, cpuTotal: 0, cpuSelf: 0, devSelf: 0, devTotal: 0, kernels: new Map() };
+    acc.set(id, a);
+  }
+  return a;
+}
+
+const addKernel = (a: Acc, name: string, ns: number): void => {
+  const k = a.kernels.get(name);
+  if (k) { k.calls++; k.total += ns; } else a.kernels.set(name, { calls: 1, total: ns });
+};
+
+/**
+ * Graph replay kernels that the capture or mapping trace gave an op: their time counts as the
+ * op's device self (and total) time, one call per captured op instance and replay.
+ */
+function replayedOps(rank: RankData, att: DeviceAttribution | undefined, acc: Map<string, Acc>): { kernels: number; ns: number } {
+  let kernels = 0, ns = 0;
+  if (!att) return { kernels, ns };
+  const r = rank.records;
+  const d = r.device;
+  const seen = new Set<number>();
+  for (let i = 0; i < d.count; i++) {
+    const rt = att.route[i];
+    const s = att.site[i]!;
+    if ((rt !== Route.Capture && rt !== Route.Mapping) || s < 0 || att.sites[s]!.op === '') continue;
+    const site = att.sites[s]!;
+    const a = accOf(acc, site.op, site.dims, site.types);
+    const inst = att.opInstance[i]!;
+    if (inst < 0 || !seen.has(inst)) { a.calls++; if (inst >= 0) seen.add(inst); }
+    a.devSelf += d.dur[i]!;
+    a.devTotal += d.dur[i]!;
+    addKernel(a, r.names[d.name[i]!]!, d.dur[i]!);
+    kernels++;
+    ns += d.dur[i]!;
+  }
+  return { kernels, ns };
+}
+
+function opsOfRank(rank: RankData, acc: Map<string, Acc>, att?: DeviceAttribution): { linked: number; unlinked: number; unlinkedNs: number; notNested: number; replayed: number; replayedNs: number } {
   const r = rank.records;
   const o = r.ops;
   const d = r.device;
+  const rep = replayedOps(rank, att, acc);
   if (!o || o.count === 0) {
     let t = 0;
     for (let i = 0; i < d.count; i++) t += d.dur[i]!;
-    return { linked: 0, unlinked: d.count, unlinkedNs: t, notNested: 0 };
+    return { linked: rep.kernels, unlinked: d.count - rep.kernels, unlinkedNs: t - rep.ns, notNested: 0, replayed: rep.kernels, replayedNs: rep.ns };
   }
   const opOf = deviceOps(r);
   const devSelf = new Float64Array(o.count);
-  const accOfKey: Acc[] = r.opKeys.map((k) => {
-    const id = opKeyId(k);
-    let a = acc.get(id);
-    if (!a) {
-      a = { name: k.name, dims: k.dims, types: k.types, calls: 0, cpuTotal: 0, cpuSelf: 0, devSelf: 0, devTotal: 0, kernels: new Map() };
-      acc.set(id, a);
-    }
-    return a;
-  });
-  let linked = 0;
+  const accOfKey: Acc[] = r.opKeys.map((k) => accOf(acc, k.name, k.dims, k.types));
+  let linked = rep.kernels;
   let unlinked = 0;
   let unlinkedNs = 0;
   for (let i = 0; i < d.count; i++) {
     const op = opOf[i]!;
-    if (op < 0) { unlinked++; unlinkedNs += d.dur[i]!; continue; }
+    if (op < 0) {
+      const rt = att?.route[i];
+      if ((rt === Route.Capture || rt === Route.Mapping) && att!.site[i]! >= 0 && att!.sites[att!.site[i]!]!.op !== '') continue;
+      unlinked++; unlinkedNs += d.dur[i]!; continue;
+    }
     linked++;
     devSelf[op]! += d.dur[i]!;
-    const a = accOfKey[o.key[op]!]!;
-    const name = r.names[d.name[i]!]!;
-    const k = a.kernels.get(name);
-    if (k) { k.calls++; k.total += d.dur[i]!; } else a.kernels.set(name, { calls: 1, total: d.dur[i]! });
+    addKernel(accOfKey[o.key[op]!]!, r.names[d.name[i]!]!, d.dur[i]!);
   }
   const { order, parent, childCpu, notNested } = opTree(r);
   // device total: children come after their parent in `order`, so a reverse walk sees them first
@@ -186,7 +226,7 @@ function opsOfRank(rank: RankData, acc: Map<string, Acc>): { linked: number; unl
     a.devSelf += devSelf[i]!;
     a.devTotal += devTotal[i]!;
   }
-  return { linked, unlinked, unlinkedNs, notNested };
+  return { linked, unlinked, unlinkedNs, notNested, replayed: rep.kernels, replayedNs: rep.ns };
 }
 
 /** The identity of an op + shapes row across ranks (name, normalized `Input Dims` and `Input type`). */
@@ -203,19 +243,23 @@ function normalize(raw: string): string {
  * Op statistics over all ranks (ops with the same name, dims and types are one row), ordered by
  * device total, then CPU total. `topKernels` limits the kernels listed per op.
  */
-export function opStats(ranks: readonly RankData[], topKernels = 3): OpSummary {
+export function opStats(ranks: readonly RankData[], topKernels = 3, atts?: readonly (DeviceAttribution | undefined)[]): OpSummary {
   const acc = new Map<string, Acc>();
   let linkedKernels = 0;
   let unlinkedKernels = 0;
   let unlinkedNs = 0;
   let notNested = 0;
-  for (const rank of ranks) {
-    const x = opsOfRank(rank, acc);
+  let replayedKernels = 0;
+  let replayedNs = 0;
+  ranks.forEach((rank, k) => {
+    const x = opsOfRank(rank, acc, atts?.[k]);
     linkedKernels += x.linked;
     unlinkedKernels += x.unlinked;
     unlinkedNs += x.unlinkedNs;
     notNested += x.notNested;
-  }
+    replayedKernels += x.replayed;
+    replayedNs += x.replayedNs;
+  });
   const ops: OpStat[] = [];
   for (const a of acc.values()) {
     if (a.calls === 0) continue;
@@ -233,5 +277,5 @@ export function opStats(ranks: readonly RankData[], topKernels = 3): OpSummary {
     });
   }
   ops.sort((p, q) => q.deviceTotalUs - p.deviceTotalUs || q.cpuTotalUs - p.cpuTotalUs || (p.name < q.name ? -1 : 1));
-  return { ops, linkedKernels, unlinkedKernels, unlinkedUs: us(unlinkedNs), notNested };
+  return { ops, linkedKernels, unlinkedKernels, unlinkedUs: us(unlinkedNs), notNested, replayedKernels, replayedUs: us(replayedNs) };
 }

@@ -11,15 +11,16 @@ import type { RankComparison } from './ranks.js';
 import type { StepStat } from './steps.js';
 import type { RankSummary } from './summary.js';
 import type { Utilization } from './utilization.js';
+import type { AttributionSummary, SourceStat } from './source-view.js';
 
 /**
  * `op-type`: torch_npu's op_statistic table (per OP Type and Core Type, per rank), computed from
  * kernel_details.csv; Ascend profiles only.
  */
-export type StatsView = 'summary' | 'kernel' | 'category' | 'op' | 'op-type' | 'rank' | 'step' | 'idle' | 'launch' | 'efficiency';
+export type StatsView = 'summary' | 'kernel' | 'category' | 'op' | 'op-type' | 'rank' | 'step' | 'idle' | 'launch' | 'efficiency' | 'source' | 'module';
 
 /** Every view, in the order reports show them. */
-export const STATS_VIEWS: readonly StatsView[] = ['summary', 'kernel', 'category', 'op', 'op-type', 'rank', 'step', 'idle', 'launch', 'efficiency'];
+export const STATS_VIEWS: readonly StatsView[] = ['summary', 'kernel', 'category', 'op', 'op-type', 'rank', 'step', 'idle', 'launch', 'efficiency', 'source', 'module'];
 export const DEFAULT_VIEWS: readonly StatsView[] = ['summary', 'kernel'];
 
 /** One rank that was analysed. */
@@ -40,6 +41,9 @@ export interface OpLinks {
   unlinkedUs: number;
   /** CPU ops that start inside another op on their thread and end after it. */
   notNested: number;
+  /** Graph replay kernels given their op by a capture or mapping trace (included in linkedKernels). */
+  replayedKernels?: number;
+  replayedUs?: number;
 }
 
 /** CPU-side runtime / driver API calls (all ranks), e.g. `cudaLaunchKernel`. */
@@ -81,6 +85,11 @@ export interface StatsResult {
   idle?: IdleView;
   /** The launch path per device activity name, launch APIs, queue depth per stream. */
   launch?: LaunchView;
+  /** Device time by Python source location / by nn.Module chain (analysis/source-view.ts). */
+  sources?: SourceStat[];
+  modules?: SourceStat[];
+  /** How much device time was attributed to ops and sources, by which route (when attributing). */
+  attribution?: AttributionSummary;
   /** Runtime / driver calls of all inputs (each file counted once), when asked for. */
   apiCalls?: ApiCallStat[];
   /** Device utilization over time, when asked for. */

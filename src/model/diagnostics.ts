@@ -60,6 +60,14 @@ export const DIAGNOSTICS = {
     severity: 'info',
     description: 'a flow event does not fall inside any complete event of its track, so it binds to no slice',
   },
+  graph_replay_unattributed: {
+    severity: 'info',
+    description: 'a kernel of a CUDA/HIP graph replay matched no capture or mapping trace (or the candidates disagreed); its time is "(graph replay, unattributed)"',
+  },
+  graph_routes_disagree: {
+    severity: 'warning',
+    description: 'the capture and the mapping trace name different ops for a graph replay kernel; it is left unattributed',
+  },
 } as const satisfies Record<string, DiagnosticKind>;
 
 export type DiagnosticName = keyof typeof DIAGNOSTICS;

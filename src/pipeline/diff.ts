@@ -21,6 +21,9 @@ export interface DiffRequest extends DiffOptions {
   profileId?: string;
   /** Collect runtime / driver API calls (in the same pass; default true). */
   apiCalls?: boolean;
+  /** Capture / mapping traces for graph replays (stats --capture / --mapping), used on both sides. */
+  capture?: readonly string[];
+  mapping?: readonly string[];
   /** Progress over both sides: compressed bytes read so far, and the total known so far. */
   onProgress?: (done: number, total: number) => void;
 }
@@ -38,7 +41,7 @@ export async function diffOf(baseline: string | readonly string[], candidate: st
     if (s.includes('-')) throw new TraceforgeError('E_USAGE', 'diff reads files; stdin (-) is not supported');
   }
   const views = opts.views ?? [];
-  const statViews: StatsView[] = ['summary', 'kernel', 'category', 'step', ...(views.includes('op') ? ['op' as const] : []), ...(views.includes('idle') ? ['idle' as const, 'launch' as const] : []), ...(views.includes('efficiency') ? ['efficiency' as const] : [])];
+  const statViews: StatsView[] = ['summary', 'kernel', 'category', 'step', ...views.filter((v) => v === 'op' || v === 'source' || v === 'module' || v === 'efficiency'), ...(views.includes('idle') ? ['idle' as const, 'launch' as const] : [])];
   const done = [0, 0];
   const totals = [0, 0];
   const progress = (k: number) => opts.onProgress && ((d: number, t: number): void => {
@@ -52,6 +55,7 @@ export async function diffOf(baseline: string | readonly string[], candidate: st
     ...(opts.profileId !== undefined ? { profileId: opts.profileId } : {}),
     ...(opts.onProgress ? { onProgress: progress(k)! } : {}),
     apiCalls: opts.apiCalls !== false,
+    ...(opts.capture ? { capture: opts.capture } : {}), ...(opts.mapping ? { mapping: opts.mapping } : {}),
   });
   const [b, c] = await Promise.all([statsOf(sides[0], statsOpts(0)), statsOf(sides[1], statsOpts(1))]);
   // stats' hints about missing steps and ops: the diff says them itself, for both sides at once

@@ -15,6 +15,7 @@ import { discoverInputs } from '../formats/discover.js';
 import { rankFromLooseName } from '../formats/filenames.js';
 import { detectSteps } from '../analysis/step-detect.js';
 import type { Annotation } from '../analysis/records/trace-records.js';
+import { GraphCallCounter, type GraphInfo } from './graph-sources.js';
 
 export type Vendor = 'Ascend' | 'NVIDIA' | 'AMD' | 'unknown';
 
@@ -84,6 +85,8 @@ export interface TraceInfo {
   /** Top-level keys of an object-form trace other than traceEvents. */
   topLevelKeys: string[];
   ascend?: AscendInfo;
+  /** CUDA/HIP graphs: a replay, a capture or eager, and the capture traces found next to a replay. */
+  graphs: GraphInfo;
 }
 
 export interface InfoResult {
@@ -136,6 +139,7 @@ function unquoted(b: Buffer, s: number, e: number): string {
 
 class InfoPass {
   total = 0;
+  readonly graphCalls = new GraphCallCounter();
   readonly phases = new Map<string, number>();
   readonly cats = new Map<string, number>();
   readonly procNames = new Map<string, string>();
@@ -181,6 +185,7 @@ class InfoPass {
     if (cs >= 0) {
       const c = unquoted(b, cs, f[2 * F.cat + 1]!);
       this.cats.set(c, (this.cats.get(c) ?? 0) + 1);
+      if ((c === 'cuda_runtime' || c === 'cuda_driver') && f[2 * F.name]! >= 0) this.graphCalls.add(b, f[2 * F.name]!, f[2 * F.name + 1]!);
     }
     const ps = f[2 * F.pid]!;
     const pid = ps >= 0 ? b.toString('utf8', ps, f[2 * F.pid + 1]!) : '(none)';
@@ -397,6 +402,7 @@ async function traceInfo(t: Target): Promise<TraceInfo> {
     processes, bytes: r.bytes, fileBytes,
     topLevelKeys: [...pass.top.keys()],
     ...(t.profile ? { ascend: ascendInfo(t.profile) } : {}),
+    graphs: pass.graphCalls.info(t.file),
   };
 }
 

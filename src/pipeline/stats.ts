@@ -39,6 +39,9 @@ import { timelineOf, type RankData, type RankTimeline } from '../analysis/timeli
 import { utilizationOf } from '../analysis/utilization.js';
 import { DEFAULT_VIEWS, STATS_VIEWS, type ApiCallStat, type StatsInput, type StatsResult, type StatsView } from '../analysis/result.js';
 import { traceStem } from './names.js';
+import { attributionSummary, kernelOrigins, sourceStats } from '../analysis/source-view.js';
+import { Route } from '../analysis/attribution.js';
+import { attributeRanks, attributionNotes, discoverCaptures, expandGraphPaths, graphFiles, libraryPattern } from './graph-sources.js';
 
 export type { StatsResult, StatsView } from '../analysis/result.js';
 export { STATS_VIEWS, DEFAULT_VIEWS } from '../analysis/result.js';
@@ -63,6 +66,14 @@ export interface StatsOptions {
   utilization?: { buckets: number };
   /** Efficiency view: device peak for every rank instead of the table's (`tflops=N,tbps=N` or parsed). */
   peak?: string | DevicePeak;
+  /** Capture traces of the CUDA graphs replayed (files or directories); default: found next to the traces. */
+  capture?: readonly string[];
+  /** Graph-off runs of the same workload, to attribute graph replays by kernel sequence. */
+  mapping?: readonly string[];
+  /** Look for capture traces next to the inputs (default true) when the op, source or module view is asked for. */
+  discoverCaptures?: boolean;
+  /** Python frames that count as library (never the source), on top of the built-in ones. */
+  library?: string | RegExp;
   /** Progress: compressed bytes read so far, and the total. */
   onProgress?: (done: number, total: number) => void;
 }
@@ -183,6 +194,15 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
   const explicitStep = opts.step === undefined ? undefined : stepPattern(opts.step);
   const notes: string[] = [];
   const jobs = await findJobs(inputs, opts.profileId, notes);
+  // attribution (source / module views, graph replays): capture and mapping traces are read in the same batch
+  const captures = expandGraphPaths(opts.capture ?? [], '--capture');
+  if (captures.length === 0 && opts.discoverCaptures !== false && (want('op') || want('source') || want('module'))) {
+    captures.push(...discoverCaptures(jobs.filter((j) => !j.ascend).map((j) => j.path)));
+    if (captures.length > 0) notes.push(`capture traces found next to the trace: ${captures.join(', ')}`);
+  }
+  const gfiles = graphFiles(captures, expandGraphPaths(opts.mapping ?? [], '--mapping'));
+  const attribute = want('source') || want('module') || gfiles.length > 0;
+  const library = opts.library === undefined ? undefined : libraryPattern(opts.library);
 
   const sizes = await Promise.all(jobs.map((j) => stat(j.path).then((st) => st.size, () => 0)));
   const totalBytes = sizes.reduce((a, b) => a + b, 0);
@@ -200,16 +220,23 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
     apiCalls: opts.apiCalls === true,
     launches: want('idle') || want('launch'),
     python: want('idle'),
+    // attribution (source, module, kernel origins, graph replays) needs the whole chain
+    ...(attribute ? { ops: true, launches: true, python: want('idle') || want('source') || want('module') || want('kernel') } : {}),
   };
+  const graphRequest: CollectRequest = { path: '', categories: request.categories, ops: true, groups: false, apiCalls: false, launches: true, python: true };
   const ascendRequest = (p: AscendProfile): CollectRequest['ascend'] => ({
     output: p.output,
     details: want('kernel') || want('op') || want('op-type'),
     durations: want('op') || want('op-type'),
   });
-  const outcomes = await collectAll(jobs.map((j) => (j.ascend
+  const all = await collectAll([...jobs.map((j) => (j.ascend
     // the op view of a torch_npu profile comes from kernel_details.csv, not from its cpu_ops
     ? { ...request, path: j.path, ops: false, ascend: ascendRequest(j.ascend) }
-    : { ...request, path: j.path })), progress);
+    : { ...request, path: j.path })), ...gfiles.map((g) => ({ ...graphRequest, path: g.path }))], progress);
+  const outcomes = all.slice(0, jobs.length);
+  gfiles.forEach((g, k) => {
+    if (all[jobs.length + k]!.events === 0) throw new TraceforgeError('E_PARSE', `${g.path}: not a trace (no trace events); --${g.route === Route.Capture ? 'capture' : 'mapping'} takes profiler traces`, g.path);
+  });
 
   const diagnostics = new Diagnostics();
   const ranks: RankData[] = [];
@@ -274,20 +301,33 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
 
   const timelines: RankTimeline[] = ranks.map((r) => timelineOf(r, cats));
   const busyNs = timelines.reduce((a, t) => a + t.busyNs, 0);
+  const att = attribute ? attributeRanks(ranks, gfiles, all.slice(jobs.length).map((o) => o.records), diagnostics, library) : undefined;
   const result: StatsResult = { views, inputs: inputsOut, notes, diagnostics: diagnostics.list() };
   let summaries: RankSummary[] | undefined;
   if (want('summary') || want('rank')) summaries = ranks.map((r, k) => rankSummary(r, timelines[k]!, cats));
   if (want('summary')) result.summary = summaries;
   if (want('kernel')) result.kernels = kernelView(ranks, details, cats, busyNs);
+  if (att) {
+    notes.push(...att.notes);
+    const s = (result.attribution = attributionSummary(ranks, att.atts, att.replays, captures, gfiles.filter((g) => g.route === Route.Mapping).map((g) => g.path)));
+    notes.push(...attributionNotes(s));
+    if (want('source')) result.sources = sourceStats(ranks, att.atts, 'source', busyNs);
+    if (want('module')) result.modules = sourceStats(ranks, att.atts, 'module', busyNs);
+    if (result.kernels) {
+      const origins = kernelOrigins(ranks, att.atts);
+      for (const k of result.kernels) { const o = origins.get(k.name); if (o) Object.assign(k, o); }
+    }
+  }
   if (want('category')) result.categories = categoryStats(ranks, cats, busyNs);
   const npuRanks = ranks.map((_, k) => k).filter((k) => npu[k]);
   const detailsOf = npuRanks.filter((k) => details[k] !== undefined).map((k) => ({ label: ranks[k]!.label, rank: ranks[k]!.rank, details: details[k]! }));
   if (want('op')) {
     const kineto = ranks.filter((_, k) => !npu[k]);
     if (kineto.length > 0 || npuRanks.length === 0) {
-      const o = opStats(kineto, opts.kernelsPerOp ?? 3);
+      const o = opStats(kineto, opts.kernelsPerOp ?? 3, att && ranks.map((_, k) => att.atts[k]).filter((_, k) => !npu[k]));
       result.ops = o.ops;
-      result.opLinks = { linkedKernels: o.linkedKernels, unlinkedKernels: o.unlinkedKernels, unlinkedUs: o.unlinkedUs, notNested: o.notNested };
+      result.opLinks = { linkedKernels: o.linkedKernels, unlinkedKernels: o.unlinkedKernels, unlinkedUs: o.unlinkedUs, notNested: o.notNested,
+        ...(o.replayedKernels > 0 ? { replayedKernels: o.replayedKernels, replayedUs: o.replayedUs } : {}) };
       if (o.ops.length === 0) notes.push('op view: no cpu_op events in the trace (profile with record_shapes=True for input shapes)');
       if (o.notNested > 0) notes.push(`op view: ${o.notNested} cpu_op event(s) start inside another op of their thread and end after it; they were counted as its children`);
     }
@@ -470,9 +510,9 @@ interface CollectRequest {
   groups: boolean;
   annotations?: { source: string; flags: string };
   apiCalls: boolean;
-  /** Keep every runtime / driver call and device correlations (idle, launch views). */
+  /** Keep every runtime / driver call and device correlations (idle, launch views, attribution). */
   launches?: boolean;
-  /** Keep Python frames (idle view). */
+  /** Keep Python frames (idle view, attribution). */
   python?: boolean;
   /**
    * A torch_npu trace_view.json: its ASCEND_PROFILER_OUTPUT, whether to read kernel_details.csv

@@ -31,7 +31,9 @@ export function diffJsonOf(r: DiffResult, opts: DiffJsonOptions = {}): Record<st
     else if (v === 'op') out['ops'] = cut(r.ops);
     else if (v === 'rank') out['ranks'] = r.ranks;
     else if (v === 'efficiency') out['efficiency'] = cut(r.efficiency);
-    else out['steps'] = r.steps;
+    else if (v === 'step') out['steps'] = r.steps;
+    else if (v === 'source') out['sources'] = cut(r.sources);
+    else if (v === 'module') out['modules'] = cut(r.modules);
   }
   if (r.ambiguous.length > 0) out['ambiguous'] = r.ambiguous;
   const notes = [...r.notes, ...r.baseline.notes.map((n) => `baseline: ${n}`), ...r.candidate.notes.map((n) => `candidate: ${n}`)];

@@ -190,6 +190,19 @@ function opSection(r: DiffResult, opts: DiffSectionOptions): Section {
   };
 }
 
+/** Device time by Python source or nn.Module chain, both sides. */
+function sourceSection(r: DiffResult, view: 'source' | 'module', opts: DiffSectionOptions): Section {
+  const notes: string[] = [];
+  const list = limit<DiffRow<Measure>>((view === 'source' ? r.sources : r.modules) ?? [], opts.top, view === 'source' ? 'sources' : 'modules', notes);
+  notes.push(`${PRIMES}; calls: device activities launched from there; Δ total = candidate − baseline, ${unitWord(r)}`);
+  return {
+    view, name: view === 'source' ? 'sources' : 'modules', title: `GPU time by ${view === 'source' ? 'Python source' : 'nn.Module'} (${unitWord(r)}; all ranks)`,
+    columns: [col(view, 'name', 'left', { shrink: true, min: 24 }), ...measureColumns()],
+    rows: list.map((x) => [txt(x.name), ...measureCells(x)]),
+    notes,
+  };
+}
+
 function rankSection(r: DiffResult): Section {
   return {
     view: 'rank', name: 'ranks', title: `Ranks (${unitWord(r)})`,
@@ -269,6 +282,7 @@ export function diffSectionsOf(r: DiffResult, opts: DiffSectionOptions = {}): Se
     else if (v === 'rank') out.push(rankSection(r));
     else if (v === 'efficiency') out.push(efficiencyDiffSection(r, opts));
     else if (v === 'step') out.push(stepSection(r));
+    else if (v === 'source' || v === 'module') out.push(sourceSection(r, v, opts));
     // idle: its rows are in the totals
   }
   return out;

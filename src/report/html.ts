@@ -159,6 +159,14 @@ function diagnosticsHtml(s: StatsResult): string {
   return parts.join('');
 }
 
+/** How much device time has an op and a source, and by which route. */
+function attributionHtml(s: StatsResult): string {
+  const a = s.attribution;
+  if (!a) return '';
+  const routes = a.routes.map((r) => `${escapeHtml(r.route)} ${escapeHtml(percent(r.share))} (${count(r.kernels)})`).join(', ');
+  return `<p class="tf-muted">${escapeHtml(percent(a.withOp.share))} of device time has an op, ${escapeHtml(percent(a.withSource.share))} a Python source; by route: ${routes}.</p>`;
+}
+
 function inputsHtml(s: StatsResult): string {
   const files = [...new Set(s.inputs.map((i) => i.file))];
   const shown = files.slice(0, 6).map((f) => `<code>${escapeHtml(f)}</code>`).join(', ');
@@ -211,6 +219,11 @@ const SECTIONS = (s: StatsResult): SectionSpec[] => [
     id: 'efficiency', title: 'Roofline: achieved FLOP/s against the peak',
     lede: 'One point per operator and input shapes with a performance model: arithmetic intensity (FLOPs per byte moved) across, achieved TFLOP/s up, both log scales; the area of a point is its device time. Lines: the device\'s roofs (bandwidth × intensity, then the compute peak of each precision).',
     body: '<div class="tf-chart tf-wide" id="chart-roofline"></div><div class="tf-table-host" id="table-efficiency"></div>',
+  },
+  {
+    id: 'sources', title: 'GPU time by Python source and nn.Module',
+    lede: 'Each device activity traced to its launch, its CPU op and the Python frames around the launch (with_stack); graph replays through their capture or mapping trace. Source: the first user frame below the innermost nn.Module.',
+    body: `${attributionHtml(s)}<div class="tf-table-host" id="table-sources"></div><h3>By nn.Module</h3><div class="tf-table-host" id="table-modules"></div>`,
   },
   {
     id: 'diagnostics', title: 'Diagnostics',

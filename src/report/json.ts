@@ -29,9 +29,12 @@ export function jsonOf(r: StatsResult, opts: JsonOptions = {}): Record<string, u
       if (r.npuPipes) out['npuPipes'] = r.npuPipes;
     } else if (v === 'idle') out['idle'] = r.idle && { ...r.idle, cpu: cut(r.idle.cpu) };
     else if (v === 'launch') out['launch'] = r.launch && { ...r.launch, rows: cut(r.launch.rows) };
-    else out['steps'] = r.steps;
+    else if (v === 'step') out['steps'] = r.steps;
+    else if (v === 'source') out['sources'] = cut(r.sources);
+    else if (v === 'module') out['modules'] = cut(r.modules);
   }
   if (r.stepDetection && (r.views.includes('step') || r.views.includes('idle'))) out['stepDetection'] = r.stepDetection;
+  if (r.attribution) out['attribution'] = r.attribution;
   if (r.notes.length > 0) out['notes'] = r.notes;
   if (r.diagnostics.length > 0) out['diagnostics'] = r.diagnostics;
   return out;

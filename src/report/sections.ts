@@ -9,6 +9,7 @@ import type { OpTypeTable, StatsResult, StatsView } from '../analysis/result.js'
 import { count, duration, percent, shape, typeList } from './format.js';
 import { efficiencySections } from './efficiency-sections.js';
 import { idleSections, launchSections } from './idle-sections.js';
+import { sourceSections } from './source-sections.js';
 
 export type Align = 'left' | 'right';
 
@@ -114,6 +115,9 @@ function kernelSection(r: StatsResult, opts: SectionOptions): Section {
   const short = names(list.map((k) => k.name), opts);
   // torch_npu kernels carry their OP type (kernel_details.csv); others have none: no column
   const typed = (r.kernels ?? []).some((k) => k.type !== undefined);
+  // attributed kernels name their dominant op and source (a share below 100%: launched from several)
+  const origin = r.attribution !== undefined;
+  const share = (x: number | undefined): Cell => (x === undefined ? txt('', null) : pct(x));
   return {
     view: 'kernel', name: 'kernels', title: 'Kernels (all ranks)',
     columns: [
@@ -121,10 +125,13 @@ function kernelSection(r: StatsResult, opts: SectionOptions): Section {
       ...(typed ? [col('OP type', 'type', 'left', { drop: 7 })] : []), col('calls', 'calls'),
       col('total', 'totalUs'), col('mean', 'meanUs', 'right', { drop: 3 }), col('median', 'medianUs', 'right', { drop: 2 }),
       col('min', 'minUs', 'right', { drop: 6 }), col('max', 'maxUs', 'right', { drop: 5 }), col('% busy', 'share'),
+      ...(origin ? [col('op', 'op', 'left', { shrink: true, min: 12, drop: 8 }), col('op %', 'opShare', 'right', { drop: 10 }),
+        col('source', 'source', 'left', { shrink: true, min: 12, drop: 9 }), col('src %', 'sourceShare', 'right', { drop: 11 }), col('sources', 'sources', 'right', { csvOnly: true })] : []),
     ],
     rows: list.map((k, i) => [
       txt(short[i]!, k.name), txt(k.category), ...(typed ? [txt(k.type ?? '', k.type ?? null)] : []), num(k.calls), dur(k.totalUs), dur(k.meanUs), dur(k.medianUs),
       dur(k.minUs), dur(k.maxUs), pct(k.share),
+      ...(origin ? [txt(k.op ?? '', k.op ?? null), share(k.opShare), txt(k.source ?? '', k.source ?? null), share(k.sourceShare), num(k.sources ?? 0)] : []),
     ]),
     notes: [...notes, '% busy: share of GPU busy time; kernels that overlap each count in full, so shares can add up to more than 100%'],
   };
@@ -145,7 +152,7 @@ function opSection(r: StatsResult, opts: SectionOptions): Section {
   const l = r.opLinks;
   if (l) {
     const outside = l.unlinkedKernels === 0 ? 'none' : `${count(l.unlinkedKernels)} (${duration(l.unlinkedUs)})`;
-    notes.push(`${count(l.linkedKernels)} device activities linked to ops by External id; ${outside} launched outside any cpu_op`);
+    notes.push(`${count(l.linkedKernels)} device activities linked to ops by External id${l.replayedKernels ? ` (${count(l.replayedKernels)} graph replay kernels, ${duration(l.replayedUs ?? 0)}, through their capture or mapping trace)` : ''}; ${outside} launched outside any cpu_op`);
     notes.push('↳ kernels launched by the op (its device self time), most time first');
   }
   const rows: Cell[][] = [];
@@ -334,6 +341,7 @@ export function sectionsOf(r: StatsResult, opts: SectionOptions = {}): Section[]
     else if (v === 'efficiency') out.push(...efficiencySections(r, opts, limit, names));
     else if (v === 'idle') out.push(...idleSections(r, opts));
     else if (v === 'launch') out.push(...launchSections(r, opts));
+    else if (v === 'source' || v === 'module') out.push(...sourceSections(r, v, opts));
     else out.push(stepSection(r));
   }
   return out;

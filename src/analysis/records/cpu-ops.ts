@@ -39,7 +39,7 @@ export class OpBuilder {
   private readonly key = new GrowableI32(4096);
   private readonly ext = new GrowableF64(4096);
   private readonly keyIds = new SpanInterner();
-  private readonly spans: number[] = [];
+  private readonly spans: number[] = [0, 0, 0, 0, 0, 0];
   private readonly dimsFinder = new ArgFinder('Input Dims');
   private readonly typesFinder = new ArgFinder('Input type');
   readonly keys: OpKey[] = [];
@@ -74,7 +74,6 @@ export class OpBuilder {
       ext = externalIdOf(b, as, ae);
     }
     const spans = this.spans;
-    spans.length = 6;
     spans[0] = ns < 0 ? 0 : ns; spans[1] = ns < 0 ? 0 : ne;
     spans[2] = dims ? dims[0] : 0; spans[3] = dims ? dims[1] : 0;
     spans[4] = types ? types[0] : 0; spans[5] = types ? types[1] : 0;

@@ -32,9 +32,11 @@ export interface LaunchRecords {
   corr: Float64Array;
   /** `External id` (NaN when absent): the cpu_op the call was made in. */
   ext: Float64Array;
+  /** HIP launches name their kernel (`args.kernel`): index into `launchKernelNames`, else -1. */
+  kernel: Int32Array;
 }
 
-const KEYS = [Buffer.from('correlation'), Buffer.from('External id'), Buffer.from('external id')];
+const KEYS = [Buffer.from('correlation'), Buffer.from('External id'), Buffer.from('external id'), Buffer.from('kernel')];
 
 export class LaunchBuilder {
   private readonly table = new NameTable();
@@ -46,9 +48,12 @@ export class LaunchBuilder {
   private readonly thread = new GrowableI32(4096);
   private readonly corr = new GrowableF64(4096);
   private readonly ext = new GrowableF64(4096);
+  private readonly kernel = new GrowableI32(4096);
+  private readonly kernelTable = new NameTable();
   private readonly out = new Int32Array(2 * KEYS.length);
 
   get names(): string[] { return this.table.names; }
+  get kernelNames(): string[] { return this.kernelTable.names; }
 
   /** Counts a call (even one without a ts); returns its name id. */
   count(b: Buffer, f: Int32Array): number {
@@ -66,11 +71,14 @@ export class LaunchBuilder {
     const as = f[2 * F.args]!;
     let corr = NaN;
     let ext = NaN;
+    let kernel = -1;
     if (as >= 0) {
       const o = this.out;
-      objectMemberSpans(b, as, f[2 * F.args + 1]!, KEYS, o, 2);
+      // HIP writes External id, kernel, cid, correlation: stop after three members found
+      objectMemberSpans(b, as, f[2 * F.args + 1]!, KEYS, o, 3);
       corr = numberAt(b, o[0]!, o[1]!);
       ext = o[2]! >= 0 ? numberAt(b, o[2]!, o[3]!) : numberAt(b, o[4]!, o[5]!);
+      if (o[6]! >= 0 && b[o[6]!] === 0x22) kernel = this.kernelTable.id(b, o[6]!, o[7]!, decodeName);
     }
     this.start.push(start);
     this.dur.push(dur);
@@ -78,6 +86,7 @@ export class LaunchBuilder {
     this.thread.push(thread);
     this.corr.push(corr);
     this.ext.push(ext);
+    this.kernel.push(kernel);
   }
 
   totals(): ApiCallRecord[] {
@@ -87,7 +96,7 @@ export class LaunchBuilder {
   build(): LaunchRecords {
     return {
       count: this.start.length, start: this.start.view(), dur: this.dur.view(), name: this.name.view(),
-      thread: this.thread.view(), corr: this.corr.view(), ext: this.ext.view(),
+      thread: this.thread.view(), corr: this.corr.view(), ext: this.ext.view(), kernel: this.kernel.view(),
     };
   }
 }

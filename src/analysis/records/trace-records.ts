@@ -38,6 +38,8 @@ export interface TraceRecords {
   /** Every runtime / driver call, when asked for; names in `apiNames`. */
   launches: LaunchRecords | undefined;
   apiNames: string[];
+  /** Kernel names that launch calls carry (HIP `args.kernel`). */
+  launchKernelNames: string[];
   /** Python frames, when asked for; names in `frameNames`. */
   python: PythonRecords | undefined;
   frameNames: string[];

@@ -13,6 +13,8 @@ import type { CommandOutcome } from '../main.js';
 import { parseTop, parseViewList, parseWidth } from '../views.js';
 
 interface DiffCliOptions {
+  capture?: string[];
+  mapping?: string[];
   by?: string[];
   format: string;
   top?: string;
@@ -32,7 +34,7 @@ const FORMATS = ['table', 'csv', 'json', 'md'] as const;
 type Format = (typeof FORMATS)[number];
 
 function parseViews(values: readonly string[]): DiffView[] {
-  return parseViewList(values, DIFF_VIEWS, { kernels: 'kernel', categories: 'category', ops: 'op', operator: 'op', ranks: 'rank', steps: 'step', roofline: 'efficiency' });
+  return parseViewList(values, DIFF_VIEWS, { kernels: 'kernel', categories: 'category', ops: 'op', operator: 'op', ranks: 'rank', steps: 'step', roofline: 'efficiency', sources: 'source', modules: 'module' });
 }
 
 /** `5`, `5%`, `0.5` -> percent as a number. */
@@ -62,6 +64,8 @@ export function register(program: Command, run: (fn: () => Promise<CommandOutcom
     .description('Compare two profiles: kernels, categories, ops by input shape, ranks or steps, per step (else per second) so that profiles of different lengths compare fairly; kernels renamed by another build are still paired. --fail-above gates CI.')
     .argument('<baseline>', 'a trace, a directory of rank traces, or a merged trace')
     .argument('<candidate>', 'the same for the profile to compare with the baseline')
+    .option('--capture <dir|file>', 'capture trace(s) of the CUDA/HIP graphs a side replays (default: found next to it); repeatable', collect)
+    .option('--mapping <trace>', 'a graph-off run of the workload, to attribute graph replays; repeatable', collect)
     .option('--by <view>', `view to show, repeatable or comma-separated: ${DIFF_VIEWS.join(', ')}, all (default: kernel)`, collect)
     .option('--format <fmt>', `output: ${FORMATS.join(', ')}`, 'table')
     .option('--top <n>', 'rows of the long tables (kernels, calls, ops); default 20 in table/md, all in csv/json')
@@ -93,6 +97,7 @@ export function register(program: Command, run: (fn: () => Promise<CommandOutcom
       const result = await diffOf(baseline, candidate, {
         ...(views.length > 0 ? { views } : {}),
         exact: o.exact === true,
+        ...(o.capture ? { capture: o.capture } : {}), ...(o.mapping ? { mapping: o.mapping } : {}),
         normalize,
         apiCalls: o.apiCalls,
         categories: o.category ?? [],

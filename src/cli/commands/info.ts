@@ -42,6 +42,9 @@ function human(r: InfoResult): string {
     row('time', span(t));
     row('events', `${n(t.events.total)}: ${top(t.events.byPhase, 12)}`);
     row('categories', Object.keys(t.events.byCategory).length > 0 ? top(t.events.byCategory, 8) : 'none');
+    const g = t.graphs;
+    row('graphs', g.kind === 'eager' ? 'none (eager)' : g.kind === 'capture' ? `a capture trace (${n(g.captures)} stream capture(s))`
+      : `replays CUDA graphs (${n(g.graphLaunches)} graph launches); capture traces next to it: ${g.captureFiles.length > 0 ? g.captureFiles.join(', ') : 'none (stats --capture / --mapping attribute the replays)'}`);
     const procs = t.processes.map((p) => p.name ?? p.labels ?? `pid ${p.pid === '' ? '""' : p.pid}`);
     row('processes', [...new Set(procs)].join(', '));
     if (t.ascend) {

@@ -14,6 +14,8 @@ interface ReportCliOptions {
   profileId?: string;
   buckets?: string;
   quiet?: boolean;
+  capture?: string[];
+  mapping?: string[];
 }
 
 const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];
@@ -30,6 +32,8 @@ export function register(program: Command, run: (fn: () => Promise<CommandOutcom
     .option('--profile-id <id>', 'which profile to read when a directory has several (default: the newest)')
     .option('--buckets <n>', 'most time buckets in the utilization chart (default 400)')
     .option('-q, --quiet', 'no notes or data warnings on stderr')
+    .option('--capture <dir|file>', 'capture trace(s) of the CUDA/HIP graphs the trace replays (default: found next to it); repeatable', collect)
+    .option('--mapping <trace>', 'a graph-off run of the same workload, to attribute graph replays; repeatable', collect)
     .action((inputs: string[], o: ReportCliOptions) => run(async () => {
       let buckets: number | undefined;
       if (o.buckets !== undefined) {
@@ -46,6 +50,7 @@ export function register(program: Command, run: (fn: () => Promise<CommandOutcom
         ...(o.step !== undefined ? { step: o.step } : {}),
         ...(o.profileId !== undefined ? { profileId: o.profileId } : {}),
         ...(buckets !== undefined ? { buckets } : {}),
+        capture: o.capture ?? [], mapping: o.mapping ?? [],
         onProgress: (_stage, done, total) => { bar ??= progressBar(total, 'report'); bar.update(done); },
       }).finally(() => bar?.stop());
       if (o.quiet) return;

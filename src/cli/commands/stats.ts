@@ -18,6 +18,9 @@ interface StatsCliOptions {
   width?: string;
   peak?: string;
   quiet?: boolean;
+  capture?: string[];
+  mapping?: string[];
+  library?: string;
 }
 
 const FORMATS = ['table', 'csv', 'json', 'md'] as const;
@@ -27,7 +30,7 @@ type Format = (typeof FORMATS)[number];
 function parseViews(values: readonly string[]): StatsView[] {
   return parseViewList(values, STATS_VIEWS, {
     kernels: 'kernel', categories: 'category', ops: 'op', ranks: 'rank', steps: 'step', operator: 'op',
-    launches: 'launch', 'launch-path': 'launch', 'idle-time': 'idle',
+    launches: 'launch', 'launch-path': 'launch', 'idle-time': 'idle', sources: 'source', modules: 'module',
     roofline: 'efficiency', eff: 'efficiency', 'op-types': 'op-type', optype: 'op-type', op_type: 'op-type', 'op-statistic': 'op-type', op_statistic: 'op-type',
   });
 }
@@ -52,6 +55,9 @@ export function register(program: Command, run: (fn: () => Promise<CommandOutcom
     .option('--width <n>', 'table width (default: the terminal width, or 100)')
     .option('--peak <tflops=N,tbps=N>', 'efficiency view: the device peak to compare with (TFLOP/s, TB/s) instead of the built-in table')
     .option('-q, --quiet', 'no notes or data warnings on stderr')
+    .option('--capture <dir|file>', 'capture trace(s) of the CUDA/HIP graphs the trace replays (default: capture_traces/, graph_capture_profile/ or graph_capture_rank_* next to it); repeatable', collect)
+    .option('--mapping <trace>', 'a graph-off run of the same workload: attributes graph replays by kernel sequence; repeatable', collect)
+    .option('--library <regex>', 'Python frames that count as library code, never as the source (on top of torch/, built-ins, the standard library), e.g. "aiter/|sgl_kernel/"')
     .action((inputs: string[], o: StatsCliOptions) => run(async () => {
       const format = o.format.toLowerCase() === 'markdown' ? 'md' : (o.format.toLowerCase() as Format);
       if (!FORMATS.includes(format)) throw new TraceforgeError('E_USAGE', `--format takes ${FORMATS.join(', ')}, not ${o.format}`);
@@ -70,6 +76,7 @@ export function register(program: Command, run: (fn: () => Promise<CommandOutcom
         ...(o.step !== undefined ? { step: o.step } : {}),
         ...(o.profileId !== undefined ? { profileId: o.profileId } : {}),
         ...(o.peak !== undefined ? { peak: o.peak } : {}),
+        capture: o.capture ?? [], mapping: o.mapping ?? [], ...(o.library !== undefined ? { library: o.library } : {}),
         onProgress: (done, total) => { bar ??= progressBar(total, 'stats'); bar.update(done); },
       }).finally(() => bar?.stop());
       if (!o.quiet) {

@@ -10,6 +10,7 @@
 import type uPlot from 'uplot';
 import type { ReportData } from '../html.js';
 import type { RankTotals } from '../../analysis/ranks.js';
+import type { KernelStat } from '../../analysis/kernels.js';
 
 export function clientMain(data: ReportData, U: typeof uPlot): void {
   const s = data.stats;
@@ -552,6 +553,8 @@ export function clientMain(data: ReportData, U: typeof uPlot): void {
     { key: 'median', label: 'Median', num: true, value: (k) => k.medianUs, text: (k) => duration(k.medianUs), width: '90px' },
     { key: 'min', label: 'Min', num: true, value: (k) => k.minUs, text: (k) => duration(k.minUs), width: '90px' },
     { key: 'max', label: 'Max', num: true, value: (k) => k.maxUs, text: (k) => duration(k.maxUs), width: '90px' },
+    ...(s.attribution ? [{ key: 'origin', label: 'Op / source', value: (k: KernelStat) => k.op ?? k.source ?? '', cls: 'tf-mono', width: '220px',
+      title: (k: KernelStat) => `${k.op ?? '(no op)'} ${percent(k.opShare ?? null)}\n${k.source ?? '(no source)'} ${percent(k.sourceShare ?? null)}; launched from ${k.sources ?? 0} source(s)` }] : []),
   ], s.kernels ?? [], { sort: 'total', filter: (k) => k.name, empty: 'No device activity in the traces.' });
 
   // top ops
@@ -631,6 +634,18 @@ export function clientMain(data: ReportData, U: typeof uPlot): void {
     { key: 'bw', label: '% BW', num: true, value: (o) => o.bandwidthShare, text: (o) => percent(o.bandwidthShare), bar: (o) => o.bandwidthShare, width: '76px' },
     { key: 'bound', label: 'Bound', value: (o) => o.bound ?? '—', width: '84px' },
   ], eff?.rows ?? [], { sort: 'time', filter: (o) => `${o.name} ${shape(o.inputDims)}`, empty: 'No efficiency data.' });
+
+  // sources and modules (attribution)
+  for (const [id, rows, what] of [['table-sources', s.sources, 'Source'], ['table-modules', s.modules, 'Module']] as const) {
+    table(id, id.slice(6), [
+      { key: 'name', label: what, value: (r) => r.name, title: (r) => r.name, cls: 'tf-mono' },
+      { key: 'calls', label: 'Kernels', num: true, value: (r) => r.calls, text: (r) => count(r.calls), width: '80px' },
+      { key: 'gpu', label: 'GPU time', num: true, value: (r) => r.gpuUs, text: (r) => duration(r.gpuUs), width: '100px' },
+      { key: 'share', label: 'Share', num: true, value: (r) => r.share, text: (r) => percent(r.share), bar: (r) => r.share, width: '76px', help: 'of GPU busy time' },
+      { key: 'ops', label: 'Top ops', value: (r) => r.ops.map((o) => o.name).join(', '), title: (r) => r.ops.map((o) => `${o.name} — ${o.calls} calls, ${duration(o.totalUs)}`).join('\n'), cls: 'tf-mono', width: '260px' },
+      { key: 'kernels', label: 'Top kernels', value: (r) => r.kernels.map((k) => short(k.name)).join(', '), title: (r) => r.kernels.map((k) => `${k.name} — ${k.calls} calls, ${duration(k.totalUs)}`).join('\n'), cls: 'tf-mono', width: '220px' },
+    ], rows ?? [], { sort: 'gpu', filter: (r) => r.name, empty: 'No attribution (the trace has no launch calls).' });
+  }
 
   document.documentElement.dataset['ready'] = 'true';
 }

@@ -1,0 +1,270 @@
+/**
+ * The attribution chain of a device activity: its launch call (by correlation, launch-link.ts)
+ * → the CPU op it was launched in (`External id`, else the innermost cpu_op containing the
+ * launch on its thread) with `Input Dims` / `Input type` → the Python frames containing the
+ * launch on the same thread (`with_stack`): the source line and the `nn.Module` chain.
+ *
+ * Source rule: the first non-library frame below the innermost `nn.Module:` frame (the
+ * module's own forward); when there is none, the innermost non-library frame. Library frames:
+ * `<built-in …>`, `<frozen …>`, `<string>`, `nn.Module:` itself, `torch/…`, the standard
+ * library (threading.py, contextlib.py, functools.py, multiprocessing/, importlib/, …), plus
+ * whatever `library` adds (e.g. `aiter/|sgl_kernel/`).
+ *
+ * Everything is by time containment with a 1 ns tolerance at the end (Kineto's µs decimals).
+ * Sites (op, dims, types, source, module) are plain strings, interned in a SiteTable that can
+ * be shared by several traces (a replay and its capture trace).
+ */
+import { apiKindOf, linkLaunches, type LaunchLinks } from './launch-link.js';
+import type { TraceRecords } from './records/trace-records.js';
+
+/** Where a device activity comes from; '' for what is not known. */
+export interface Site {
+  op: string;
+  /** Raw `Input Dims` / `Input type` text of the op. */
+  dims: string;
+  types: string;
+  /** `path.py(LINE): func` by the source rule. */
+  source: string;
+  /** nn.Module classes from the outermost in, instance numbers dropped: `Qwen3Model/Qwen3DecoderLayer/Qwen3MLP`. */
+  module: string;
+}
+
+/** Sites interned by value. */
+export class SiteTable {
+  readonly list: Site[] = [];
+  private readonly ids = new Map<string, number>();
+
+  id(s: Site): number {
+    const key = `${s.op}\u0001${s.dims}\u0001${s.types}\u0001${s.source}\u0001${s.module}`;
+    let id = this.ids.get(key);
+    if (id === undefined) { id = this.list.length; this.list.push(s); this.ids.set(key, id); }
+    return id;
+  }
+}
+
+/** Frames that are never "the source": interpreter built-ins, torch itself, the standard library. */
+export const LIBRARY_FRAMES = /^(?:<built-in|<frozen|<string>|<lambda>|nn\.Module: )|(?:^|\/)(?:torch|triton|multiprocessing|concurrent|importlib|asyncio|json|logging)\/|(?:^|\/)(?:threading|contextlib|functools|runpy|abc|typing)\.py\(|\/lib\/python3\.\d+\/(?!site-packages\/|dist-packages\/)/;
+
+const MODULE_PREFIX = 'nn.Module: ';
+
+/**
+ * Row of an id (External id, correlation): a dense table when the ids are small non-negative
+ * integers (the usual case), else a Map. Ids read from a Float64Array are heap numbers, and a
+ * Map keyed by them costs about 2 µs per insert: 0.4 s for the ops of a 150 MB trace.
+ */
+export class IdIndex {
+  private readonly dense: Int32Array | undefined;
+  private readonly map: Map<number, number> | undefined;
+
+  /** The first row with each id wins when `first`, else the last. */
+  constructor(ids: Float64Array, first = false) {
+    let max = -1;
+    let ok = true;
+    for (let i = 0; i < ids.length; i++) {
+      const x = ids[i]!;
+      if (x !== x) continue;
+      if (!(x >= 0 && x <= 0x7fffffff && x === Math.floor(x))) { ok = false; break; }
+      if (x > max) max = x;
+    }
+    if (ok && max < 4 * ids.length + 65536) {
+      const d = (this.dense = new Int32Array(max + 1).fill(-1));
+      for (let i = 0; i < ids.length; i++) { const x = ids[i]!; if (x === x && (!first || d[x]! < 0)) d[x] = i; }
+    } else {
+      const m = (this.map = new Map());
+      for (let i = 0; i < ids.length; i++) { const x = ids[i]!; if (x === x && (!first || !m.has(x))) m.set(x, i); }
+    }
+  }
+
+  /** Row of id x, or -1. */
+  get(x: number): number {
+    if (x !== x) return -1;
+    if (this.dense) return x >= 0 && x < this.dense.length && x === Math.floor(x) ? this.dense[x]! : -1;
+    return this.map!.get(x) ?? -1;
+  }
+}
+
+/** Spans on threads: what the containment sweep walks. */
+interface Spans { count: number; start: Float64Array; dur: Float64Array; thread: Int32Array }
+
+/** Indices of `s` sorted by (thread, start ascending, duration descending). */
+function orderOf(s: Spans, rows?: ArrayLike<number>): Uint32Array {
+  const n = rows ? rows.length : s.count;
+  const order = new Uint32Array(n);
+  for (let k = 0; k < n; k++) order[k] = rows ? rows[k]! : k;
+  return order.sort((a, b) => s.thread[a]! - s.thread[b]! || s.start[a]! - s.start[b]! || s.dur[b]! - s.dur[a]! || a - b);
+}
+
+/**
+ * For each query row (a launch), the spans containing it on its thread, outermost first:
+ * `visit(q, stack, depth)` sees them as stack[0..depth). Spans nest per thread (a span that
+ * crosses another is kept as its child, as the op view does).
+ */
+export function containing(spans: Spans, queries: Spans, rows: ArrayLike<number>, visit: (q: number, stack: Int32Array, depth: number) => void): void {
+  const so = orderOf(spans);
+  const qo = orderOf(queries, rows);
+  const open: number[] = [];
+  const chain = new Int32Array(256);
+  let k = 0;
+  let thread = -1;
+  for (let j = 0; j < qo.length; j++) {
+    const q = qo[j]!;
+    const qt = queries.thread[q]!;
+    const qs = queries.start[q]!;
+    const qe = qs + queries.dur[q]!;
+    if (qt !== thread) {
+      thread = qt;
+      open.length = 0;
+      while (k < so.length && spans.thread[so[k]!]! < qt) k++;
+    }
+    while (k < so.length && spans.thread[so[k]!] === qt && spans.start[so[k]!]! <= qs) {
+      const i = so[k++]!;
+      const s = spans.start[i]!;
+      while (open.length > 0) {
+        const top = open[open.length - 1]!;
+        if (spans.start[top]! + spans.dur[top]! <= s) open.pop(); else break;
+      }
+      open.push(i);
+    }
+    let depth = 0;
+    for (const i of open) {
+      if (spans.start[i]! + spans.dur[i]! >= qe - 1 && depth < chain.length) chain[depth++] = i;
+    }
+    visit(q, chain, depth);
+  }
+}
+
+/** What the attribution keeps of a trace: per launch call, its site (or -1). */
+export interface LaunchSites {
+  /** Per launch call (index into records.launches): site id, or -1 when not computed. */
+  site: Int32Array;
+  /** Per launch call: index into records.ops of its op, or -1. */
+  op: Int32Array;
+}
+
+/** True for frames that are not "the source" (by name id, memoized). */
+function libraryTest(names: readonly string[], extra: RegExp | undefined): (id: number) => boolean {
+  const memo = new Int8Array(names.length).fill(-1);
+  return (id) => {
+    let v = memo[id]!;
+    if (v < 0) {
+      const n = names[id]!;
+      v = memo[id] = LIBRARY_FRAMES.test(n) || (extra !== undefined && extra.test(n)) ? 1 : 0;
+    }
+    return v === 1;
+  };
+}
+
+/**
+ * Sites of the launch calls `rows` (default: every kernel / copy / set launch) of one trace.
+ * Needs records with launches; ops and Python frames are used when collected.
+ */
+export function launchSites(r: TraceRecords, table: SiteTable, rows?: ArrayLike<number>, library?: RegExp): LaunchSites {
+  const l = r.launches;
+  const n = l?.count ?? 0;
+  const site = new Int32Array(n).fill(-1);
+  const opOf = new Int32Array(n).fill(-1);
+  if (!l) return { site, op: opOf };
+  if (!rows) {
+    const kinds = r.apiNames.map(apiKindOf);
+    const pick: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const k = kinds[l.name[i]!];
+      if (k === 'kernel' || k === 'memcpy' || k === 'memset' || k === 'sync') pick.push(i);
+    }
+    rows = pick;
+  }
+  const o = r.ops;
+  if (o && o.count > 0) {
+    const byExt = new IdIndex(o.ext);
+    const viaContainment: number[] = [];
+    for (let k = 0; k < rows.length; k++) {
+      const i = rows[k]!;
+      const op = byExt.get(l.ext[i]!);
+      if (op >= 0) opOf[i] = op; else viaContainment.push(i);
+    }
+    if (viaContainment.length > 0) containing(o, l, viaContainment, (q, stack, depth) => { if (depth > 0) opOf[q] = stack[depth - 1]!; });
+  }
+  const source = new Array<string>(n);
+  const module = new Array<string>(n);
+  const py = r.python;
+  if (py && py.count > 0) {
+    const isLib = libraryTest(r.frameNames, library);
+    const names = r.frameNames;
+    containing(py, l, rows, (q, stack, depth) => {
+      let m = -1;
+      let mod = '';
+      for (let j = 0; j < depth; j++) {
+        const name = names[py.name[stack[j]!]!]!;
+        if (name.startsWith(MODULE_PREFIX)) {
+          m = j;
+          const cls = name.slice(MODULE_PREFIX.length).replace(/_\d+$/, '');
+          mod = mod === '' ? cls : `${mod}/${cls}`;
+        }
+      }
+      let src = -1;
+      if (m >= 0) for (let j = m + 1; j < depth && src < 0; j++) if (!isLib(py.name[stack[j]!]!)) src = j;
+      if (src < 0) for (let j = depth - 1; j >= 0 && src < 0; j--) if (!isLib(py.name[stack[j]!]!)) src = j;
+      source[q] = src >= 0 ? names[py.name[stack[src]!]!]! : '';
+      module[q] = mod;
+    });
+  }
+  for (let k = 0; k < rows.length; k++) {
+    const i = rows[k]!;
+    const op = opOf[i]!;
+    const key = op >= 0 ? r.opKeys[o!.key[op]!]! : undefined;
+    site[i] = table.id({ op: key?.name ?? '', dims: key?.dims ?? '', types: key?.types ?? '', source: source[i] ?? '', module: module[i] ?? '' });
+  }
+  return { site, op: opOf };
+}
+
+/** How a device activity got its site. */
+export const enum Route { None = 0, Eager = 1, Capture = 2, Mapping = 3, GraphUnattributed = 4 }
+export const ROUTE_NAMES = ['no launch call', 'eager', 'capture', 'mapping', 'graph replay, unattributed'] as const;
+
+/** The attribution of every device activity of one trace (or rank). */
+export interface DeviceAttribution {
+  /** Per device activity: site id (index into `sites`), or -1. */
+  site: Int32Array;
+  route: Uint8Array;
+  /**
+   * Per device activity attributed through another trace: a number naming the op instance
+   * there (so calls can be counted), else -1.
+   */
+  opInstance: Float64Array;
+  sites: Site[];
+}
+
+/**
+ * Eager attribution of one trace: every device activity through its own launch call. Graph
+ * replay kernels are marked GraphUnattributed (graph-replay.ts fills them in when it can).
+ */
+export function attributeEager(r: TraceRecords, table: SiteTable, library?: RegExp, links: LaunchLinks = linkLaunches(r, 0)): DeviceAttribution {
+  const d = r.device;
+  const ls = launchSites(r, table, undefined, library);
+  const site = new Int32Array(d.count).fill(-1);
+  const route = new Uint8Array(d.count);
+  const opInstance = new Float64Array(d.count).fill(-1);
+  const o = r.ops;
+  const byExt = new IdIndex(o?.ext ?? new Float64Array(0));
+  for (let i = 0; i < d.count; i++) {
+    const li = links.launchOf[i]!;
+    if (li >= 0 && links.kinds[r.launches!.name[li]!] === 'graph') { route[i] = Route.GraphUnattributed; continue; }
+    const op = byExt.get(d.ext[i]!);
+    const extOp = op >= 0 ? op : undefined;
+    if (li >= 0 && ls.site[li]! >= 0) {
+      site[i] = ls.site[li]!;
+      route[i] = Route.Eager;
+      // the kernel's own External id wins over containment
+      if (extOp !== undefined && extOp !== ls.op[li]) {
+        const s = table.list[site[i]!]!;
+        const k = r.opKeys[o!.key[extOp]!]!;
+        site[i] = table.id({ ...s, op: k.name, dims: k.dims, types: k.types });
+      }
+    } else if (extOp !== undefined) {
+      const k = r.opKeys[o!.key[extOp]!]!;
+      site[i] = table.id({ op: k.name, dims: k.dims, types: k.types, source: '', module: '' });
+      route[i] = Route.Eager;
+    }
+  }
+  return { site, route, opInstance, sites: table.list };
+}
