@@ -1,5 +1,6 @@
 /** The result of `stats`: one key per view that was asked for (JSON keys as the CLI writes them). */
 import type { DiagnosticEntry } from '../model/diagnostics.js';
+import type { CommView } from './comm-view.js';
 import type { NpuOpStat } from './ascend-kernels.js';
 import type { CategoryStat, KernelStat } from './kernels.js';
 import type { OpStatisticRow } from './op-statistic.js';
@@ -13,10 +14,10 @@ import type { Utilization } from './utilization.js';
  * `op-type`: torch_npu's op_statistic table (per OP Type and Core Type, per rank), computed from
  * kernel_details.csv; Ascend profiles only.
  */
-export type StatsView = 'summary' | 'kernel' | 'category' | 'op' | 'op-type' | 'rank' | 'step';
+export type StatsView = 'summary' | 'kernel' | 'category' | 'op' | 'op-type' | 'rank' | 'step' | 'comm';
 
 /** Every view, in the order reports show them. */
-export const STATS_VIEWS: readonly StatsView[] = ['summary', 'kernel', 'category', 'op', 'op-type', 'rank', 'step'];
+export const STATS_VIEWS: readonly StatsView[] = ['summary', 'kernel', 'category', 'op', 'op-type', 'rank', 'step', 'comm'];
 export const DEFAULT_VIEWS: readonly StatsView[] = ['summary', 'kernel'];
 
 /** One rank that was analysed. */
@@ -68,6 +69,8 @@ export interface StatsResult {
   opTypes?: OpTypeTable[];
   ranks?: RankComparison;
   steps?: StepStat[];
+  /** Collectives: bandwidth, skew, exposed communication; torch_npu communication files. */
+  comm?: CommView;
   /** Runtime / driver calls of all inputs (each file counted once), when asked for. */
   apiCalls?: ApiCallStat[];
   /** Device utilization over time, when asked for. */

@@ -52,6 +52,18 @@ export const DIAGNOSTICS = {
     severity: 'info',
     description: 'a flow event does not fall inside any complete event of its track, so it binds to no slice',
   },
+  collective_unpaired: {
+    severity: 'info',
+    description: 'a collective instance was not found on every rank of its process group (a rank is missing from the input); it has no latency, skew or bandwidth',
+  },
+  collective_size_mismatch: {
+    severity: 'warning',
+    description: 'the ranks of one collective instance record different message sizes or dtypes; the first rank\'s size is used',
+  },
+  collective_dtype_unknown: {
+    severity: 'warning',
+    description: 'a collective\'s dtype has no known element size, so its bytes and bandwidth are missing',
+  },
 } as const satisfies Record<string, DiagnosticKind>;
 
 export type DiagnosticName = keyof typeof DIAGNOSTICS;

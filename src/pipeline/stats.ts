@@ -28,6 +28,9 @@ import { categoryStats, durationsByName, kernelStatsOf, type KernelDurations, ty
 import { opStatisticOf, shapesNotRecordedMessage } from '../analysis/op-statistic.js';
 import { opStats } from '../analysis/ops.js';
 import { compareRanks } from '../analysis/ranks.js';
+import { commView } from '../analysis/comm-view.js';
+import { ascendCommView, type AscendCommInput } from '../analysis/ascend-comm.js';
+import { readAscendComm } from '../formats/ascend-comm.js';
 import { DEFAULT_STEP_PATTERN, stepStats } from '../analysis/steps.js';
 import { rankSummary, type RankSummary } from '../analysis/summary.js';
 import { timelineOf, type RankData, type RankTimeline } from '../analysis/timeline.js';
@@ -188,7 +191,8 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
     categories: overrides.map((c) => ({ category: c.category, source: c.pattern.source, flags: c.pattern.flags })),
     ops: want('op'),
     groups: want('rank'),
-    ...(want('step') ? { annotations: { source: steps.source, flags: steps.flags } } : {}),
+    collectives: want('rank') || want('comm'),
+    ...(want('step') || want('comm') ? { annotations: { source: steps.source, flags: steps.flags } } : {}),
     apiCalls: opts.apiCalls === true,
   };
   const ascendRequest = (p: AscendProfile): CollectRequest['ascend'] => ({
@@ -310,6 +314,21 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
       notes.push(`step view: no annotation matches ${steps.source}${opts.step === undefined ? '; name your step annotations with --step REGEX (e.g. --step "decode_step_\\d+")' : ''}`);
     }
   }
+  if (want('comm')) {
+    const c = commView(ranks, timelines, cats, steps);
+    result.comm = c.view;
+    for (const d of c.diagnostics) { for (const ex of d.examples) diagnostics.add(d.name, ex, 0); diagnostics.add(d.name, undefined, d.count); }
+    result.diagnostics = diagnostics.list();
+    const npuComm: AscendCommInput[] = [];
+    jobs.forEach((j) => {
+      const files = j.ascend ? readAscendComm(j.ascend.output) : undefined;
+      const data = ranks.find((r) => r.file === j.path);
+      if (files && data) npuComm.push({ label: data.label, rank: data.rank, files });
+      else if (j.ascend) notes.push(`comm view: ${data?.label ?? j.path}: no communication.json or communication_matrix.json (written at profiler Level 1 and above, multi-rank runs)`);
+    });
+    if (npuComm.length > 0) result.comm.ascend = ascendCommView(npuComm);
+    if (!c.view.collectives && npuComm.length === 0) notes.push('comm view: no communication kernels in the trace');
+  }
   if (opts.apiCalls) result.apiCalls = apiCallsOf(jobs, outcomes);
   if (opts.utilization) result.utilization = utilizationOf(ranks, timelines, opts.utilization.buckets);
   return result;
@@ -399,6 +418,7 @@ interface CollectRequest {
   categories: { category: string; source: string; flags: string }[];
   ops: boolean;
   groups: boolean;
+  collectives: boolean;
   annotations?: { source: string; flags: string };
   apiCalls: boolean;
   /**
@@ -435,6 +455,7 @@ async function collectFile(req: CollectRequest, onProgress?: (compressed: number
     communication: cats.communication,
     ops: req.ops,
     groups: req.groups,
+    collectives: req.collectives,
     // torch_npu writes ProfilerStep#N as a cpu_op: kept with the annotations
     ...(req.annotations && req.ascend ? { stepOps: new RegExp(req.annotations.source, req.annotations.flags) } : {}),
     apiCalls: req.apiCalls,

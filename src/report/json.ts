@@ -1,6 +1,6 @@
 /**
  * JSON: one object with a key per view asked for (`summary`, `kernels`, `categories`, `ops`
- * and/or `npuOps`, `opTypes`, `ranks`, `steps`), durations in µs, keys in camelCase; plus
+ * and/or `npuOps`, `opTypes`, `ranks`, `steps`, `comm`), durations in µs, keys in camelCase; plus
  * `inputs` (the ranks read), and `notes` / `diagnostics` when there are any.
  */
 import type { StatsResult } from '../analysis/result.js';
@@ -24,6 +24,7 @@ export function jsonOf(r: StatsResult, opts: JsonOptions = {}): Record<string, u
       if (r.npuOps !== undefined) out['npuOps'] = cut(r.npuOps);
     } else if (v === 'op-type') out['opTypes'] = r.opTypes;
     else if (v === 'rank') out['ranks'] = r.ranks && { ...r.ranks, kernels: cut(r.ranks.kernels) };
+    else if (v === 'comm') out['comm'] = r.comm;
     else out['steps'] = r.steps;
   }
   if (r.notes.length > 0) out['notes'] = r.notes;

@@ -1,0 +1,30 @@
+/**
+ * The comm view (`stats --by comm`): collectives paired across ranks with bandwidth and skew
+ * (collectives.ts), communication hidden under compute and exposed, per step (comm-overlap.ts),
+ * compute kernels slowed by communication beside them, and for torch_npu ranks the vendor's
+ * communication files with msprof's verdicts (ascend-comm.ts).
+ */
+import type { AscendCommView } from './ascend-comm.js';
+import type { Categorizer } from './categories.js';
+import { commCollectives, pairCollectives, type CommCollectives } from './collectives.js';
+import { commPhases, kernelInflation, type CommPhase, type KernelInflation } from './comm-overlap.js';
+import type { RankData, RankTimeline } from './timeline.js';
+
+export interface CommView {
+  /** Absent when no rank has communication kernels. */
+  collectives?: CommCollectives;
+  phases: CommPhase[];
+  inflation: KernelInflation[];
+  /** torch_npu ranks with communication.json / communication_matrix.json. */
+  ascend?: AscendCommView;
+}
+
+export function commView(ranks: readonly RankData[], timelines: readonly RankTimeline[], cats: Categorizer, steps: RegExp): { view: CommView; diagnostics: ReturnType<typeof pairCollectives>['diagnostics'] } {
+  const p = pairCollectives(ranks, cats);
+  const view: CommView = {
+    phases: ranks.flatMap((r, k) => commPhases(r, timelines[k]!, steps)),
+    inflation: kernelInflation(ranks, timelines, cats),
+  };
+  if (p.instances.length > 0) view.collectives = commCollectives(ranks, p);
+  return { view, diagnostics: p.diagnostics };
+}
