@@ -179,13 +179,14 @@ function slowRank(inputs: readonly AscendCommInput[]): AscendVerdict {
     return { rule: 'slow rank', source: SLOW_RANK_SRC, verdict: withTail(byOp.size === 0 ? 'no verdict: no communication ops' : 'no verdict: no op can be compared across ranks'), subject: null, supported: false };
   }
   const top = [...slow].sort((a, b) => b[1] - a[1])[0];
-  if (top && top[1] >= inconsistent && top[1] >= fine) {
-    return { rule: 'slow rank', source: SLOW_RANK_SRC, verdict: withTail(`${top[0]} is slow in ${top[1]} of ${judged} ops: the other ranks wait for it (wait and synchronization ratios > 0.2); it computes longer before the collective`), subject: top[0], supported: true };
+  const counts = `${top ? `${top[0]} slow in ${top[1]}` : 'no rank slow'}, bandwidths inconsistent in ${inconsistent}, no problem in ${fine}, of ${judged} ops`;
+  if (top) {
+    return { rule: 'slow rank', source: SLOW_RANK_SRC, verdict: withTail(`${top[0]} is the slow rank: the others wait for it (wait and synchronization ratios > 0.2; it computes longer before the collective) — ${counts}`), subject: top[0], supported: true };
   }
-  if (inconsistent > fine) {
-    return { rule: 'slow rank', source: SLOW_RANK_SRC, verdict: withTail(`in ${inconsistent} of ${judged} ops the wait ratio exceeds 0.2 without synchronization: bandwidths between ranks are inconsistent`), subject: null, supported: true };
+  if (inconsistent > 0) {
+    return { rule: 'slow rank', source: SLOW_RANK_SRC, verdict: withTail(`no slow rank, but wait ratios above 0.2 without synchronization: bandwidths between ranks are inconsistent — ${counts}`), subject: null, supported: true };
   }
-  return { rule: 'slow rank', source: SLOW_RANK_SRC, verdict: withTail(`no slow rank: the largest wait ratio is ≤ 0.2 in ${fine} of ${judged} ops`), subject: null, supported: true };
+  return { rule: 'slow rank', source: SLOW_RANK_SRC, verdict: withTail(`no slow rank: the largest wait ratio is ≤ 0.2 in every op — ${counts}`), subject: null, supported: true };
 }
 
 const SLOW_LINK_SRC = 'msprof communication_matrix_calculator.py slowest_rule (≤ 0.8 × average)';

@@ -362,7 +362,7 @@ export function commCollectives(ranks: readonly RankData[], p: Pairing): CommCol
       endSkewMedianUs: es.length > 0 ? us(medianOf(es.map((x) => x.v))) : null,
       endSkewMaxUs: eMax ? us(eMax.v) : null,
       endSkewMaxRank: eMax ? labels[eMax.who]! : null,
-      waitUs: wait.map((w) => (w === null ? null : us(w))),
+      waitUs: wait.map((w) => (w === null || lat.length === 0 ? null : us(w))),
     });
   }
   rows.sort((a, b) => (b.latencyUs ?? -1) * b.complete - (a.latencyUs ?? -1) * a.complete || b.calls - a.calls);
