@@ -54,7 +54,7 @@ export const DIAGNOSTICS = {
   },
   collective_unpaired: {
     severity: 'info',
-    description: 'a collective instance was not found on every rank of its process group (a rank is missing from the input); it has no latency, skew or bandwidth',
+    description: 'a collective instance was not found on every rank of its process group (a rank is not in the input, or its profile did not cover the instance); it has no latency, skew or bandwidth',
   },
   collective_size_mismatch: {
     severity: 'warning',

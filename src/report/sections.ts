@@ -7,6 +7,7 @@ import { uniqueShortNames } from '../analysis/names.js';
 import { pythonFloatText } from '../analysis/op-statistic.js';
 import type { OpTypeTable, StatsResult, StatsView } from '../analysis/result.js';
 import { count, duration, percent, shape, typeList } from './format.js';
+import { commSections } from './comm-sections.js';
 
 export type Align = 'left' | 'right';
 
@@ -329,6 +330,7 @@ export function sectionsOf(r: StatsResult, opts: SectionOptions = {}): Section[]
       if (r.npuOps !== undefined) out.push(npuOpSection(r, opts));
     } else if (v === 'op-type') out.push(...opTypeSections(r));
     else if (v === 'rank') out.push(...rankSections(r, opts));
+    else if (v === 'comm') out.push(...commSections(r, opts));
     else out.push(stepSection(r));
   }
   return out;
