@@ -230,3 +230,22 @@ test('torch_npu level1: per-rank communication totals are the sums of communicat
   assert.equal(lv.subject !== null, slowest.bw <= 0.8 * avg);
   assert.ok(lv.verdict.includes(`link ${slowest.link}`), lv.verdict);
 });
+
+test('report: the communication section draws one lateness cell per rank and complete instance, in the en-US format', async () => {
+  const { reportDataOf, chartAssets } = await import('../../src/pipeline/report.js');
+  const { renderReportHtml } = await import('../../src/report/html.js');
+  const data = await reportDataOf([TP2]);
+  const html = renderReportHtml(data, await chartAssets());
+  const at = html.indexOf('<section id="comm">');
+  assert.ok(at > 0, 'a communication section');
+  const section = html.slice(at, html.indexOf('</section>', at));
+  const ranks = TP2_FILES.map((f) => ncclKernels(loadTraceFile(f)));
+  const cells = section.match(/<td class="tf-heat"/g) ?? [];
+  assert.equal(cells.length, 2 * ranks[0]!.length);
+  // the instance with the largest lateness is the darkest, and its value is in its title
+  const late = ranks[0]!.map((a, j) => Number(a.startNs - ranks[1]![j]!.startNs));
+  const worst = late.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+  assert.ok(section.includes('rgba(242,142,43,1.000)'));
+  assert.ok(section.includes(`darkest: ${(Math.round(worst) / 1e6).toFixed(2)}\u00a0ms`), 'the largest lateness, in ms with en-US digits');
+  assert.ok(section.includes('busbw GB/s'));
+});
