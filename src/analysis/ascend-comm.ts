@@ -105,6 +105,21 @@ function timesOf(list: readonly AscendCommOp[]): { elapse: number; transit: numb
   return t;
 }
 
+/**
+ * Smallest group size the matrices imply, by the last 3 digits of the group hash: links name
+ * group-local ranks, so a group has more ranks than its largest local rank (rank 0 of an
+ * 8-rank ring links to 1 and 7). Only when a link goes past the rank's own index.
+ */
+export function hcomGroupSizes(inputs: readonly AscendCommInput[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const inp of inputs) for (const l of inp.files.links) {
+    const k = l.group.slice(-3);
+    const n = Math.max(l.src, l.dst) + 1;
+    if (k !== '' && n > (out.get(k) ?? 0)) out.set(k, n);
+  }
+  return out;
+}
+
 export function ascendCommView(inputs: readonly AscendCommInput[]): AscendCommView {
   const perRank: AscendCommRank[] = [];
   const ops: AscendCommOpRow[] = [];

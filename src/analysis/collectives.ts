@@ -133,8 +133,25 @@ interface Entry { start: number; end: number; dur: number; args: CollectiveArgs 
 
 const groupKey = (a: CollectiveArgs | undefined): string => (a ? `${a.group}\u0000${a.groupRanks?.join(',') ?? ''}` : '\u0000');
 
+/**
+ * HCCL op names carry their group and index: `hcom_allReduce__586_0_1` is the op with index 0
+ * in the group whose hash ends in 586 (docs ASCEND.md §3); torch_npu writes the same name on
+ * every rank, so NPU collectives pair by (group, index) without args.
+ */
+const HCOM = /^hcom_([A-Za-z]+)_+(\d+)_(\d+)_\d+$/;
+
+/** Args implied by an HCCL op name (group `hcom:<hash suffix>`, seq = index). */
+function hcomArgs(kernel: string, sizes: ReadonlyMap<string, number> | undefined): CollectiveArgs | undefined {
+  const m = HCOM.exec(kernel);
+  if (!m) return undefined;
+  return {
+    collective: m[1]!, group: `hcom:${m[2]!}`, groupDesc: '', groupRanks: null, groupSize: sizes?.get(m[2]!) ?? null,
+    inNelems: null, outNelems: null, dtype: null, seq: Number(m[3]), inSplit: null, outSplit: null,
+  };
+}
+
 /** Pairs the communication kernels of the ranks into collective instances (see the file comment). */
-export function pairCollectives(ranks: readonly RankData[], cats: Categorizer): Pairing {
+export function pairCollectives(ranks: readonly RankData[], cats: Categorizer, opts: { hcomGroupSizes?: ReadonlyMap<string, number> } = {}): Pairing {
   const diags = new Diagnostics();
   const origin0 = ranks.reduce<bigint | undefined>((m, r) => (m === undefined || r.records.originNs < m ? r.records.originNs : m), undefined) ?? 0n;
   // per rank: group key -> entries sorted by start
@@ -146,7 +163,7 @@ export function pairCollectives(ranks: readonly RankData[], cats: Categorizer): 
     for (let i = 0; i < d.count; i++) {
       if (d.category[i] !== cats.communication) continue;
       const c = d.coll[i]!;
-      const args = c >= 0 ? r.collectives[c] : undefined;
+      const args = c >= 0 ? r.collectives[c] : hcomArgs(r.names[d.name[i]!] ?? '', opts.hcomGroupSizes);
       const g = args ? groupKey(args) : d.group[i]! >= 0 ? `${r.groups[d.group[i]!]!}\u0000` : '\u0000';
       let l = m.get(g);
       if (!l) m.set(g, (l = []));

@@ -19,8 +19,12 @@ export interface CommView {
   ascend?: AscendCommView;
 }
 
-export function commView(ranks: readonly RankData[], timelines: readonly RankTimeline[], cats: Categorizer, steps: RegExp): { view: CommView; diagnostics: ReturnType<typeof pairCollectives>['diagnostics'] } {
-  const p = pairCollectives(ranks, cats);
+/**
+ * `hcomGroupSizes`: torch_npu group sizes by the last 3 digits of the group hash (what HCCL op
+ * names carry), from the communication matrices (ascend-comm.ts `hcomGroupSizes`).
+ */
+export function commView(ranks: readonly RankData[], timelines: readonly RankTimeline[], cats: Categorizer, steps: RegExp, hcomGroupSizes?: ReadonlyMap<string, number>): { view: CommView; diagnostics: ReturnType<typeof pairCollectives>['diagnostics'] } {
+  const p = pairCollectives(ranks, cats, hcomGroupSizes ? { hcomGroupSizes } : {});
   const view: CommView = {
     phases: ranks.flatMap((r, k) => commPhases(r, timelines[k]!, steps)),
     inflation: kernelInflation(ranks, timelines, cats),

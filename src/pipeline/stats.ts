@@ -29,7 +29,7 @@ import { opStatisticOf, shapesNotRecordedMessage } from '../analysis/op-statisti
 import { opStats } from '../analysis/ops.js';
 import { compareRanks } from '../analysis/ranks.js';
 import { commView } from '../analysis/comm-view.js';
-import { ascendCommView, type AscendCommInput } from '../analysis/ascend-comm.js';
+import { ascendCommView, hcomGroupSizes, type AscendCommInput } from '../analysis/ascend-comm.js';
 import { readAscendComm } from '../formats/ascend-comm.js';
 import { DEFAULT_STEP_PATTERN, stepStats } from '../analysis/steps.js';
 import { rankSummary, type RankSummary } from '../analysis/summary.js';
@@ -315,10 +315,6 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
     }
   }
   if (want('comm')) {
-    const c = commView(ranks, timelines, cats, steps);
-    result.comm = c.view;
-    for (const d of c.diagnostics) { for (const ex of d.examples) diagnostics.add(d.name, ex, 0); diagnostics.add(d.name, undefined, d.count); }
-    result.diagnostics = diagnostics.list();
     const npuComm: AscendCommInput[] = [];
     jobs.forEach((j) => {
       const files = j.ascend ? readAscendComm(j.ascend.output) : undefined;
@@ -326,6 +322,10 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
       if (files && data) npuComm.push({ label: data.label, rank: data.rank, files });
       else if (j.ascend) notes.push(`comm view: ${data?.label ?? j.path}: no communication.json or communication_matrix.json (written at profiler Level 1 and above, multi-rank runs)`);
     });
+    const c = commView(ranks, timelines, cats, steps, npuComm.length > 0 ? hcomGroupSizes(npuComm) : undefined);
+    result.comm = c.view;
+    for (const d of c.diagnostics) { for (const ex of d.examples) diagnostics.add(d.name, ex, 0); diagnostics.add(d.name, undefined, d.count); }
+    result.diagnostics = diagnostics.list();
     if (npuComm.length > 0) result.comm.ascend = ascendCommView(npuComm);
     if (!c.view.collectives && npuComm.length === 0) notes.push('comm view: no communication kernels in the trace');
   }
