@@ -229,6 +229,11 @@ test('torch_npu level1: per-rank communication totals are the sums of communicat
   const lv = a.verdicts.find((x) => x.rule === 'slow link')!;
   assert.equal(lv.subject !== null, slowest.bw <= 0.8 * avg);
   assert.ok(lv.verdict.includes(`link ${slowest.link}`), lv.verdict);
+  // HCCL ops pair by (group, index) from their names; the group has (largest local rank in the matrix + 1) ranks
+  const largest = Math.max(...links.map((l) => Math.max(...l.link.split('-').map(Number))));
+  const cl = res.comm!.collectives!;
+  assert.deepEqual(cl.groups.map((g) => [g.pairedBy, g.size, g.members.length]), [['seq', largest + 1, 2]]);
+  assert.ok(cl.rows.every((r) => r.latencyUs === null), 'a group with ranks missing has no latency');
 });
 
 test('report: the communication section draws one lateness cell per rank and complete instance, in the en-US format', async () => {
