@@ -21,10 +21,11 @@ import type { OpStat } from './ops.js';
 import type { ApiCallStat, StatsInput, StatsResult } from './result.js';
 import type { StepStat } from './steps.js';
 import type { RankSummary } from './summary.js';
+import { commDiffRows, type CommDiffRow } from './comm-diff.js';
 
-export type DiffView = 'kernel' | 'category' | 'op' | 'rank' | 'step';
+export type DiffView = 'kernel' | 'category' | 'op' | 'rank' | 'step' | 'comm';
 /** Every view, in report order. */
-export const DIFF_VIEWS: readonly DiffView[] = ['kernel', 'category', 'op', 'rank', 'step'];
+export const DIFF_VIEWS: readonly DiffView[] = ['kernel', 'category', 'op', 'rank', 'step', 'comm'];
 export const DEFAULT_DIFF_VIEWS: readonly DiffView[] = ['kernel'];
 
 export type Normalize = 'auto' | 'step' | 'second' | 'none';
@@ -193,6 +194,8 @@ export interface DiffResult {
   ops?: OpDiffRow[];
   ranks?: RankDiffRow[];
   steps?: StepDiffRow[];
+  /** Collectives per type and size: latency and busbw of both sides (comm-diff.ts). */
+  comm?: CommDiffRow[];
   /** Kernels left unpaired because their family is not one-to-one (see kernel-match.ts). */
   ambiguous: { key: string; baseline: string[]; candidate: string[] }[];
   notes: string[];
@@ -465,6 +468,7 @@ export function diffStats(baseline: DiffSide, candidate: DiffSide, opts: DiffOpt
     }
   }
   if (views.includes('rank')) result.ranks = rankRows(b.summary, c.summary, n, notes);
+  if (views.includes('comm')) result.comm = commDiffRows(b.comm?.collectives, c.comm?.collectives);
   if (views.includes('step')) {
     result.steps = stepRows(b.steps, c.steps);
     if (result.steps.length === 0) notes.push(`step view: no ${opts.stepPattern ?? 'ProfilerStep#N'} steps on either side; name them with --step REGEX`);

@@ -5,6 +5,7 @@
  * slow-rank / slow-link verdicts.
  */
 import { uniqueShortNames } from '../analysis/names.js';
+import type { DiffResult } from '../analysis/diff.js';
 import type { StatsResult } from '../analysis/result.js';
 import { count, duration } from './format.js';
 import type { Align, Cell, Column, Section, SectionOptions } from './sections.js';
@@ -125,4 +126,27 @@ export function commSections(r: StatsResult, opts: SectionOptions): Section[] {
     });
   }
   return out;
+}
+
+/** `diff --by comm`: per collective and size, latency and busbw of both sides (not normalized: rates of one collective). */
+export function commDiffSection(r: DiffResult): Section {
+  const pct = (x: number | null): Cell => ({ text: x === null ? '-' : `${x > 0 ? '+' : x < 0 ? '\u2212' : ''}${Math.abs(x * 100).toFixed(1)}%`, value: x });
+  return {
+    view: 'comm', name: 'comm', title: 'Collectives by type and message size (latency and busbw per collective; calls per profile)',
+    columns: [
+      col('group', 'group', 'left', { drop: 5 }), col('collective', 'collective', 'left'), col('bytes', 'bytes'),
+      col('calls', 'baselineCalls', 'right', { drop: 3, longTitle: 'baseline calls' }), col('calls′', 'candidateCalls', 'right', { drop: 4, longTitle: 'candidate calls' }),
+      col('latency', 'baselineLatencyUs', 'right', { longTitle: 'baseline latency' }), col('latency′', 'candidateLatencyUs', 'right', { longTitle: 'candidate latency' }),
+      col('Δ%', 'latencyChange'),
+      col('busbw', 'baselineBusbwGBs', 'right', { longTitle: 'baseline busbw GB/s' }), col('busbw′', 'candidateBusbwGBs', 'right', { longTitle: 'candidate busbw GB/s' }),
+      col('Δ%', 'busbwChange', 'right', { longTitle: 'busbw change' }),
+    ],
+    rows: (r.comm ?? []).map((x) => [
+      txt(x.group), txt(x.collective), { text: bytesText(x.bytes), value: x.bytes },
+      x.baseline ? num(x.baseline.calls) : txt('-', null), x.candidate ? num(x.candidate.calls) : txt('-', null),
+      dur(x.baseline?.latencyUs ?? null), dur(x.candidate?.latencyUs ?? null), pct(x.latencyChange),
+      fixed(x.baseline?.busbwGBs ?? null, 2), fixed(x.candidate?.busbwGBs ?? null, 2), pct(x.busbwChange),
+    ]),
+    notes: ['primed columns (′) are the candidate, the others the baseline; latency and busbw are per collective, not normalized'],
+  };
 }

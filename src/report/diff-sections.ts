@@ -9,6 +9,7 @@ import type {
 } from '../analysis/diff.js';
 import { count, duration, shape, typeList } from './format.js';
 import type { Align, Cell, Column, Section } from './sections.js';
+import { commDiffSection } from './comm-sections.js';
 
 export interface DiffSectionOptions {
   /** Row limit for kernels, ops and API calls. */
@@ -241,6 +242,7 @@ export function diffSectionsOf(r: DiffResult, opts: DiffSectionOptions = {}): Se
     } else if (v === 'category') out.push(categorySection(r));
     else if (v === 'op') out.push(opSection(r, opts));
     else if (v === 'rank') out.push(rankSection(r));
+    else if (v === 'comm') out.push(commDiffSection(r));
     else out.push(stepSection(r));
   }
   return out;

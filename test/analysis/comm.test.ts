@@ -254,3 +254,20 @@ test('report: the communication section draws one lateness cell per rank and com
   assert.ok(section.includes(`darkest: ${(Math.round(worst) / 1e6).toFixed(2)}\u00a0ms`), 'the largest lateness, in ms with en-US digits');
   assert.ok(section.includes('busbw GB/s'));
 });
+
+test('diff --by comm: rows paired by group, collective and size; a profile against itself changes nothing', async () => {
+  const { diffOf } = await import('../../src/pipeline/diff.js');
+  const d = await diffOf(TP2, TP2, { views: ['comm'] });
+  const s = (await statsOf([TP2], { views: ['comm'] })).comm!.collectives!;
+  assert.equal(d.comm!.length, s.rows.length);
+  for (const row of d.comm!) {
+    const x = s.rows.find((r) => r.bytes === row.bytes)!;
+    assert.equal(row.baseline!.latencyUs, x.latencyUs);
+    assert.equal(row.candidate!.busbwGBs, x.busbwGBs);
+    assert.equal(row.latencyChange, 0);
+    assert.equal(row.busbwChange, 0);
+  }
+  // one rank against two: the single rank has no latency, so no change can be computed
+  const one = await diffOf(TP2_FILES[0]!, TP2, { views: ['comm'] });
+  assert.ok(one.comm!.every((r) => r.baseline!.latencyUs === null && r.latencyChange === null));
+});
