@@ -21,6 +21,7 @@
  * - algbw = bytes / latency; busbw = algbw × factor, with nccl-tests' factors
  *   (NVIDIA/nccl-tests doc/PERFORMANCE.md): all-reduce 2(n−1)/n; all-gather, reduce-scatter,
  *   all-to-all (n−1)/n; broadcast, reduce, send/recv 1. GB/s are 10⁹ bytes per second.
+ * Ranks that disagree on the size (all-to-allv) leave the instance without bytes and bandwidth.
  * An instance seen on fewer ranks than its group has (a single rank's file, a missing rank)
  * has no latency, skew or bandwidth: those are reported missing, and counted.
  */
@@ -99,8 +100,9 @@ export interface CollectiveInstance {
   type: CollectiveType;
   bytes: number | null;
   dtype: string | null;
-  /** Split sizes per member rank (all-to-all), when recorded. */
+  /** Split sizes (rows along dim 0) per member rank (all-to-all), when recorded, and each member's `In msg nelems`. */
   inSplit: (number[] | null)[];
+  inNelems: (number | null)[];
   members: InstanceMember[];
   /** Every rank of the group took part (only then latency, skew, bandwidth exist). */
   complete: boolean;
@@ -200,6 +202,7 @@ export function pairCollectives(ranks: readonly RankData[], cats: Categorizer, o
       const parts = byKey.get(s)!;
       const ms: InstanceMember[] = [];
       const splits: (number[] | null)[] = [];
+      const nelems: (number | null)[] = [];
       let args: CollectiveArgs | undefined;
       let kernel = '';
       let bytes: number | null | undefined;
@@ -210,6 +213,7 @@ export function pairCollectives(ranks: readonly RankData[], cats: Categorizer, o
         ms.push({ rank: k, start: st, end: en, dur: du });
         const a = es[0]!.args;
         splits.push(a?.inSplit ?? null);
+        nelems.push(a?.inNelems ?? null);
         args ??= a;
         if (kernel === '') kernel = es[0]!.kernel;
         const b = messageBytes(collectiveType(a?.collective ?? '', es[0]!.kernel), a);
@@ -217,13 +221,15 @@ export function pairCollectives(ranks: readonly RankData[], cats: Categorizer, o
         else if (b !== bytes) mismatch = true;
       }
       const type = collectiveType(args?.collective ?? '', kernel);
-      if (mismatch) diags.add('collective_size_mismatch', { file: ranks[ms[0]!.rank]!.file, index: -1, name: args?.collective ?? kernel, detail: `group ${first?.group ?? ''}, seq ${s}` });
+      // all-to-all(v) ranks send different amounts by design: no single message size, no bandwidth
+      if (mismatch && type !== 'all_to_all') diags.add('collective_size_mismatch', { file: ranks[ms[0]!.rank]!.file, index: -1, name: args?.collective ?? kernel, detail: `group ${first?.group ?? ''}, seq ${s}` });
+      if (mismatch) bytes = null;
       if (bytes == null && args && args.dtype !== null && DTYPE_BYTES[args.dtype] === undefined) {
         diags.add('collective_dtype_unknown', { file: ranks[ms[0]!.rank]!.file, index: -1, name: args.dtype, detail: `${args.collective || kernel}` });
       }
       const isComplete = ms.length === size && size > 1;
       if (isComplete) complete++;
-      instances.push({ group: gi, seq: s, type, bytes: bytes ?? null, dtype: args?.dtype ?? null, inSplit: splits, members: ms, complete: isComplete });
+      instances.push({ group: gi, seq: s, type, bytes: bytes ?? null, dtype: args?.dtype ?? null, inSplit: splits, inNelems: nelems, members: ms, complete: isComplete });
     }
     const n = byKey.size - complete;
     if (n > 0 && size > 1) {
@@ -277,11 +283,14 @@ export interface CommRow {
 
 export interface CommRankTotals {
   label: string;
-  /** Complete instances this rank took part in, and how often it started last. */
+  /** Collectives of this rank that were paired with every other participant. */
   collectives: number;
+  /** How often it started last. */
   lastArrivals: number;
+  /** Median and total of (its start − the earliest start) over the collectives it was last in. */
   medianLatenessUs: number | null;
   totalLatenessUs: number;
+  /** Total and median of (latest start − its start) over all its paired collectives. */
   waitUs: number;
   medianWaitUs: number | null;
 }
@@ -420,8 +429,10 @@ export function commCollectives(ranks: readonly RankData[], p: Pairing): CommCol
 }
 
 /**
- * All-to-all traffic per rank pair: `In split size[j]` elements (× dtype size) go from the
- * member rank to the group's j-th rank. Only instances whose splits were recorded count.
+ * All-to-all traffic per rank pair: `In split size` lists the rows (along dim 0) the member rank
+ * sends to each rank of the group, in group order (TraceLens `_parse_split_sizes`); a row holds
+ * `In msg nelems` / Σ splits elements, so rank → j gets split[j] × that × dtype size bytes.
+ * Only instances whose splits were recorded count.
  */
 function pairBytesOf(ranks: readonly RankData[], p: Pairing): CommPairBytes[] {
   const out: CommPairBytes[] = [];
@@ -437,9 +448,12 @@ function pairBytesOf(ranks: readonly RankData[], p: Pairing): CommPairBytes[] {
       used++;
       inst.members.forEach((mem, j) => {
         const split = inst.inSplit[j];
+        const total = inst.inNelems[j];
         const src = g.globalRanks!.indexOf(ranks[mem.rank]!.rank ?? -1);
-        if (!split || src < 0 || split.length !== n) return;
-        for (let d = 0; d < n; d++) m[src]![d]! += split[d]! * size;
+        if (!split || total === null || total === undefined || src < 0 || split.length !== n) return;
+        const rows = split.reduce((a, b) => a + b, 0);
+        if (rows <= 0) return;
+        for (let d = 0; d < n; d++) m[src]![d]! += (split[d]! * total * size) / rows;
       });
     }
     if (used === 0) return;

@@ -25,8 +25,10 @@ export interface CommView {
  */
 export function commView(ranks: readonly RankData[], timelines: readonly RankTimeline[], cats: Categorizer, steps: RegExp, hcomGroupSizes?: ReadonlyMap<string, number>): { view: CommView; diagnostics: ReturnType<typeof pairCollectives>['diagnostics'] } {
   const p = pairCollectives(ranks, cats, hcomGroupSizes ? { hcomGroupSizes } : {});
+  const phases = ranks.flatMap((r, k) => commPhases(r, timelines[k]!, steps));
   const view: CommView = {
-    phases: ranks.flatMap((r, k) => commPhases(r, timelines[k]!, steps)),
+    // no communication at all: nothing to split
+    phases: phases.some((x) => x.communicationUs > 0) ? phases : [],
     inflation: kernelInflation(ranks, timelines, cats),
   };
   if (p.instances.length > 0) view.collectives = commCollectives(ranks, p);

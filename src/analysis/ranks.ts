@@ -10,7 +10,7 @@
  * `baseTimeNanoseconds`; across hosts that is only as good as the hosts' clock sync.
  */
 import type { Categorizer } from './categories.js';
-import { commCollectives, pairCollectives } from './collectives.js';
+import { commCollectives, pairCollectives, type CommRankTotals } from './collectives.js';
 import { durationsByName } from './kernels.js';
 import type { RankSummary } from './summary.js';
 import type { RankData } from './timeline.js';
@@ -41,19 +41,8 @@ export interface KernelAcrossRanks {
   spreadUs: number;
 }
 
-export interface CollectiveRank {
-  label: string;
-  /** Collectives of this rank that were paired with every other participant. */
-  collectives: number;
-  /** How often it started last. */
-  lastArrivals: number;
-  /** Median and total of (its start − the earliest start) over the collectives it was last in. */
-  medianLatenessUs: number | null;
-  totalLatenessUs: number;
-  /** Total and median of (latest start − its start) over all its paired collectives. */
-  waitUs: number;
-  medianWaitUs: number | null;
-}
+/** Per rank: collectives paired with every other participant, last arrivals, lateness and waiting (collectives.ts). */
+export type CollectiveRank = CommRankTotals;
 
 export interface CollectiveGroup {
   /** Process group name ('' when the trace does not name groups). */

@@ -58,7 +58,7 @@ export const DIAGNOSTICS = {
   },
   collective_size_mismatch: {
     severity: 'warning',
-    description: 'the ranks of one collective instance record different message sizes or dtypes; the first rank\'s size is used',
+    description: 'the ranks of one collective instance record different message sizes or dtypes; its bytes and bandwidth are missing',
   },
   collective_dtype_unknown: {
     severity: 'warning',

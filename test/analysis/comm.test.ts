@@ -271,3 +271,40 @@ test('diff --by comm: rows paired by group, collective and size; a profile again
   const one = await diffOf(TP2_FILES[0]!, TP2, { views: ['comm'] });
   assert.ok(one.comm!.every((r) => r.baseline!.latencyUs === null && r.latencyChange === null));
 });
+
+test('all-to-all (all-to-all-uneven-splits): rank-pair bytes from In split size rows × row size × dtype size; busbw with (n−1)/n', async () => {
+  const dir = edgeFixture('all-to-all-uneven-splits');
+  const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+  const m = [[0, 0], [0, 0]];
+  const durs = new Map<number, number[]>();
+  const bytesOf = new Map<number, number>();
+  files.forEach((f, src) => {
+    const j = JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as { traceEvents: { cat?: string; dur: number; args?: Record<string, unknown> }[] };
+    for (const e of j.traceEvents) {
+      if (e.cat !== 'kernel') continue;
+      const split = JSON.parse(String(e.args!['In split size'])) as number[];
+      const nelems = Number(e.args!['In msg nelems']);
+      const rowElems = nelems / split.reduce((a, b) => a + b, 0);
+      split.forEach((rows, dst) => { m[src]![dst]! += rows * rowElems * 2; });
+      const ext = Number(e.args!['External id']);
+      durs.set(ext, [...(durs.get(ext) ?? []), Math.round(e.dur * 1000)]);
+      bytesOf.set(ext, bytesOf.has(ext) && bytesOf.get(ext) !== nelems * 2 ? -1 : nelems * 2);
+    }
+  });
+  const res = await statsOf([dir], { views: ['comm'] });
+  const cl = res.comm!.collectives!;
+  assert.equal(cl.pairBytes.length, 1);
+  assert.deepEqual(cl.pairBytes[0]!.bytes, m);
+  assert.deepEqual(cl.pairBytes[0]!.labels, ['RANK00', 'RANK01']);
+  // instance 2: the ranks send different amounts (all-to-allv): no message size, no bandwidth
+  assert.equal(cl.rows.length, 2);
+  for (const row of cl.rows) {
+    assert.equal(row.collective, 'all_to_all');
+    const ext = [...bytesOf].find(([, b]) => b === (row.bytes ?? -1))![0];
+    const lat = Math.min(...durs.get(ext)!);
+    assert.equal(row.latencyUs, usOf(lat));
+    if (row.bytes === null) assert.equal(row.busbwGBs, null);
+    else near(row.busbwGBs, (row.bytes / lat) * (1 / 2), 0.0005, 'busbw (n−1)/n');
+  }
+  assert.equal(res.diagnostics.find((d) => d.name === 'collective_size_mismatch'), undefined);
+});
