@@ -142,7 +142,7 @@ export class StatsCollector implements ScanHandler {
   constructor(private readonly opts: CollectOptions) {
     if (opts.ops) this.ops = new OpBuilder();
     if (opts.python) this.python = new PythonBuilder();
-    if (opts.collectives) this.coll = new CollectiveBuilder();
+    if (opts.collectives) this.ascend.collectives = this.coll = new CollectiveBuilder();
     this.countApi = opts.apiCalls === true || opts.launches === true;
     this.file = opts.file ?? '<trace>';
   }

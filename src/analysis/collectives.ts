@@ -142,13 +142,13 @@ const groupKey = (a: CollectiveArgs | undefined): string => (a ? `${a.group}\u00
  */
 const HCOM = /^hcom_([A-Za-z]+)_+(\d+)_(\d+)_\d+$/;
 
-/** Args implied by an HCCL op name (group `hcom:<hash suffix>`, seq = index). */
-function hcomArgs(kernel: string, sizes: ReadonlyMap<string, number> | undefined): CollectiveArgs | undefined {
+/** Args of an HCCL op: group `hcom:<hash suffix>` and seq = index from its name, count and dtype from its slice. */
+function hcomArgs(kernel: string, a: CollectiveArgs | undefined, sizes: ReadonlyMap<string, number> | undefined): CollectiveArgs | undefined {
   const m = HCOM.exec(kernel);
-  if (!m) return undefined;
+  if (!m || (a && a.group !== '')) return a;
   return {
     collective: m[1]!, group: `hcom:${m[2]!}`, groupDesc: '', groupRanks: null, groupSize: sizes?.get(m[2]!) ?? null,
-    inNelems: null, outNelems: null, dtype: null, seq: Number(m[3]), inSplit: null, outSplit: null,
+    inNelems: a?.inNelems ?? null, outNelems: a?.outNelems ?? null, dtype: a?.dtype ?? null, seq: Number(m[3]), inSplit: null, outSplit: null,
   };
 }
 
@@ -165,7 +165,7 @@ export function pairCollectives(ranks: readonly RankData[], cats: Categorizer, o
     for (let i = 0; i < d.count; i++) {
       if (d.category[i] !== cats.communication) continue;
       const c = d.coll[i]!;
-      const args = c >= 0 ? r.collectives[c] : hcomArgs(r.names[d.name[i]!] ?? '', opts.hcomGroupSizes);
+      const args = hcomArgs(r.names[d.name[i]!] ?? '', c >= 0 ? r.collectives[c] : undefined, opts.hcomGroupSizes);
       const g = args ? groupKey(args) : d.group[i]! >= 0 ? `${r.groups[d.group[i]!]!}\u0000` : '\u0000';
       let l = m.get(g);
       if (!l) m.set(g, (l = []));

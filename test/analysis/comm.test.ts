@@ -234,6 +234,14 @@ test('torch_npu level1: per-rank communication totals are the sums of communicat
   const cl = res.comm!.collectives!;
   assert.deepEqual(cl.groups.map((g) => [g.pairedBy, g.size, g.members.length]), [['seq', largest + 1, 2]]);
   assert.ok(cl.rows.every((r) => r.latencyUs === null), 'a group with ranks missing has no latency');
+  // message sizes: count × FP32 size of the HCCL op slices in trace_view.json
+  const dir0 = readdirSync(LEVEL1).find((d) => d.startsWith('rank0'))!;
+  const tv = JSON.parse(readFileSync(path.join(LEVEL1, dir0, 'ASCEND_PROFILER_OUTPUT', 'trace_view.json'), 'utf8')) as { name?: string; ph?: string; args?: Record<string, unknown> }[];
+  const sizes = tv.filter((e) => e.ph === 'X' && /^hcom_/.test(e.name ?? '')).map((e) => {
+    assert.equal(e.args!['data_type'], 'FP32');
+    return Number(e.args!['count']) * 4;
+  });
+  assert.deepEqual(cl.rows.map((r) => r.bytes).sort((x, y) => x! - y!), sizes.sort((x, y) => x - y));
 });
 
 test('report: the communication section draws one lateness cell per rank and complete instance, in the en-US format', async () => {

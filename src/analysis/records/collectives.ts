@@ -10,7 +10,8 @@
  * cpu_op only) takes it from the `record_param_comms` op with the same `External id`.
  */
 import { F, type ScannedEvent } from '../../io/scanner.js';
-import { eqAt, externalIdOf } from '../../io/arg-spans.js';
+import { eqAt, externalIdOf, numberAt, stringValue } from '../../io/arg-spans.js';
+import { objectMemberSpans } from '../../io/fields.js';
 
 export interface CollectiveArgs {
   /** `Collective name` as written (`allreduce`, `_allgather_base`, ...); '' when absent. */
@@ -107,7 +108,11 @@ export class CollectiveBuilder {
   kernel(ev: ScannedEvent, ext: number): number {
     const args = argsObject(ev);
     const a = (args && collectiveArgsOf(args)) ?? (Number.isFinite(ext) ? emptyArgs() : undefined);
-    if (!a) return -1;
+    return a ? this.add(a, ext) : -1;
+  }
+
+  /** Keeps `a` (with the kernel's `External id`, NaN for none); its index in `list`. */
+  add(a: CollectiveArgs, ext: number): number {
     this.list.push(a);
     this.kernelExt.push(ext);
     return this.list.length - 1;
@@ -134,6 +139,39 @@ export class CollectiveBuilder {
     });
     return this.list;
   }
+}
+
+/** HCCL data types (trace_view `data_type`) as PyTorch's dtype names. */
+const HCCL_DTYPES: Readonly<Record<string, string>> = {
+  FP32: 'Float', FP16: 'Half', BFP16: 'BFloat16', BF16: 'BFloat16', FP64: 'Double', INT8: 'Char', UINT8: 'Byte',
+  INT16: 'Short', INT32: 'Int', INT64: 'Long', UINT16: 'UInt16', UINT32: 'UInt32', UINT64: 'UInt64',
+};
+const K_HCOM = Buffer.from('"hcom_');
+const HCOM_KEYS = [Buffer.from('count'), Buffer.from('data_type')];
+const hcomSpans = new Int32Array(4);
+
+/**
+ * A torch_npu HCCL op slice (`hcom_allReduce__586_0_1`, args `count`, `data_type`): its element
+ * count and dtype as collective args (group and index come from the name, see
+ * analysis/collectives.ts). Returns the index in `list`, or -1 for other slices.
+ */
+export function hcomArgs(b: CollectiveBuilder, ev: ScannedEvent): number {
+  const a = hcomArgsOf(ev);
+  return a ? b.add(a, NaN) : -1;
+}
+
+function hcomArgsOf(ev: ScannedEvent): CollectiveArgs | undefined {
+  const f = ev.f;
+  const ns = f[2 * F.name]!;
+  const as = f[2 * F.args]!;
+  if (ns < 0 || as < 0 || !eqAt(ev.buf, ns, K_HCOM)) return undefined;
+  objectMemberSpans(ev.buf, as, f[2 * F.args + 1]!, HCOM_KEYS, hcomSpans);
+  const count = hcomSpans[0]! >= 0 ? numberAt(ev.buf, hcomSpans[0]!, hcomSpans[1]!) : NaN;
+  const dt = hcomSpans[2]! >= 0 ? stringValue(ev.buf, [hcomSpans[2]!, hcomSpans[3]!]) : '';
+  const a = emptyArgs();
+  if (Number.isFinite(count)) { a.inNelems = count; a.outNelems = count; }
+  a.dtype = HCCL_DTYPES[dt.toUpperCase()] ?? (dt === '' ? null : dt);
+  return a;
 }
 
 function emptyArgs(): CollectiveArgs {
