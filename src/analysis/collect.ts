@@ -22,7 +22,7 @@
  */
 import { F, type ScanHandler, type ScannedEvent, type TopLevelEntry } from '../io/scanner.js';
 import { argsOf, objectMemberSpans } from '../io/fields.js';
-import { decodeName, eqAt, numberAt, sameBytes, stringValue } from '../io/arg-spans.js';
+import { decodeName, eqAt, externalIdOf, numberAt, sameBytes, stringValue } from '../io/arg-spans.js';
 import { TimeBase, durationNs } from '../model/time.js';
 import { ByteInterner } from '../model/interner.js';
 import { NameTable } from '../model/span-interner.js';
@@ -30,6 +30,7 @@ import { Diagnostics } from '../model/diagnostics.js';
 import { KIND_KERNEL, KIND_MEMCPY, KIND_MEMSET } from './categories.js';
 import { AnnotationBuilder } from './records/annotations.js';
 import { AscendDeviceBuilder, type PidInfo } from './records/ascend-device.js';
+import { CollectiveBuilder } from './records/collectives.js';
 import { OpBuilder } from './records/cpu-ops.js';
 import { DeviceBuilder } from './records/device.js';
 import { LaunchBuilder } from './records/launches.js';
@@ -58,6 +59,8 @@ export interface CollectOptions {
   ops?: boolean;
   /** Collect process groups of communication kernels (rank view). */
   groups?: boolean;
+  /** Collect the collective args of communication kernels and `record_param_comms` ops (comm view). */
+  collectives?: boolean;
   /** Keep `cpu_op` events whose name matches as step annotations (torch_npu writes `ProfilerStep#N` as a cpu_op). */
   stepOps?: RegExp;
   /** With `ops`: also keep each op's `flops` arg and `Concrete Inputs` (efficiency view). */
@@ -140,6 +143,7 @@ export class StatsCollector implements ScanHandler {
   private readonly groupIds = new Map<string, number>();
   private readonly groups: string[] = [];
   private readonly ops: OpBuilder | undefined;
+  private readonly coll: CollectiveBuilder | undefined;
   private readonly annotations = new AnnotationBuilder();
   private readonly launches = new LaunchBuilder();
   private readonly python: PythonBuilder | undefined;
@@ -152,6 +156,7 @@ export class StatsCollector implements ScanHandler {
   constructor(private readonly opts: CollectOptions) {
     if (opts.ops) this.ops = new OpBuilder(opts.opArgs === true);
     if (opts.python) this.python = new PythonBuilder();
+    if (opts.collectives) this.ascend.collectives = this.coll = new CollectiveBuilder();
     this.countApi = opts.apiCalls === true || opts.launches === true;
     this.file = opts.file ?? '<trace>';
   }
@@ -244,6 +249,7 @@ export class StatsCollector implements ScanHandler {
         return;
       case Role.CpuOp:
         if (this.ops) this.ops.add(ev, start, dur, this.threads.id(b, f, pid));
+        this.coll?.cpuOp(ev);
         if (this.opts.stepOps) this.stepOp(ev, start, dur, pid);
         return;
       case Role.Untyped:
@@ -300,7 +306,12 @@ export class StatsCollector implements ScanHandler {
         if (group < 0) { group = this.groups.length; this.groups.push(g); this.groupIds.set(g, group); }
       }
     }
-    this.device.add(start, dur, name, cat, pid, this.threads.id(b, f, pid), ext, corr, group, stream);
+    let coll = -1;
+    if (this.coll && cat === this.opts.communication) {
+      if (ext !== ext && as >= 0) ext = externalIdOf(b, as, f[2 * F.args + 1]!);
+      coll = this.coll.kernel(ev, ext);
+    }
+    this.device.add(start, dur, name, cat, pid, this.threads.id(b, f, pid), ext, corr, group, stream, coll);
   }
 
   /** A cpu_op that names a step (torch_npu's `ProfilerStep#N`), kept as a CPU annotation. */
@@ -346,6 +357,7 @@ export class StatsCollector implements ScanHandler {
       pids: this.pids,
       threads: this.threads.list,
       groups: this.groups,
+      collectives: this.coll?.build() ?? [],
       ops: this.ops?.build(),
       opKeys: this.ops?.keys ?? [],
       ...(this.opts.opArgs && this.ops ? { opConcrete: this.ops.concreteTexts } : {}),

@@ -25,10 +25,11 @@ import { diffEfficiency, type EfficiencyDiffRow } from './efficiency-diff.js';
 import type { ApiCallStat, StatsInput, StatsResult } from './result.js';
 import type { StepStat } from './steps.js';
 import type { RankSummary } from './summary.js';
+import { commDiffRows, type CommDiffRow } from './comm-diff.js';
 
-export type DiffView = 'kernel' | 'category' | 'op' | 'rank' | 'step' | 'idle' | 'efficiency' | 'source' | 'module';
+export type DiffView = 'kernel' | 'category' | 'op' | 'rank' | 'step' | 'idle' | 'efficiency' | 'source' | 'module' | 'comm';
 /** Every view, in report order. `idle`: idle time by cause and the launch path, as totals rows (idle-view.ts). */
-export const DIFF_VIEWS: readonly DiffView[] = ['kernel', 'category', 'op', 'rank', 'step', 'idle', 'efficiency', 'source', 'module'];
+export const DIFF_VIEWS: readonly DiffView[] = ['kernel', 'category', 'op', 'rank', 'step', 'idle', 'efficiency', 'source', 'module', 'comm'];
 export const DEFAULT_DIFF_VIEWS: readonly DiffView[] = ['kernel'];
 
 export type Normalize = 'auto' | 'step' | 'second' | 'none';
@@ -203,6 +204,8 @@ export interface DiffResult {
   /** Device time by Python source / nn.Module chain (attribution), rows by name. */
   sources?: DiffRow[];
   modules?: DiffRow[];
+  /** Collectives per type and size: latency and busbw of both sides (comm-diff.ts). */
+  comm?: CommDiffRow[];
   /** Kernels left unpaired because their family is not one-to-one (see kernel-match.ts). */
   ambiguous: { key: string; baseline: string[]; candidate: string[] }[];
   notes: string[];
@@ -513,6 +516,7 @@ export function diffStats(baseline: DiffSide, candidate: DiffSide, opts: DiffOpt
     need('efficiency', b.efficiency && c.efficiency, 'the efficiency view');
     result.efficiency = diffEfficiency(b.efficiency!, c.efficiency!);
   }
+  if (views.includes('comm')) result.comm = commDiffRows(b.comm?.collectives, c.comm?.collectives);
   if (views.includes('step')) {
     result.steps = stepRows(b.steps, c.steps);
     if (result.steps.length === 0) notes.push(`step view: no ${opts.stepPattern ?? 'ProfilerStep#N'} steps on either side; name them with --step REGEX`);

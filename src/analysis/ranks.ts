@@ -2,16 +2,16 @@
  * Ranks side by side: totals, per kernel the spread across ranks, and collectives paired across
  * ranks to find who arrives last (the straggler) and who waits.
  *
- * Pairing: the communication kernels of each rank are ordered by start and split by process
- * group (`Process Group Name` in the kernel args; one group when absent); the n-th kernel of a
- * group on one rank is paired with the n-th of that group on every other rank that has it.
+ * Pairing (collectives.ts): by process group (`Process Group Name` and `Process Group Ranks`;
+ * one group when absent) and `Seq` when recorded, else the position in the group on each rank.
  * A collective cannot finish before its last participant arrives, so for each pair the rank
  * that starts last is late by (its start − the earliest start), and every rank waits
  * (the latest start − its own start). Ranks are put on one clock with each file's
  * `baseTimeNanoseconds`; across hosts that is only as good as the hosts' clock sync.
  */
 import type { Categorizer } from './categories.js';
-import { durationsByName, medianOf } from './kernels.js';
+import { commCollectives, pairCollectives, type CommRankTotals } from './collectives.js';
+import { durationsByName } from './kernels.js';
 import type { RankSummary } from './summary.js';
 import type { RankData } from './timeline.js';
 
@@ -41,19 +41,8 @@ export interface KernelAcrossRanks {
   spreadUs: number;
 }
 
-export interface CollectiveRank {
-  label: string;
-  /** Collectives of this rank that were paired with every other participant. */
-  collectives: number;
-  /** How often it started last. */
-  lastArrivals: number;
-  /** Median and total of (its start − the earliest start) over the collectives it was last in. */
-  medianLatenessUs: number | null;
-  totalLatenessUs: number;
-  /** Total and median of (latest start − its start) over all its paired collectives. */
-  waitUs: number;
-  medianWaitUs: number | null;
-}
+/** Per rank: collectives paired with every other participant, last arrivals, lateness and waiting (collectives.ts). */
+export type CollectiveRank = CommRankTotals;
 
 export interface CollectiveGroup {
   /** Process group name ('' when the trace does not name groups). */
@@ -113,70 +102,17 @@ function kernelsAcross(ranks: readonly RankData[], cats: Categorizer): KernelAcr
   return out.sort((a, b) => b.spreadUs - a.spreadUs || b.maxUs - a.maxUs);
 }
 
+/** The straggler table from the comm view's pairing (collectives.ts: by process group and Seq / order in the group). */
 function collectives(ranks: readonly RankData[], cats: Categorizer): CollectiveSummary {
-  const origin0 = ranks[0]?.records.originNs ?? 0n;
-  // per rank: group name -> absolute starts (ns from rank 0's origin), sorted
-  const byGroup = ranks.map((rank) => {
-    const r = rank.records;
-    const d = r.device;
-    const offset = Number(r.originNs - origin0);
-    const m = new Map<string, number[]>();
-    for (let i = 0; i < d.count; i++) {
-      if (d.category[i] !== cats.communication) continue;
-      const g = d.group[i]! >= 0 ? r.groups[d.group[i]!]! : '';
-      let l = m.get(g);
-      if (!l) m.set(g, (l = []));
-      l.push(d.start[i]! + offset);
-    }
-    for (const l of m.values()) l.sort((a, b) => a - b);
-    return m;
-  });
-  const groupNames = [...new Set(byGroup.flatMap((m) => [...m.keys()]))].sort();
-  const late = ranks.map(() => [] as number[]);
-  const waits = ranks.map(() => [] as number[]);
-  const spreads: number[] = [];
-  const groups: CollectiveGroup[] = [];
-  let paired = 0;
-  for (const g of groupNames) {
-    const members = ranks.map((_, k) => k).filter((k) => (byGroup[k]!.get(g)?.length ?? 0) > 0);
-    const lists = members.map((k) => byGroup[k]!.get(g)!);
-    const n = members.length > 1 ? Math.min(...lists.map((l) => l.length)) : 0;
-    groups.push({ group: g, ranks: members.map((k) => ranks[k]!.label), counts: lists.map((l) => l.length), paired: n });
-    paired += n;
-    for (let j = 0; j < n; j++) {
-      let first = Infinity;
-      let last = -Infinity;
-      let who = -1;
-      for (let m = 0; m < members.length; m++) {
-        const t = lists[m]![j]!;
-        if (t < first) first = t;
-        if (t > last) { last = t; who = members[m]!; }
-      }
-      spreads.push(last - first);
-      late[who]!.push(last - first);
-      for (let m = 0; m < members.length; m++) waits[members[m]!]!.push(last - lists[m]![j]!);
-    }
-  }
-  const sum = (l: number[]): number => l.reduce((a, b) => a + b, 0);
-  const perRank: CollectiveRank[] = ranks.map((rank, k) => ({
-    label: rank.label,
-    collectives: waits[k]!.length,
-    lastArrivals: late[k]!.length,
-    medianLatenessUs: late[k]!.length > 0 ? us(medianOf(late[k]!)) : null,
-    totalLatenessUs: us(sum(late[k]!)),
-    waitUs: us(sum(waits[k]!)),
-    medianWaitUs: waits[k]!.length > 0 ? us(medianOf(waits[k]!)) : null,
-  }));
-  const pick = (score: (r: CollectiveRank) => number): string | null => {
-    let best: CollectiveRank | undefined;
-    for (const r of perRank) if (score(r) > 0 && (!best || score(r) > score(best))) best = r;
-    return best?.label ?? null;
-  };
+  const p = pairCollectives(ranks, cats);
+  const c = commCollectives(ranks, p);
   return {
-    paired, groups, perRank,
-    straggler: ranks.length > 1 ? pick((r) => r.totalLatenessUs) : null,
-    mostWaiting: ranks.length > 1 ? pick((r) => r.waitUs) : null,
-    medianLatenessUs: spreads.length > 0 ? us(medianOf(spreads)) : null,
+    paired: p.groups.reduce((a, g) => a + g.complete, 0),
+    groups: c.groups.map((g) => ({ group: g.name, ranks: g.members, counts: g.counts, paired: g.complete })),
+    perRank: c.perRank,
+    straggler: c.straggler,
+    mostWaiting: c.mostWaiting,
+    medianLatenessUs: c.medianSkewUs,
   };
 }
 

@@ -3,6 +3,7 @@ import type { DiagnosticEntry } from '../model/diagnostics.js';
 import type { EfficiencySummary } from './efficiency.js';
 import type { NpuPipeSummary } from './npu-pipes.js';
 import type { IdleView, LaunchView } from './idle-view.js';
+import type { CommView } from './comm-view.js';
 import type { NpuOpStat } from './ascend-kernels.js';
 import type { CategoryStat, KernelStat } from './kernels.js';
 import type { OpStatisticRow } from './op-statistic.js';
@@ -17,10 +18,10 @@ import type { AttributionSummary, SourceStat } from './source-view.js';
  * `op-type`: torch_npu's op_statistic table (per OP Type and Core Type, per rank), computed from
  * kernel_details.csv; Ascend profiles only.
  */
-export type StatsView = 'summary' | 'kernel' | 'category' | 'op' | 'op-type' | 'rank' | 'step' | 'idle' | 'launch' | 'efficiency' | 'source' | 'module';
+export type StatsView = 'summary' | 'kernel' | 'category' | 'op' | 'op-type' | 'rank' | 'step' | 'idle' | 'launch' | 'efficiency' | 'source' | 'module' | 'comm';
 
 /** Every view, in the order reports show them. */
-export const STATS_VIEWS: readonly StatsView[] = ['summary', 'kernel', 'category', 'op', 'op-type', 'rank', 'step', 'idle', 'launch', 'efficiency', 'source', 'module'];
+export const STATS_VIEWS: readonly StatsView[] = ['summary', 'kernel', 'category', 'op', 'op-type', 'rank', 'step', 'idle', 'launch', 'efficiency', 'source', 'module', 'comm'];
 export const DEFAULT_VIEWS: readonly StatsView[] = ['summary', 'kernel'];
 
 /** One rank that was analysed. */
@@ -90,6 +91,8 @@ export interface StatsResult {
   modules?: SourceStat[];
   /** How much device time was attributed to ops and sources, by which route (when attributing). */
   attribution?: AttributionSummary;
+  /** Collectives: bandwidth, skew, exposed communication; torch_npu communication files. */
+  comm?: CommView;
   /** Runtime / driver calls of all inputs (each file counted once), when asked for. */
   apiCalls?: ApiCallStat[];
   /** Device utilization over time, when asked for. */

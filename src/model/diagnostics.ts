@@ -68,6 +68,18 @@ export const DIAGNOSTICS = {
     severity: 'warning',
     description: 'the capture and the mapping trace name different ops for a graph replay kernel; it is left unattributed',
   },
+  collective_unpaired: {
+    severity: 'info',
+    description: 'a collective instance was not found on every rank of its process group (a rank is not in the input, or its profile did not cover the instance); it has no latency, skew or bandwidth',
+  },
+  collective_size_mismatch: {
+    severity: 'warning',
+    description: 'the ranks of one collective instance record different message sizes or dtypes; its bytes and bandwidth are missing',
+  },
+  collective_dtype_unknown: {
+    severity: 'warning',
+    description: 'a collective\'s dtype has no known element size, so its bytes and bandwidth are missing',
+  },
 } as const satisfies Record<string, DiagnosticKind>;
 
 export type DiagnosticName = keyof typeof DIAGNOSTICS;

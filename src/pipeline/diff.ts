@@ -41,7 +41,7 @@ export async function diffOf(baseline: string | readonly string[], candidate: st
     if (s.includes('-')) throw new TraceforgeError('E_USAGE', 'diff reads files; stdin (-) is not supported');
   }
   const views = opts.views ?? [];
-  const statViews: StatsView[] = ['summary', 'kernel', 'category', 'step', ...views.filter((v) => v === 'op' || v === 'source' || v === 'module' || v === 'efficiency'), ...(views.includes('idle') ? ['idle' as const, 'launch' as const] : [])];
+  const statViews: StatsView[] = ['summary', 'kernel', 'category', 'step', ...views.filter((v) => v === 'op' || v === 'source' || v === 'module' || v === 'efficiency' || v === 'comm'), ...(views.includes('idle') ? ['idle' as const, 'launch' as const] : [])];
   const done = [0, 0];
   const totals = [0, 0];
   const progress = (k: number) => opts.onProgress && ((d: number, t: number): void => {

@@ -31,6 +31,9 @@ import { efficiencyOf } from '../analysis/efficiency.js';
 import { parsePeakOverride, type DevicePeak } from '../analysis/device-peaks.js';
 import { npuPipesOf } from '../analysis/npu-pipes.js';
 import { compareRanks } from '../analysis/ranks.js';
+import { commView } from '../analysis/comm-view.js';
+import { ascendCommView, hcomGroupSizes, type AscendCommInput } from '../analysis/ascend-comm.js';
+import { readAscendComm } from '../formats/ascend-comm.js';
 import { DEFAULT_STEP_PATTERN, stepStats } from '../analysis/steps.js';
 import { detectSteps } from '../analysis/step-detect.js';
 import { idleView, launchView, linkRanks, type StepWindow } from '../analysis/idle-view.js';
@@ -216,7 +219,8 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
     ops: want('op') || want('idle') || want('efficiency'),
     opArgs: want('efficiency'),
     groups: want('rank'),
-    ...(want('step') || want('idle') ? { annotations: { source: (explicitStep ?? DEFAULT_STEP_PATTERN).source, flags: (explicitStep ?? DEFAULT_STEP_PATTERN).flags } } : {}),
+    collectives: want('rank') || want('comm'),
+    ...(want('step') || want('idle') || want('comm') ? { annotations: { source: (explicitStep ?? DEFAULT_STEP_PATTERN).source, flags: (explicitStep ?? DEFAULT_STEP_PATTERN).flags } } : {}),
     apiCalls: opts.apiCalls === true,
     launches: want('idle') || want('launch'),
     python: want('idle'),
@@ -401,6 +405,21 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
     if (want('launch')) result.launch = launchView(linked, opts.utilization?.buckets ?? 200);
   }
   if (want('efficiency')) efficiencyView(result, ranks, npu, ascendOutputs.map((a) => ({ label: a.data.label, output: a.output })), opts.peak);
+  if (want('comm')) {
+    const npuComm: AscendCommInput[] = [];
+    jobs.forEach((j) => {
+      const files = j.ascend ? readAscendComm(j.ascend.output) : undefined;
+      const data = ranks.find((r) => r.file === j.path);
+      if (files && data) npuComm.push({ label: data.label, rank: data.rank, files });
+      else if (j.ascend) notes.push(`comm view: ${data?.label ?? j.path}: no communication.json or communication_matrix.json (written at profiler Level 1 and above, multi-rank runs)`);
+    });
+    const c = commView(ranks, timelines, cats, steps, npuComm.length > 0 ? hcomGroupSizes(npuComm) : undefined);
+    result.comm = c.view;
+    for (const d of c.diagnostics) { for (const ex of d.examples) diagnostics.add(d.name, ex, 0); diagnostics.add(d.name, undefined, d.count); }
+    result.diagnostics = diagnostics.list();
+    if (npuComm.length > 0) result.comm.ascend = ascendCommView(npuComm);
+    if (!c.view.collectives && npuComm.length === 0) notes.push('comm view: no communication kernels in the trace');
+  }
   if (opts.apiCalls) result.apiCalls = apiCallsOf(jobs, outcomes);
   if (opts.utilization) result.utilization = utilizationOf(ranks, timelines, opts.utilization.buckets);
   return result;
@@ -508,6 +527,7 @@ interface CollectRequest {
   ops: boolean;
   opArgs?: boolean;
   groups: boolean;
+  collectives: boolean;
   annotations?: { source: string; flags: string };
   apiCalls: boolean;
   /** Keep every runtime / driver call and device correlations (idle, launch views, attribution). */
@@ -549,6 +569,7 @@ async function collectFile(req: CollectRequest, onProgress?: (compressed: number
     ops: req.ops,
     opArgs: req.opArgs === true,
     groups: req.groups,
+    collectives: req.collectives,
     // torch_npu writes ProfilerStep#N as a cpu_op: kept with the annotations
     ...(req.annotations && req.ascend ? { stepOps: new RegExp(req.annotations.source, req.annotations.flags) } : {}),
     apiCalls: req.apiCalls,

@@ -34,6 +34,7 @@ export function diffJsonOf(r: DiffResult, opts: DiffJsonOptions = {}): Record<st
     else if (v === 'step') out['steps'] = r.steps;
     else if (v === 'source') out['sources'] = cut(r.sources);
     else if (v === 'module') out['modules'] = cut(r.modules);
+    else if (v === 'comm') out['comm'] = r.comm;
   }
   if (r.ambiguous.length > 0) out['ambiguous'] = r.ambiguous;
   const notes = [...r.notes, ...r.baseline.notes.map((n) => `baseline: ${n}`), ...r.candidate.notes.map((n) => `candidate: ${n}`)];

@@ -10,6 +10,7 @@ import type {
 import { count, duration, shape, typeList } from './format.js';
 import { rate } from './efficiency-sections.js';
 import type { Align, Cell, Column, Section } from './sections.js';
+import { commDiffSection } from './comm-sections.js';
 
 export interface DiffSectionOptions {
   /** Row limit for kernels, ops and API calls. */
@@ -283,6 +284,7 @@ export function diffSectionsOf(r: DiffResult, opts: DiffSectionOptions = {}): Se
     else if (v === 'efficiency') out.push(efficiencyDiffSection(r, opts));
     else if (v === 'step') out.push(stepSection(r));
     else if (v === 'source' || v === 'module') out.push(sourceSection(r, v, opts));
+    else if (v === 'comm') out.push(commDiffSection(r));
     // idle: its rows are in the totals
   }
   return out;

@@ -13,6 +13,7 @@ import type { DiagnosticEntry } from '../model/diagnostics.js';
 import { count, duration, percent } from './format.js';
 import { clientMain } from './html/client.js';
 import { REPORT_CSS } from './html/style.js';
+import { COMM_CSS, commHtml } from './html-comm.js';
 
 export type { Utilization } from '../analysis/utilization.js';
 
@@ -205,6 +206,11 @@ const SECTIONS = (s: StatsResult): SectionSpec[] => [
       + '<h3>Collectives</h3><div class="tf-table-host" id="table-collectives"></div>'
       + '<h3>Kernels that differ most across ranks</h3><div class="tf-table-host" id="table-rank-kernels"></div>',
   },
+  ...(commHtml(s) ? [{
+    id: 'comm', title: 'Communication',
+    lede: 'Collectives paired across ranks by process group and sequence: bandwidth per collective and message size, arrival skew, waiting, and communication not hidden behind compute; torch_npu communication files with the vendor\'s slow-rank and slow-link rules.',
+    body: commHtml(s),
+  }] : []),
   {
     id: 'kernels', title: 'Top kernels',
     lede: 'Every kernel, copy and set by name over all ranks. Click a column title to sort; hover a name for the full signature.',
@@ -246,7 +252,7 @@ export function renderReportHtml(data: ReportData, assets: ChartAssets): string 
 <meta name="generator" content="${escapeHtml(data.generator)}">
 <title>${escapeHtml(data.title)} · traceforge report</title>
 <style>${assets.css}</style>
-<style>${REPORT_CSS}</style>
+<style>${REPORT_CSS}${COMM_CSS}</style>
 </head>
 <body>
 <header class="tf-header">

@@ -1,6 +1,6 @@
 /**
  * JSON: one object with a key per view asked for (`summary`, `kernels`, `categories`, `ops`
- * and/or `npuOps`, `opTypes`, `ranks`, `steps`, `efficiency` and/or `npuPipes`), durations in µs, keys in camelCase; plus
+ * and/or `npuOps`, `opTypes`, `ranks`, `steps`, `efficiency` and/or `npuPipes`, `idle`, `launch`, `sources`, `modules`, `comm`), durations in µs, keys in camelCase; plus
  * `inputs` (the ranks read), and `notes` / `diagnostics` when there are any.
  */
 import type { StatsResult } from '../analysis/result.js';
@@ -32,6 +32,7 @@ export function jsonOf(r: StatsResult, opts: JsonOptions = {}): Record<string, u
     else if (v === 'step') out['steps'] = r.steps;
     else if (v === 'source') out['sources'] = cut(r.sources);
     else if (v === 'module') out['modules'] = cut(r.modules);
+    else if (v === 'comm') out['comm'] = r.comm;
   }
   if (r.stepDetection && (r.views.includes('step') || r.views.includes('idle'))) out['stepDetection'] = r.stepDetection;
   if (r.attribution) out['attribution'] = r.attribution;

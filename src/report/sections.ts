@@ -10,6 +10,7 @@ import { count, duration, percent, shape, typeList } from './format.js';
 import { efficiencySections } from './efficiency-sections.js';
 import { idleSections, launchSections } from './idle-sections.js';
 import { sourceSections } from './source-sections.js';
+import { commSections } from './comm-sections.js';
 
 export type Align = 'left' | 'right';
 
@@ -342,6 +343,7 @@ export function sectionsOf(r: StatsResult, opts: SectionOptions = {}): Section[]
     else if (v === 'idle') out.push(...idleSections(r, opts));
     else if (v === 'launch') out.push(...launchSections(r, opts));
     else if (v === 'source' || v === 'module') out.push(...sourceSections(r, v, opts));
+    else if (v === 'comm') out.push(...commSections(r, opts));
     else out.push(stepSection(r));
   }
   return out;

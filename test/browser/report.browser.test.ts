@@ -125,7 +125,7 @@ test('tp2 report in Chromium: no errors, no requests but the file, charts drawn,
     const { page } = o;
     // every chart has drawn: non-transparent pixels on its canvas, and the series' colors among them
     const charts = await drawnCharts(page);
-    assert.deepEqual(charts.map((c) => c.id), ['chart-categories', 'chart-utilization', 'chart-steps', 'chart-ranks']);
+    assert.deepEqual(charts.map((c) => c.id), ['chart-categories', 'chart-utilization', 'chart-steps', 'chart-idle', 'chart-queue', 'chart-ranks', 'chart-roofline']);
     for (const c of charts) assert.ok(c.painted > 2000, `${c.id} painted ${c.painted} pixels`);
     const colors = Object.fromEntries(charts.map((c) => [c.id, c.colors]));
     assert.ok(colors['chart-utilization']!.includes('#4e79a7') && colors['chart-utilization']!.includes('#f28e2b'), `both ranks' lines: ${colors['chart-utilization']}`);
@@ -282,11 +282,11 @@ test('the report renders the same under the browser locales en-US@posix, de-DE a
         const language = await page.evaluate(() => navigator.language);
         assert.equal(language, locale ?? POSIX_LANGUAGE);
         const charts = await drawnCharts(page);
-        assert.equal(charts.length, 4);
+        assert.equal(charts.length, 7);
         for (const c of charts) assert.ok(c.painted > 2000, `${language}: ${c.id} painted ${c.painted} pixels`);
         // the legends (uPlot's tooltips) with the cursor in the middle of each chart that has one
         const legends: string[] = [];
-        for (const id of ['chart-utilization', 'chart-steps', 'chart-ranks']) {
+        for (const id of ['chart-utilization', 'chart-steps', 'chart-idle', 'chart-queue', 'chart-ranks', 'chart-roofline']) {
           const over = page.locator(`#${id} .u-over`);
           await over.scrollIntoViewIfNeeded();
           const box = (await over.boundingBox())!;

@@ -164,7 +164,7 @@ test('user errors exit 2 with one line', async () => {
     [['diff', EAGER, GRAPH, '--fail-above', 'lots'], /--fail-above takes a percentage/],
     [['diff', EAGER, GRAPH, '--fail-above', '5', '--metric', 'no_such_kernel'], /no such total .* category, kernel or runtime call/],
     [['diff', EAGER, GRAPH, '--fail-above', '5', '--metric', 'pdl_kernel'], /3 kernels match/],
-    [['diff', EAGER, GRAPH, '--by', 'bogus'], /--by takes kernel, category, op, rank, step, idle, efficiency, source, module or all/],
+    [['diff', EAGER, GRAPH, '--by', 'bogus'], /--by takes kernel, category, op, rank, step, idle, efficiency, source, module, comm or all/],
     [['diff', '-', GRAPH], /stdin \(-\) is not supported/],
   ];
   for (const [args, re] of cases) {

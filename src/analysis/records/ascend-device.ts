@@ -12,6 +12,7 @@ import { GrowableF64, GrowableI32 } from '../../model/growable.js';
 import { KIND_MEMCPY } from '../categories.js';
 import { ascendProcessKind, ascendTaskKind, isCollectiveStepName, processLabel, type AscendProcessKind } from '../ascend-tasks.js';
 import type { DeviceBuilder } from './device.js';
+import { hcomArgs, type CollectiveBuilder } from './collectives.js';
 
 export interface PidInfo {
   /** The pid as written (JSON text, e.g. `0`, `"Spans"`). */
@@ -41,6 +42,10 @@ export class AscendDeviceBuilder {
   private readonly thread = new GrowableI32(4096);
   /** Index into taskTypes; -1 when the event has none. */
   private readonly task = new GrowableI32(4096);
+  /** Index into the collective args of HCCL op slices (comm view), else -1. */
+  private readonly coll = new GrowableI32(4096);
+  /** Set when the comm view is asked for: HCCL ops keep their count and dtype. */
+  collectives: CollectiveBuilder | undefined;
   private readonly taskTypes: string[] = [];
   private readonly taskTypeIds = new Map<string, number>();
   /** Per pid: its torch_npu device process kind, null for another process, undefined while its name is unknown. */
@@ -71,6 +76,7 @@ export class AscendDeviceBuilder {
     this.pid.push(pid);
     this.thread.push(thread);
     this.task.push(task);
+    this.coll.push(this.collectives && kind !== 'hardware' ? hcomArgs(this.collectives, ev) : -1);
   }
 
   /**
@@ -130,6 +136,7 @@ export class AscendDeviceBuilder {
       }
     }
     const taskOf = this.task.view();
+    const collOf = this.coll.view();
     const kindCache = new Map<number, ReturnType<typeof ascendTaskKind>>();
     const copyCategory = new Map<number, number>();
     let added = 0;
@@ -161,7 +168,7 @@ export class AscendDeviceBuilder {
           category = c.nameCategory[name]!;
         }
       }
-      c.device.add(start[i]!, dur[i]!, name, category, device, threadOf[i]!, NaN, NaN, -1);
+      c.device.add(start[i]!, dur[i]!, name, category, device, threadOf[i]!, NaN, NaN, -1, kind === 'communication' ? collOf[i]! : -1);
       added++;
     }
     return added;

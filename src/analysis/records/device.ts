@@ -24,6 +24,8 @@ export interface DeviceRecords {
   group: Int32Array;
   /** `args.stream` (NaN when absent or not collected): the stream even when `fix` moved the event to an overlap track. */
   stream: Float64Array;
+  /** Index into `collectives` for communication kernels with collective args (comm view), else -1. */
+  coll: Int32Array;
 }
 
 export class DeviceBuilder {
@@ -37,8 +39,9 @@ export class DeviceBuilder {
   private readonly corr = new GrowableF64(4096);
   private readonly group = new GrowableI32(4096);
   private readonly stream = new GrowableF64(4096);
+  private readonly coll = new GrowableI32(4096);
 
-  add(start: number, dur: number, name: number, category: number, pid: number, thread: number, ext: number, corr: number, group: number, stream = NaN): void {
+  add(start: number, dur: number, name: number, category: number, pid: number, thread: number, ext: number, corr: number, group: number, stream = NaN, coll = -1): void {
     this.start.push(start);
     this.dur.push(dur);
     this.name.push(name);
@@ -49,13 +52,14 @@ export class DeviceBuilder {
     this.corr.push(corr);
     this.group.push(group);
     this.stream.push(stream);
+    this.coll.push(coll);
   }
 
   build(): DeviceRecords {
     return {
       count: this.start.length, start: this.start.view(), dur: this.dur.view(), name: this.name.view(),
       category: this.category.view(), pid: this.pid.view(), thread: this.thread.view(), ext: this.ext.view(),
-      corr: this.corr.view(), group: this.group.view(), stream: this.stream.view(),
+      corr: this.corr.view(), group: this.group.view(), stream: this.stream.view(), coll: this.coll.view(),
     };
   }
 }

@@ -1,5 +1,6 @@
 /** Everything the statistics pass keeps of one trace file (or, after a split, of one rank). */
 import type { Annotation } from './annotations.js';
+import type { CollectiveArgs } from './collectives.js';
 import type { PidInfo } from './ascend-device.js';
 import type { OpKey, OpRecords } from './cpu-ops.js';
 import type { DeviceRecords } from './device.js';
@@ -8,6 +9,7 @@ import type { PythonRecords } from './python.js';
 import type { ThreadInfo } from './threads.js';
 
 export type { Annotation } from './annotations.js';
+export type { CollectiveArgs } from './collectives.js';
 export type { PidInfo } from './ascend-device.js';
 export type { OpKey, OpRecords } from './cpu-ops.js';
 export type { DeviceRecords } from './device.js';
@@ -23,6 +25,8 @@ export interface TraceRecords {
   /** Tracks (pid, tid) of device activities, CPU ops, launches, Python frames, annotations. */
   threads: ThreadInfo[];
   groups: string[];
+  /** Collective args of communication kernels (`device.coll` indexes it), when asked for. */
+  collectives: CollectiveArgs[];
   ops: OpRecords | undefined;
   opKeys: OpKey[];
   /** Raw `Concrete Inputs` texts of ops (OpRecords.concrete indexes it), when collected. */
