@@ -46,8 +46,8 @@ export async function defaultReportOutput(inputs: readonly string[]): Promise<st
   return info?.isDirectory() ? join(first, 'report.html') : join(dirname(first), 'report.html');
 }
 
-/** The views the page shows: every view but op-type (torch_npu's op_statistic, which `stats --by op-type` shows). */
-export const REPORT_VIEWS: readonly StatsView[] = STATS_VIEWS.filter((v) => v !== 'op-type');
+/** The views the page shows: every view (op-type, torch_npu's op_statistic, only has a table for NPU profiles). */
+export const REPORT_VIEWS: readonly StatsView[] = STATS_VIEWS;
 
 /** The page's data: statistics with every view it shows, utilization over time, short kernel names. */
 export async function reportDataOf(inputs: readonly string[], opts: ReportOptions = {}): Promise<ReportData> {
@@ -58,6 +58,8 @@ export async function reportDataOf(inputs: readonly string[], opts: ReportOption
     utilization: { buckets: buckets ?? 400 },
     ...(onProgress ? { onProgress: (d: number, t: number) => onProgress('stats', d, t) } : {}),
   });
+  // the op-type view's note for inputs that are not torch_npu profiles is no news on a GPU report
+  stats.notes = stats.notes.filter((n) => !n.startsWith('op-type view: op_statistic is a torch_npu'));
   const kernelNames = [...new Set([...(stats.kernels ?? []).map((k) => k.name), ...(stats.ranks?.kernels ?? []).map((k) => k.name),
     ...(stats.ops ?? []).flatMap((o) => o.kernels.map((k) => k.name))])];
   const short = uniqueShortNames(kernelNames);

@@ -19,6 +19,7 @@ import { TraceforgeError, type ErrorCode } from '../errors.js';
 import { ascendProfileOf, partialMessage, type AscendProfile } from '../formats/ascend.js';
 import { readKernelDetails, type KernelDetails } from '../formats/ascend-csv.js';
 import { readDbKernelDetails } from '../formats/ascend-db.js';
+import { vendorOpStatistic } from '../formats/ascend-partial.js';
 import { discoverInputs, type DiscoveryResult } from '../formats/discover.js';
 import { rankFromLooseName } from '../formats/filenames.js';
 import { Diagnostics, type DiagnosticEntry } from '../model/diagnostics.js';
@@ -277,14 +278,18 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
   }
   const timelines: RankTimeline[] = timed.map((r) => timelineOf(r, cats));
   const busyNs = timelines.reduce((a, t) => a + t.busyNs, 0);
-  const result: StatsResult = { views, inputs: inputsOut, notes, diagnostics: diagnostics.list() };
+  const nNpu = npu.filter((x) => x).length;
+  const device = nNpu === 0 ? 'GPU' : nNpu === npu.length ? 'NPU' : 'device';
+  const result: StatsResult = { views, device, inputs: inputsOut, notes, diagnostics: diagnostics.list() };
   let summaries: RankSummary[] | undefined;
   if (want('summary') || want('rank')) summaries = timed.map((r, k) => rankSummary(r, timelines[k]!, cats));
-  if (want('summary')) result.summary = summaries;
+  if (want('summary') && timed.length > 0) result.summary = summaries;
   if (want('kernel')) result.kernels = kernelView(ranks, details, cats, busyNs);
-  if (want('category')) result.categories = categoryStats(timed, cats, busyNs);
+  // no device timeline at all: no busy time to take shares of (missing, not 0)
+  if (result.kernels && timed.length === 0) for (const k of result.kernels) k.share = NaN;
+  if (want('category') && timed.length > 0) result.categories = categoryStats(timed, cats, busyNs);
   const npuRanks = ranks.map((_, k) => k).filter((k) => npu[k]);
-  const detailsOf = npuRanks.filter((k) => details[k] !== undefined).map((k) => ({ label: ranks[k]!.label, rank: ranks[k]!.rank, details: details[k]! }));
+  const detailsOf = npuRanks.filter((k) => details[k] !== undefined).map((k) => ({ k, label: ranks[k]!.label, rank: ranks[k]!.rank, details: details[k]! }));
   if (want('op')) {
     const kineto = ranks.filter((_, k) => !npu[k]);
     if (kineto.length > 0 || npuRanks.length === 0) {
@@ -308,7 +313,10 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
     if (npuRanks.length === 0) notes.push('op-type view: op_statistic is a torch_npu (Ascend) table; these inputs are not torch_npu profiles (see --by op)');
     for (const d of detailsOf) {
       const t = opStatisticOf(d.details);
-      if (t.ok) result.opTypes.push({ label: d.label, rank: d.rank, rows: t.rows });
+      const p = t.ok ? partial.find((x) => x.k === d.k) : undefined;
+      const vendor = p && t.ok ? vendorOpStatistic(p.profile.output, t.rows) : undefined;
+      if (vendor?.note) notes.push(`op-type view: ${d.label}: ${vendor.note}`);
+      if (t.ok) result.opTypes.push({ label: d.label, rank: d.rank, rows: vendor?.rows ?? t.rows });
       else notes.push(`op-type view: ${d.label}: ${t.message}`);
     }
   }
