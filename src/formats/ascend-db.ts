@@ -243,7 +243,7 @@ function writeEvents(p: ProfileDb, w: ArrayWriter): Omit<DbConversion, 'events' 
     const sql = `SELECT CAST(a.startNs AS TEXT) s, CAST(a.endNs AS TEXT) e, a.globalTid g, ${S('a.name', 'n')} name, ${p.col('PYTORCH_API', 'a', ['type'])} type,
       ${p.col('PYTORCH_API', 'a', ['sequenceNumber'])} seq, ${p.col('PYTORCH_API', 'a', ['fwdThreadId'])} fwd,
       ${S(p.col('PYTORCH_API', 'a', ['inputDtypes']), 'x')} dims, ${S(p.col('PYTORCH_API', 'a', ['inputShapes']), 'y')} types
-      FROM PYTORCH_API a`;
+      FROM PYTORCH_API a ORDER BY a.startNs`;
     for (const r of p.rows(sql)) {
       const tid = tidOf(r['g']);
       if (!hostThreads.has(tid)) { hostThreads.add(tid); meta('thread_name', hostPid, tid, { name: `Thread ${tid}` }); }
@@ -279,7 +279,7 @@ function writeEvents(p: ProfileDb, w: ArrayWriter): Omit<DbConversion, 'events' 
   if (hasCann) {
     proc(cann, 'CANN', 'CPU', SORT_CANN);
     const threads = new Set<number>();
-    for (const r of p.rows(`SELECT CAST(a.startNs AS TEXT) s, CAST(a.endNs AS TEXT) e, a.globalTid g, a.type type, ${p.col('CANN_API', 'a', ['connectionId'])} c, ${S('a.name', 'n')} name FROM CANN_API a`)) {
+    for (const r of p.rows(`SELECT CAST(a.startNs AS TEXT) s, CAST(a.endNs AS TEXT) e, a.globalTid g, a.type type, ${p.col('CANN_API', 'a', ['connectionId'])} c, ${S('a.name', 'n')} name FROM CANN_API a ORDER BY a.startNs`)) {
       const tid = tidOf(r['g']);
       if (!threads.has(tid)) { threads.add(tid); meta('thread_name', cann, tid, { name: `Thread ${tid}` }); }
       const level = API_LEVEL[Number(r['type'])] ?? String(r['type']);
@@ -296,7 +296,7 @@ function writeEvents(p: ProfileDb, w: ArrayWriter): Omit<DbConversion, 'events' 
     ${p.col('TASK', 't', ['taskId'])} taskId, ${p.col('TASK', 't', ['connectionId'])} c, ${p.col('TASK', 't', ['globalTaskId'])} gid,
     ${S(p.col('TASK', 't', ['taskType']), 'tt')} taskType
     ${compute ? `, ${S('ci.name', 'cn')} cname, ${S(p.col('COMPUTE_TASK_INFO', 'ci', ['taskType']), 'ct')} core` : ''}
-    FROM TASK t ${compute ? 'LEFT JOIN COMPUTE_TASK_INFO ci ON ci.globalTaskId = t.globalTaskId' : ''}`;
+    FROM TASK t ${compute ? 'LEFT JOIN COMPUTE_TASK_INFO ci ON ci.globalTaskId = t.globalTaskId' : ''} ORDER BY t.startNs`;
   let tasks = 0;
   for (const r of p.rows(taskSql)) {
     const stream = Number(r['stream']);
@@ -386,7 +386,7 @@ function writeEvents(p: ProfileDb, w: ArrayWriter): Omit<DbConversion, 'events' 
 // ---------------------------------------------------------------------------------------------
 // The converted trace, cached
 
-const CONVERTER_VERSION = '1';
+const CONVERTER_VERSION = '2';
 
 /**
  * The trace_view.json-shaped trace of a profile database: converted once into
