@@ -36,6 +36,7 @@ type Row = Record<string, unknown>;
 
 const require = createRequire(import.meta.url);
 let sqlite: Sqlite | undefined;
+const DEBUG = process.env['TRACEFORGE_DEBUG_DB'] === '1';
 
 /** The Db export's profile file in an ASCEND_PROFILER_OUTPUT directory, if there is one. */
 export function findProfileDb(output: string): string | undefined {
@@ -55,6 +56,8 @@ export class ProfileDb {
     sqlite ??= require('node-sqlite3-wasm') as Sqlite;
     try {
       this.db = new sqlite.Database(file, { readOnly: true, fileMustExist: true });
+      // sorts and automatic indexes of large joins spill to temp files instead of the WASM heap
+      this.db.exec('PRAGMA temp_store = FILE');
       for (const r of this.db.all("SELECT name FROM sqlite_master WHERE type = 'table'") as Row[]) {
         const t = String(r['name']);
         this.tables.set(t, new Set((this.db.all(`PRAGMA table_info("${t.replace(/"/g, '""')}")`) as Row[]).map((c) => String(c['name']))));
@@ -80,10 +83,12 @@ export class ProfileDb {
     try { st = this.db.prepare(sql); } catch (e) {
       throw new TraceforgeError('E_PARSE', `${this.file}: ${e instanceof Error ? e.message : String(e)} (in: ${sql.slice(0, 120)})`, this.file);
     }
+    const t0 = DEBUG ? Date.now() : 0;
     try {
       for (const r of st.iterate()) yield r as Row;
     } finally {
       st.finalize();
+      if (DEBUG) process.stderr.write(`ascend-db: ${((Date.now() - t0) / 1000).toFixed(2)} s: ${sql.replace(/\s+/g, ' ').slice(0, 140)}\n`);
     }
   }
 
@@ -124,26 +129,29 @@ function durUs(start: string, end: string): string | null {
 
 const str = (v: unknown): string | undefined => (v === null || v === undefined ? undefined : String(v));
 
-/** Buffered synchronous writer of JSON array elements. */
+/** Buffered synchronous writer of JSON array elements (UTF-8 straight into one reused buffer). */
 class ArrayWriter {
-  private parts: string[] = [];
-  private size = 0;
-  private first = true;
+  private readonly buf = Buffer.allocUnsafe(1 << 22);
+  private at = 0;
   count = 0;
-  constructor(private readonly fd: number) { writeSync(fd, '['); }
+  constructor(private readonly fd: number) { this.put('['); }
+  private put(text: string): void {
+    if (this.at + 3 * text.length > this.buf.length) {
+      this.flush();
+      if (3 * text.length > this.buf.length) { writeSync(this.fd, text); return; }
+    }
+    this.at += this.buf.write(text, this.at, 'utf8');
+  }
   push(ev: string): void {
-    this.parts.push(this.first ? ev : ',\n' + ev);
-    this.first = false;
+    this.put(this.count === 0 ? ev : ',\n' + ev);
     this.count++;
-    this.size += ev.length + 2;
-    if (this.size > 1 << 20) this.flush();
   }
   flush(): void {
-    if (this.parts.length > 0) writeSync(this.fd, this.parts.join(''));
-    this.parts = [];
-    this.size = 0;
+    let o = 0;
+    while (o < this.at) o += writeSync(this.fd, this.buf, o, this.at - o);
+    this.at = 0;
   }
-  end(): void { this.flush(); writeSync(this.fd, ']\n'); }
+  end(): void { this.put(']\n'); this.flush(); }
 }
 
 const J = JSON.stringify;
@@ -243,7 +251,7 @@ function writeEvents(p: ProfileDb, w: ArrayWriter): Omit<DbConversion, 'events' 
     const sql = `SELECT CAST(a.startNs AS TEXT) s, CAST(a.endNs AS TEXT) e, a.globalTid g, ${S('a.name', 'n')} name, ${p.col('PYTORCH_API', 'a', ['type'])} type,
       ${p.col('PYTORCH_API', 'a', ['sequenceNumber'])} seq, ${p.col('PYTORCH_API', 'a', ['fwdThreadId'])} fwd,
       ${S(p.col('PYTORCH_API', 'a', ['inputDtypes']), 'x')} dims, ${S(p.col('PYTORCH_API', 'a', ['inputShapes']), 'y')} types
-      FROM PYTORCH_API a ORDER BY a.startNs`;
+      FROM PYTORCH_API a`;
     for (const r of p.rows(sql)) {
       const tid = tidOf(r['g']);
       if (!hostThreads.has(tid)) { hostThreads.add(tid); meta('thread_name', hostPid, tid, { name: `Thread ${tid}` }); }
@@ -264,8 +272,10 @@ function writeEvents(p: ProfileDb, w: ArrayWriter): Omit<DbConversion, 'events' 
   }
   // step markers only the STEP_TIME table has
   if (p.has('STEP_TIME', 'id', 'startNs', 'endNs')) {
-    const missing = hasPy && p.has('STRING_IDS', 'id', 'value')
-      ? `WHERE NOT EXISTS (SELECT 1 FROM PYTORCH_API a JOIN STRING_IDS n ON n.id = a.name WHERE n.value = 'ProfilerStep#' || t.id)`
+    // (the string ids first: PYTORCH_API has no index on name)
+    const ids = hasPy && p.has('STRING_IDS', 'id', 'value') ? p.all("SELECT id FROM STRING_IDS WHERE value LIKE 'ProfilerStep#%'").map((r) => Number(r['id'])) : [];
+    const missing = ids.length > 0
+      ? `WHERE NOT EXISTS (SELECT 1 FROM PYTORCH_API a WHERE a.name IN (${ids.join(',')}) AND a.name = (SELECT n.id FROM STRING_IDS n WHERE n.value = 'ProfilerStep#' || t.id))`
       : '';
     for (const r of p.rows(`SELECT t.id id, CAST(t.startNs AS TEXT) s, CAST(t.endNs AS TEXT) e FROM STEP_TIME t ${missing}`)) {
       if (!hasPy) { proc(hostPid, 'Python', 'CPU', 0); }
@@ -279,7 +289,7 @@ function writeEvents(p: ProfileDb, w: ArrayWriter): Omit<DbConversion, 'events' 
   if (hasCann) {
     proc(cann, 'CANN', 'CPU', SORT_CANN);
     const threads = new Set<number>();
-    for (const r of p.rows(`SELECT CAST(a.startNs AS TEXT) s, CAST(a.endNs AS TEXT) e, a.globalTid g, a.type type, ${p.col('CANN_API', 'a', ['connectionId'])} c, ${S('a.name', 'n')} name FROM CANN_API a ORDER BY a.startNs`)) {
+    for (const r of p.rows(`SELECT CAST(a.startNs AS TEXT) s, CAST(a.endNs AS TEXT) e, a.globalTid g, a.type type, ${p.col('CANN_API', 'a', ['connectionId'])} c, ${S('a.name', 'n')} name FROM CANN_API a`)) {
       const tid = tidOf(r['g']);
       if (!threads.has(tid)) { threads.add(tid); meta('thread_name', cann, tid, { name: `Thread ${tid}` }); }
       const level = API_LEVEL[Number(r['type'])] ?? String(r['type']);
