@@ -58,8 +58,6 @@ export async function reportDataOf(inputs: readonly string[], opts: ReportOption
     utilization: { buckets: buckets ?? 400 },
     ...(onProgress ? { onProgress: (d: number, t: number) => onProgress('stats', d, t) } : {}),
   });
-  // the op-type view's note for inputs that are not torch_npu profiles is no news on a GPU report
-  stats.notes = stats.notes.filter((n) => !n.startsWith('op-type view: op_statistic is a torch_npu'));
   const kernelNames = [...new Set([...(stats.kernels ?? []).map((k) => k.name), ...(stats.ranks?.kernels ?? []).map((k) => k.name),
     ...(stats.ops ?? []).flatMap((o) => o.kernels.map((k) => k.name))])];
   const short = uniqueShortNames(kernelNames);

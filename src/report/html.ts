@@ -136,7 +136,9 @@ function diagnosticsHtml(s: StatsResult): string {
   const parts: string[] = [];
   if (s.diagnostics.length === 0) parts.push('<p class="tf-ok">No data problems were found while reading the traces.</p>');
   else parts.push(`<ul class="tf-diags">${s.diagnostics.map(diagnosticHtml).join('')}</ul>`);
-  if (s.notes.length > 0) parts.push(`<h3>Notes</h3><ul class="tf-notes">${s.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>`);
+  // the op-type view's note on inputs that are not torch_npu profiles is no news on the page
+  const notes = s.notes.filter((n) => !n.startsWith('op-type view: op_statistic is a torch_npu'));
+  if (notes.length > 0) parts.push(`<h3>Notes</h3><ul class="tf-notes">${notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>`);
   if (s.opLinks) {
     const l = s.opLinks;
     parts.push(`<p class="tf-muted">Op view: ${count(l.linkedKernels)} device activities linked to a CPU op by External id, ${count(l.unlinkedKernels)} not linked (${escapeHtml(duration(l.unlinkedUs))}).</p>`);
