@@ -58,9 +58,12 @@ export async function diffOf(baseline: string | readonly string[], candidate: st
   for (const r of [b, c]) r.notes = r.notes.filter((n) => !n.startsWith('step view: no annotation') && !n.startsWith('op view: no cpu_op'));
   const api = [b.apiCalls, c.apiCalls];
   const pattern = opts.step === undefined ? undefined : typeof opts.step === 'string' ? opts.step : opts.step.source;
-  return diffStats(
+  const device = b.device === c.device ? b.device : 'device';
+  const result = diffStats(
     { stats: b, ...(api[0] ? { apiCalls: api[0] } : {}) },
     { stats: c, ...(api[1] ? { apiCalls: api[1] } : {}) },
     { ...opts, ...(pattern !== undefined ? { stepPattern: pattern } : {}) },
   );
+  if (device !== undefined) result.device = device;
+  return result;
 }

@@ -336,12 +336,12 @@ export function sectionsOf(r: StatsResult, opts: SectionOptions = {}): Section[]
 }
 
 /** The sections of NPU (or mixed) profiles say NPU (device) where GPU profiles say GPU. */
-function deviceWords(s: Section, word: string): Section {
+export function deviceWords(s: Section, word: string, metricRows = s.name === 'rankTotals'): Section {
   const w = (t: string): string => t.replace(/\bGPU\b/g, word);
   return {
     ...s, title: w(s.title), notes: s.notes.map(w),
     columns: s.columns.map((c) => ({ ...c, title: w(c.title), ...(c.longTitle !== undefined ? { longTitle: w(c.longTitle) } : {}) })),
     // the metric names of the rank totals (their first cells)
-    rows: s.name === 'rankTotals' ? s.rows.map(([m, ...rest]) => [{ ...m!, text: w(m!.text) }, ...rest]) : s.rows,
+    rows: metricRows ? s.rows.map(([m, ...rest]) => [{ ...m!, text: w(m!.text) }, ...rest]) : s.rows,
   };
 }
