@@ -481,6 +481,9 @@ function gzipIsize(path: string): number | null {
 }
 
 function sizeNote(path: string): string {
+  if (!/\.gz$/.test(path)) {
+    try { return `${(statSync(path).size / 1e6).toFixed(1)} MB`; } catch { return 'missing'; }
+  }
   try {
     const gz = statSync(path).size;
     const sidecar = tileRecordPath(path);
