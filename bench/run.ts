@@ -66,7 +66,7 @@ const ASCEND_DB_FILE = join(ASCEND_DB_PROFILE, 'ASCEND_PROFILER_OUTPUT', 'ascend
 // Options
 // ---------------------------------------------------------------------------------------------
 
-const ALL_CASES = ['fix', 'merge', 'stats', 'ascend-db'] as const;
+const ALL_CASES = ['fix', 'merge', 'stats', 'stats-all', 'ascend-db'] as const;
 const BIG_CASES = ['fix-big', 'merge-big'] as const;
 type CaseName = (typeof ALL_CASES)[number] | (typeof BIG_CASES)[number];
 
@@ -332,6 +332,23 @@ function buildCase(name: CaseName, opts: Options): Case {
           },
           { kind: 'floor', label: 'cat .db > /dev/null', command: { argv: ['cat', '--', ASCEND_DB_FILE], stdoutTo: '/dev/null' } },
           refTool(opts, 'none', null, 'no reference (msprof-analyze is not installed here)'),
+        ],
+      };
+    }
+    case 'stats-all': {
+      return {
+        name,
+        description: `every stats view of one rank (${basename(TP0)}), idle and launch included, JSON to /dev/null`,
+        inputs: [TP0],
+        goals: { maxFloorRatio: 2, maxRssMB: 300 },
+        tools: [
+          {
+            kind: 'traceforge',
+            label: 'traceforge stats --by all --format json',
+            command: { argv: ['node', CLI, 'stats', TP0, '--by', 'all', '--format', 'json'], stdoutTo: '/dev/null' },
+          },
+          { kind: 'floor', label: 'zcat > /dev/null', command: { argv: ['zcat', '--', TP0], stdoutTo: '/dev/null' } },
+          refTool(opts, 'none', null, 'no reference'),
         ],
       };
     }

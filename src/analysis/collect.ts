@@ -60,6 +60,8 @@ export interface CollectOptions {
   groups?: boolean;
   /** Keep `cpu_op` events whose name matches as step annotations (torch_npu writes `ProfilerStep#N` as a cpu_op). */
   stepOps?: RegExp;
+  /** With `ops`: also keep each op's `flops` arg and `Concrete Inputs` (efficiency view). */
+  opArgs?: boolean;
   /** Sum calls and time per name of `cuda_runtime` / `cuda_driver` / old `Runtime` events. */
   apiCalls?: boolean;
   /** Keep every runtime / driver call, and the `correlation` of device activities (launch and idle views). */
@@ -104,9 +106,21 @@ function roleOf(b: Buffer, s: number, e: number): Role {
   }
 }
 
-/** Members of a device activity's args read in one walk: External id (two spellings), correlation. */
-const DEVICE_KEYS = [Buffer.from('External id'), Buffer.from('external id'), Buffer.from('correlation')];
+/** Members of a device activity's args read in one walk: External id (two spellings), correlation, stream (3 at most present). */
+const DEVICE_KEYS = [Buffer.from('External id'), Buffer.from('external id'), Buffer.from('correlation'), Buffer.from('stream')];
 const PG_KEYS = [Buffer.from('Process Group Name')];
+
+/** `deviceProperties`: id, name and SM count of each device (an unreadable value gives none). */
+function devicePropertiesOf(text: string): FileTopLevel['deviceProperties'] {
+  let v: unknown;
+  try { v = JSON.parse(text); } catch { return undefined; }
+  if (!Array.isArray(v)) return undefined;
+  return v.filter((d): d is Record<string, unknown> => d !== null && typeof d === 'object').map((d) => ({
+    id: typeof d['id'] === 'number' ? d['id'] : null,
+    name: typeof d['name'] === 'string' ? d['name'] : '',
+    numSms: typeof d['numSms'] === 'number' ? d['numSms'] : null,
+  }));
+}
 
 /** Scan handler that collects TraceRecords. Feed it to scanFile / scanBuffer, then call result(). */
 export class StatsCollector implements ScanHandler {
@@ -136,7 +150,7 @@ export class StatsCollector implements ScanHandler {
   private readonly countApi: boolean;
 
   constructor(private readonly opts: CollectOptions) {
-    if (opts.ops) this.ops = new OpBuilder();
+    if (opts.ops) this.ops = new OpBuilder(opts.opArgs === true);
     if (opts.python) this.python = new PythonBuilder();
     this.countApi = opts.apiCalls === true || opts.launches === true;
     this.file = opts.file ?? '<trace>';
@@ -144,8 +158,9 @@ export class StatsCollector implements ScanHandler {
 
   topLevel(entry: TopLevelEntry): void {
     const key = entry.key;
-    if (key !== 'baseTimeNanoseconds' && key !== 'distributedInfo' && key !== 'traceforgeMerge') return;
+    if (key !== 'baseTimeNanoseconds' && key !== 'distributedInfo' && key !== 'traceforgeMerge' && key !== 'deviceProperties') return;
     const text = entry.rawValue.toString('utf8').trim();
+    if (key === 'deviceProperties') { this.top.deviceProperties = devicePropertiesOf(text); return; }
     if (key === 'baseTimeNanoseconds') {
       const t = text.replace(/^"|"$/g, '');
       if (/^\d+$/.test(t) && this.top.baseTimeNs === undefined) this.top.baseTimeNs = t;
@@ -266,12 +281,14 @@ export class StatsCollector implements ScanHandler {
     const cat = this.nameCategory[name]!;
     let ext = NaN;
     let corr = NaN;
+    let stream = NaN;
     const as = f[2 * F.args]!;
     if (as >= 0 && (this.ops || this.opts.launches)) {
       const o = this.deviceArgs;
-      objectMemberSpans(b, as, f[2 * F.args + 1]!, DEVICE_KEYS, o, 2);
+      objectMemberSpans(b, as, f[2 * F.args + 1]!, DEVICE_KEYS, o, 3);
       ext = o[0]! >= 0 ? numberAt(b, o[0]!, o[1]!) : numberAt(b, o[2]!, o[3]!);
       corr = numberAt(b, o[4]!, o[5]!);
+      stream = numberAt(b, o[6]!, o[7]!);
     }
     let group = -1;
     if (this.opts.groups && cat === this.opts.communication && as >= 0) {
@@ -283,7 +300,7 @@ export class StatsCollector implements ScanHandler {
         if (group < 0) { group = this.groups.length; this.groups.push(g); this.groupIds.set(g, group); }
       }
     }
-    this.device.add(start, dur, name, cat, pid, this.threads.id(b, f, pid), ext, corr, group);
+    this.device.add(start, dur, name, cat, pid, this.threads.id(b, f, pid), ext, corr, group, stream);
   }
 
   /** A cpu_op that names a step (torch_npu's `ProfilerStep#N`), kept as a CPU annotation. */
@@ -331,6 +348,8 @@ export class StatsCollector implements ScanHandler {
       groups: this.groups,
       ops: this.ops?.build(),
       opKeys: this.ops?.keys ?? [],
+      ...(this.opts.opArgs && this.ops ? { opConcrete: this.ops.concreteTexts } : {}),
+      ...(this.top.deviceProperties ? { devices: this.top.deviceProperties } : {}),
       annotations: this.annotations.list,
       originNs: base + BigInt(Math.trunc(this.time.baseUs ?? 0)) * 1000n,
       apiCalls: this.opts.apiCalls ? this.launches.totals() : undefined,

@@ -3,28 +3,31 @@
  * `statsOf` returns, plus the CPU-side CUDA/HIP runtime and driver calls).
  *
  * Profiles of different lengths are made comparable by normalizing every time and call count
- * to one unit: per step when both sides have step annotations (`ProfilerStep#N` or the
- * `--step` pattern), else per second of profile (the span of each rank's events), else
- * (`--normalize none`, or neither is known) per profile. Means per call need no unit.
+ * to one unit: per step when both sides have steps (`ProfilerStep#N`, a family of numbered
+ * annotations such as `decode_step_N` found by step-detect.ts, or the `--step` pattern), else
+ * whole-profile totals (the reason says whether the workloads look alike); per second of
+ * profile only with `--normalize second`. Means per call need no unit.
  *
  * Kernels are paired by kernel-match.ts (exact, then spelling, then unambiguous family); ops by
  * name + input dims + input types; categories, API calls and ranks by name. Rows are sorted by
  * absolute change of total time. Pure: no I/O.
  */
 import { isLaunchCall } from './launch-link.js';
+import { IDLE_CAUSES, IDLE_CAUSE_TITLES, type IdleCause } from './idle.js';
 export { isLaunchCall } from './launch-link.js';
 import { TraceforgeError } from '../errors.js';
 import type { DiagnosticEntry } from '../model/diagnostics.js';
 import type { CategoryStat, KernelStat } from './kernels.js';
 import { matchKernelNames, type MatchLevel } from './kernel-match.js';
 import type { OpStat } from './ops.js';
+import { diffEfficiency, type EfficiencyDiffRow } from './efficiency-diff.js';
 import type { ApiCallStat, StatsInput, StatsResult } from './result.js';
 import type { StepStat } from './steps.js';
 import type { RankSummary } from './summary.js';
 
-export type DiffView = 'kernel' | 'category' | 'op' | 'rank' | 'step';
-/** Every view, in report order. */
-export const DIFF_VIEWS: readonly DiffView[] = ['kernel', 'category', 'op', 'rank', 'step'];
+export type DiffView = 'kernel' | 'category' | 'op' | 'rank' | 'step' | 'idle' | 'efficiency';
+/** Every view, in report order. `idle`: idle time by cause and the launch path, as totals rows (idle-view.ts). */
+export const DIFF_VIEWS: readonly DiffView[] = ['kernel', 'category', 'op', 'rank', 'step', 'idle', 'efficiency'];
 export const DEFAULT_DIFF_VIEWS: readonly DiffView[] = ['kernel'];
 
 export type Normalize = 'auto' | 'step' | 'second' | 'none';
@@ -157,7 +160,8 @@ export interface StepDiffRow {
   changeBusy: number | null;
 }
 
-export type TotalMetric = 'busy' | 'compute' | 'communication' | 'exposedCommunication' | 'kernelTime' | 'kernels' | 'launchCalls' | 'launchTime';
+export type TotalMetric = 'busy' | 'compute' | 'communication' | 'exposedCommunication' | 'kernelTime' | 'kernels' | 'launchCalls' | 'launchTime'
+  | 'idle' | `idle-${IdleCause}` | 'launchDelay';
 
 export interface TotalRow {
   metric: TotalMetric;
@@ -195,6 +199,8 @@ export interface DiffResult {
   ops?: OpDiffRow[];
   ranks?: RankDiffRow[];
   steps?: StepDiffRow[];
+  /** Achieved TFLOP/s per op + shapes (efficiency-diff.ts). */
+  efficiency?: EfficiencyDiffRow[];
   /** Kernels left unpaired because their family is not one-to-one (see kernel-match.ts). */
   ambiguous: { key: string; baseline: string[]; candidate: string[] }[];
   notes: string[];
@@ -210,6 +216,8 @@ function stepsPerRank(steps: readonly StepStat[] | undefined): { mean: number; c
   const n = [...counts.values()];
   return { mean: n.length === 0 ? 0 : n.reduce((a, b) => a + b, 0) / n.length, counts };
 }
+
+const sumOf = (s: readonly RankSummary[] | undefined, f: (r: RankSummary) => number): number => (s ?? []).reduce((a, r) => a + f(r), 0);
 
 function secondsPerRank(summary: readonly RankSummary[] | undefined): number {
   const spans = (summary ?? []).map((s) => s.spanUs).filter((x) => x > 0);
@@ -239,10 +247,18 @@ function normalizationOf(b: StatsResult, c: StatsResult, opts: DiffOptions, note
     return { per: 'step', baselineUnits: sb.mean, candidateUnits: sc.mean, ...base,
       reason: `per step: ${pattern} steps on both sides (baseline ${fmt(sb.mean)}, candidate ${fmt(sc.mean)} per rank); totals of the whole profile divided by its steps` };
   }
-  if (mode === 'second' || (mode === 'auto' && secB > 0 && secC > 0)) {
+  if (mode === 'auto') {
+    // no steps on both sides: totals, never rates (a shorter profile of the same work is not "slower per second")
+    const kb = sumOf(b.summary, (r) => r.kernels);
+    const kc = sumOf(c.summary, (r) => r.kernels);
+    const alike = kb > 0 && kc > 0 && Math.abs(kb - kc) <= 0.1 * Math.max(kb, kc);
+    const which = sb.mean > 0 ? `${pattern} steps on the baseline only` : sc.mean > 0 ? `${pattern} steps on the candidate only` : 'no steps on either side';
+    return { per: 'profile', baselineUnits: 1, candidateUnits: 1, ...base,
+      reason: `per profile: whole-profile totals (${which}; ${alike ? `the workloads look alike: ${kb} vs ${kc} device activities` : `the workloads differ: ${kb} vs ${kc} device activities, so totals compare different amounts of work`}; --normalize second compares rates)` };
+  }
+  if (mode === 'second') {
     if (!(secB > 0 && secC > 0)) throw new TraceforgeError('E_USAGE', '--normalize second: a side has no timed events');
-    const why = mode === 'second' ? 'as asked'
-      : sb.mean > 0 ? `${pattern} steps on the baseline only` : sc.mean > 0 ? `${pattern} steps on the candidate only` : `no ${pattern} steps on either side`;
+    const why = 'as asked';
     return { per: 'second', baselineUnits: secB, candidateUnits: secC, ...base,
       reason: `per second of profile (${why}; profiled span per rank: baseline ${(secB * 1000).toFixed(3)} ms, candidate ${(secC * 1000).toFixed(3)} ms)` };
   }
@@ -418,6 +434,22 @@ function totalsOf(b: DiffSide, c: DiffSide, n: Normalization, apiBoth: boolean):
     t('kernelTime', 'kernel time (sum of durations)', 'us', kernelTime(b.stats), kernelTime(c.stats)),
     t('kernels', 'device activities', 'count', sumOf(b.stats, (r) => r.kernels), sumOf(c.stats, (r) => r.kernels)),
   ];
+  const ib = b.stats.idle;
+  const ic = c.stats.idle;
+  if (ib && ic) {
+    const avail = (v: typeof ib): typeof ib.devices => v.devices.filter((d) => d.available);
+    rows.push(t('idle', 'idle (devices with launches linked)', 'us', avail(ib).reduce((a, d) => a + d.idleUs, 0), avail(ic).reduce((a, d) => a + d.idleUs, 0)));
+    for (const k of IDLE_CAUSES) {
+      rows.push(t(`idle-${k}`, `  idle: ${IDLE_CAUSE_TITLES[k]}`, 'us', avail(ib).reduce((a, d) => a + d.causes![k], 0), avail(ic).reduce((a, d) => a + d.causes![k], 0)));
+    }
+  }
+  const lb = b.stats.launch;
+  const lc = c.stats.launch;
+  if (lb && lc) {
+    const x = lb.delayMedianUs ?? 0;
+    const y = lc.delayMedianUs ?? 0;
+    rows.push({ metric: 'launchDelay', title: 'launch delay (median over launches)', unit: 'us', baseline: x, candidate: y, delta: y - x, change: changeOf(x, y) });
+  }
   if (apiBoth) {
     rows.push(t('launchCalls', 'launch calls (CPU)', 'count', launches(b, (x) => x.calls), launches(c, (x) => x.calls)));
     rows.push(t('launchTime', 'launch call time (CPU)', 'us', launches(b, (x) => x.totalUs), launches(c, (x) => x.totalUs)));
@@ -467,6 +499,10 @@ export function diffStats(baseline: DiffSide, candidate: DiffSide, opts: DiffOpt
     }
   }
   if (views.includes('rank')) result.ranks = rankRows(b.summary, c.summary, n, notes);
+  if (views.includes('efficiency')) {
+    need('efficiency', b.efficiency && c.efficiency, 'the efficiency view');
+    result.efficiency = diffEfficiency(b.efficiency!, c.efficiency!);
+  }
   if (views.includes('step')) {
     result.steps = stepRows(b.steps, c.steps);
     if (result.steps.length === 0) notes.push(`step view: no ${opts.stepPattern ?? 'ProfilerStep#N'} steps on either side; name them with --step REGEX`);

@@ -8,7 +8,7 @@
  * profiler's clock or a missing end) is still taken as its child, and only the overlapping
  * part is subtracted from the parent's self time.
  */
-import type { TraceRecords } from './collect.js';
+import type { OpKey, TraceRecords } from './collect.js';
 import type { RankData } from './timeline.js';
 
 export interface OpKernel {
@@ -83,46 +83,32 @@ function orderByThread(r: TraceRecords): { order: Uint32Array; bounds: Int32Arra
   return { order, bounds };
 }
 
-function opsOfRank(rank: RankData, acc: Map<string, Acc>): { linked: number; unlinked: number; unlinkedNs: number; notNested: number } {
-  const r = rank.records;
+/** Which op launched each device activity (index into records.ops, -1 for none): by `External id`. */
+export function deviceOps(r: TraceRecords): Int32Array {
   const o = r.ops;
   const d = r.device;
-  if (!o || o.count === 0) {
-    let t = 0;
-    for (let i = 0; i < d.count; i++) t += d.dur[i]!;
-    return { linked: 0, unlinked: d.count, unlinkedNs: t, notNested: 0 };
-  }
-  // External id -> op
+  const out = new Int32Array(d.count).fill(-1);
+  if (!o) return out;
   const byExt = new Map<number, number>();
   for (let i = 0; i < o.count; i++) {
     const x = o.ext[i]!;
     if (x === x) byExt.set(x, i);
   }
-  const devSelf = new Float64Array(o.count);
-  const accOfKey: Acc[] = r.opKeys.map((k) => {
-    const id = `${k.name}\u0001${normalize(k.dims)}\u0001${normalize(k.types)}`;
-    let a = acc.get(id);
-    if (!a) {
-      a = { name: k.name, dims: k.dims, types: k.types, calls: 0, cpuTotal: 0, cpuSelf: 0, devSelf: 0, devTotal: 0, kernels: new Map() };
-      acc.set(id, a);
-    }
-    return a;
-  });
-  let linked = 0;
-  let unlinked = 0;
-  let unlinkedNs = 0;
   for (let i = 0; i < d.count; i++) {
     const x = d.ext[i]!;
     const op = x === x ? byExt.get(x) : undefined;
-    if (op === undefined) { unlinked++; unlinkedNs += d.dur[i]!; continue; }
-    linked++;
-    devSelf[op]! += d.dur[i]!;
-    const a = accOfKey[o.key[op]!]!;
-    const name = r.names[d.name[i]!]!;
-    const k = a.kernels.get(name);
-    if (k) { k.calls++; k.total += d.dur[i]!; } else a.kernels.set(name, { calls: 1, total: d.dur[i]! });
+    if (op !== undefined) out[i] = op;
   }
-  // tree per thread
+  return out;
+}
+
+/**
+ * The CPU op tree of each thread: `parent` of every op (-1 for a root), `order` (per thread by
+ * start, so a parent comes before its children), the CPU time of each op's children, and the
+ * count of ops that start inside another and end after it.
+ */
+export function opTree(r: TraceRecords): { order: Uint32Array; parent: Int32Array; childCpu: Float64Array; notNested: number } {
+  const o = r.ops!;
   const { order, bounds } = orderByThread(r);
   const parent = new Int32Array(o.count).fill(-1);
   const childCpu = new Float64Array(o.count);
@@ -148,6 +134,43 @@ function opsOfRank(rank: RankData, acc: Map<string, Acc>): { linked: number; unl
       stack.push(i);
     }
   }
+  return { order, parent, childCpu, notNested };
+}
+
+function opsOfRank(rank: RankData, acc: Map<string, Acc>): { linked: number; unlinked: number; unlinkedNs: number; notNested: number } {
+  const r = rank.records;
+  const o = r.ops;
+  const d = r.device;
+  if (!o || o.count === 0) {
+    let t = 0;
+    for (let i = 0; i < d.count; i++) t += d.dur[i]!;
+    return { linked: 0, unlinked: d.count, unlinkedNs: t, notNested: 0 };
+  }
+  const opOf = deviceOps(r);
+  const devSelf = new Float64Array(o.count);
+  const accOfKey: Acc[] = r.opKeys.map((k) => {
+    const id = opKeyId(k);
+    let a = acc.get(id);
+    if (!a) {
+      a = { name: k.name, dims: k.dims, types: k.types, calls: 0, cpuTotal: 0, cpuSelf: 0, devSelf: 0, devTotal: 0, kernels: new Map() };
+      acc.set(id, a);
+    }
+    return a;
+  });
+  let linked = 0;
+  let unlinked = 0;
+  let unlinkedNs = 0;
+  for (let i = 0; i < d.count; i++) {
+    const op = opOf[i]!;
+    if (op < 0) { unlinked++; unlinkedNs += d.dur[i]!; continue; }
+    linked++;
+    devSelf[op]! += d.dur[i]!;
+    const a = accOfKey[o.key[op]!]!;
+    const name = r.names[d.name[i]!]!;
+    const k = a.kernels.get(name);
+    if (k) { k.calls++; k.total += d.dur[i]!; } else a.kernels.set(name, { calls: 1, total: d.dur[i]! });
+  }
+  const { order, parent, childCpu, notNested } = opTree(r);
   // device total: children come after their parent in `order`, so a reverse walk sees them first
   const devTotal = devSelf.slice();
   for (let k = order.length - 1; k >= 0; k--) {
@@ -164,6 +187,11 @@ function opsOfRank(rank: RankData, acc: Map<string, Acc>): { linked: number; unl
     a.devTotal += devTotal[i]!;
   }
   return { linked, unlinked, unlinkedNs, notNested };
+}
+
+/** The identity of an op + shapes row across ranks (name, normalized `Input Dims` and `Input type`). */
+export function opKeyId(k: OpKey): string {
+  return `${k.name}\u0001${normalize(k.dims)}\u0001${normalize(k.types)}`;
 }
 
 function normalize(raw: string): string {

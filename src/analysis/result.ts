@@ -1,5 +1,8 @@
 /** The result of `stats`: one key per view that was asked for (JSON keys as the CLI writes them). */
 import type { DiagnosticEntry } from '../model/diagnostics.js';
+import type { EfficiencySummary } from './efficiency.js';
+import type { NpuPipeSummary } from './npu-pipes.js';
+import type { IdleView, LaunchView } from './idle-view.js';
 import type { NpuOpStat } from './ascend-kernels.js';
 import type { CategoryStat, KernelStat } from './kernels.js';
 import type { OpStatisticRow } from './op-statistic.js';
@@ -13,10 +16,10 @@ import type { Utilization } from './utilization.js';
  * `op-type`: torch_npu's op_statistic table (per OP Type and Core Type, per rank), computed from
  * kernel_details.csv; Ascend profiles only.
  */
-export type StatsView = 'summary' | 'kernel' | 'category' | 'op' | 'op-type' | 'rank' | 'step';
+export type StatsView = 'summary' | 'kernel' | 'category' | 'op' | 'op-type' | 'rank' | 'step' | 'idle' | 'launch' | 'efficiency';
 
 /** Every view, in the order reports show them. */
-export const STATS_VIEWS: readonly StatsView[] = ['summary', 'kernel', 'category', 'op', 'op-type', 'rank', 'step'];
+export const STATS_VIEWS: readonly StatsView[] = ['summary', 'kernel', 'category', 'op', 'op-type', 'rank', 'step', 'idle', 'launch', 'efficiency'];
 export const DEFAULT_VIEWS: readonly StatsView[] = ['summary', 'kernel'];
 
 /** One rank that was analysed. */
@@ -70,6 +73,16 @@ export interface StatsResult {
   opTypes?: OpTypeTable[];
   ranks?: RankComparison;
   steps?: StepStat[];
+  /** Achieved FLOP/s and bytes/s per op + shapes against the device's peak (Kineto traces). */
+  efficiency?: EfficiencySummary;
+  /** Pipe utilization and bound verdicts of torch_npu kernels (kernel_details.csv, PipeUtilization). */
+  npuPipes?: NpuPipeSummary;
+  /** How steps were found (ProfilerStep#N, a numbered annotation family, --step, none): step, idle and diff use it. */
+  stepDetection?: { pattern: string | null; how: string; description: string };
+  /** Idle time per device split into causes (idle-view.ts). */
+  idle?: IdleView;
+  /** The launch path per device activity name, launch APIs, queue depth per stream. */
+  launch?: LaunchView;
   /** Runtime / driver calls of all inputs (each file counted once), when asked for. */
   apiCalls?: ApiCallStat[];
   /** Device utilization over time, when asked for. */

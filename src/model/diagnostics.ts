@@ -48,6 +48,10 @@ export const DIAGNOSTICS = {
     severity: 'warning',
     description: 'a flow finish (f) has no matching start (s) with the same category and id',
   },
+  device_activity_unmatched_launch: {
+    severity: 'info',
+    description: 'a device activity (kernel, copy, set) has a correlation id that no runtime / driver call carries; the idle view counts its gap as other, the launch view as unmatched',
+  },
   flow_unbound: {
     severity: 'info',
     description: 'a flow event does not fall inside any complete event of its track, so it binds to no slice',

@@ -38,7 +38,7 @@ export async function diffOf(baseline: string | readonly string[], candidate: st
     if (s.includes('-')) throw new TraceforgeError('E_USAGE', 'diff reads files; stdin (-) is not supported');
   }
   const views = opts.views ?? [];
-  const statViews: StatsView[] = ['summary', 'kernel', 'category', 'step', ...(views.includes('op') ? ['op' as const] : [])];
+  const statViews: StatsView[] = ['summary', 'kernel', 'category', 'step', ...(views.includes('op') ? ['op' as const] : []), ...(views.includes('idle') ? ['idle' as const, 'launch' as const] : []), ...(views.includes('efficiency') ? ['efficiency' as const] : [])];
   const done = [0, 0];
   const totals = [0, 0];
   const progress = (k: number) => opts.onProgress && ((d: number, t: number): void => {
@@ -57,7 +57,8 @@ export async function diffOf(baseline: string | readonly string[], candidate: st
   // stats' hints about missing steps and ops: the diff says them itself, for both sides at once
   for (const r of [b, c]) r.notes = r.notes.filter((n) => !n.startsWith('step view: no annotation') && !n.startsWith('op view: no cpu_op'));
   const api = [b.apiCalls, c.apiCalls];
-  const pattern = opts.step === undefined ? undefined : typeof opts.step === 'string' ? opts.step : opts.step.source;
+  const detected = [b.stepDetection?.pattern, c.stepDetection?.pattern].filter((x): x is string => typeof x === 'string');
+  const pattern = opts.step === undefined ? (detected.length > 0 ? [...new Set(detected)].join(' / ') : undefined) : typeof opts.step === 'string' ? opts.step : opts.step.source;
   const device = b.device === c.device ? b.device : 'device';
   const result = diffStats(
     { stats: b, ...(api[0] ? { apiCalls: api[0] } : {}) },

@@ -14,6 +14,8 @@ import { readKernelDetails, readStepTraceTime } from '../formats/ascend-csv.js';
 import { ProfileDb, readDbKernelDetails } from '../formats/ascend-db.js';
 import { discoverInputs } from '../formats/discover.js';
 import { rankFromLooseName } from '../formats/filenames.js';
+import { detectSteps } from '../analysis/step-detect.js';
+import type { Annotation } from '../analysis/records/trace-records.js';
 
 export type Vendor = 'Ascend' | 'NVIDIA' | 'AMD' | 'unknown';
 
@@ -42,9 +44,11 @@ export interface AscendInfo {
 
 export interface StepsInfo {
   /** Where the steps came from. */
-  source: 'step_trace_time.csv' | 'ProfilerStep' | 'none';
+  source: 'step_trace_time.csv' | 'ProfilerStep' | 'annotations' | 'none';
   /** Step numbers, ascending. */
   ids: number[];
+  /** source 'annotations': the family of numbered annotations found (analysis/step-detect.ts). */
+  pattern?: string;
 }
 
 export interface TimeInfo {
@@ -143,6 +147,9 @@ class InfoPass {
   readonly procLabels = new Map<string, string>();
   readonly pidEvents = new Map<string, number>();
   readonly steps = new Set<number>();
+  /** CPU user annotations (times in µs as doubles: enough to find a step family). */
+  readonly annotations: Annotation[] = [];
+  private readonly tids = new Map<string, number>();
   readonly top = new Map<string, string>();
   // earliest / latest, as doubles (to pick candidates) and exact (fs)
   private minD = Infinity;
@@ -150,6 +157,19 @@ class InfoPass {
   minFs: bigint | null = null;
   maxFs: bigint | null = null;
   minText = '';
+
+  private annotation(ev: ScannedEvent, pid: string, ts: number): void {
+    const f = ev.f;
+    const ds = f[2 * F.dur]!;
+    const tsp = f[2 * F.tid]!;
+    const track = `${pid}/${tsp >= 0 ? ev.buf.toString('utf8', tsp, f[2 * F.tid + 1]!) : ''}`;
+    let thread = this.tids.get(track);
+    if (thread === undefined) this.tids.set(track, (thread = this.tids.size));
+    let name: string;
+    try { name = String(JSON.parse(ev.buf.toString('utf8', f[2 * F.name]!, f[2 * F.name + 1]!))); } catch { return; }
+    const dur = ds >= 0 ? Number(unquoted(ev.buf, ds, f[2 * F.dur + 1]!)) : 0;
+    this.annotations.push({ name, start: ts, dur: Number.isFinite(dur) ? dur : 0, pid: 0, thread, ext: NaN, gpu: false });
+  }
 
   topLevel(e: TopLevelEntry): void {
     this.top.set(e.key, e.rawValue.toString('utf8'));
@@ -189,6 +209,7 @@ class InfoPass {
     const ts = f[2 * F.ts]!;
     if (ts < 0) return;
     const tsText = unquoted(b, ts, f[2 * F.ts + 1]!);
+    if (ph === 0x58 && ns >= 0 && cs >= 0 && f[2 * F.cat + 1]! - cs === 17 && unquoted(b, cs, f[2 * F.cat + 1]!) === 'user_annotation') this.annotation(ev, pid, Number(tsText));
     const t = Number(tsText);
     if (!Number.isFinite(t)) return;
     let end = t;
@@ -324,7 +345,12 @@ function stepsOf(p: InfoPass, profile: AscendProfile | undefined): StepsInfo {
     }
   }
   const ids = [...p.steps].sort((a, b) => a - b);
-  return ids.length > 0 ? { source: 'ProfilerStep', ids } : { source: 'none', ids: [] };
+  if (ids.length > 0) return { source: 'ProfilerStep', ids };
+  const found = detectSteps([p.annotations]);
+  if (found.how !== 'family' || !found.pattern) return { source: 'none', ids: [] };
+  const re = new RegExp(found.pattern.source.replace('\\d+', '(\\d+)'));
+  const nums = p.annotations.map((a) => re.exec(a.name)?.[1]).filter((x): x is string => x !== undefined).map(Number);
+  return { source: 'annotations', ids: [...new Set(nums)].sort((a, b) => a - b), pattern: found.pattern.source };
 }
 
 function epochStartNs(p: InfoPass, ascend: boolean): string | null {

@@ -29,8 +29,13 @@ import { StatsCollector, rankSplitOf, restrictToPids, type FileTopLevel, type Tr
 import { categoryStats, durationsByName, kernelStatsOf, type KernelDurations, type KernelStat } from '../analysis/kernels.js';
 import { opStatisticOf, shapesNotRecordedMessage } from '../analysis/op-statistic.js';
 import { opStats } from '../analysis/ops.js';
+import { efficiencyOf } from '../analysis/efficiency.js';
+import { parsePeakOverride, type DevicePeak } from '../analysis/device-peaks.js';
+import { npuPipesOf } from '../analysis/npu-pipes.js';
 import { compareRanks } from '../analysis/ranks.js';
 import { DEFAULT_STEP_PATTERN, stepStats } from '../analysis/steps.js';
+import { detectSteps } from '../analysis/step-detect.js';
+import { idleView, launchView, linkRanks, type StepWindow } from '../analysis/idle-view.js';
 import { rankSummary, type RankSummary } from '../analysis/summary.js';
 import { timelineOf, type RankData, type RankTimeline } from '../analysis/timeline.js';
 import { utilizationOf } from '../analysis/utilization.js';
@@ -58,6 +63,8 @@ export interface StatsOptions {
   apiCalls?: boolean;
   /** Also compute device utilization over time in about `buckets` buckets: `StatsResult.utilization`. */
   utilization?: { buckets: number };
+  /** Efficiency view: device peak for every rank instead of the table's (`tflops=N,tbps=N` or parsed). */
+  peak?: string | DevicePeak;
   /** Progress: compressed bytes read so far, and the total. */
   onProgress?: (done: number, total: number) => void;
 }
@@ -175,7 +182,7 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
   const want = (v: StatsView): boolean => views.includes(v);
   const overrides = (opts.categories ?? []).map((c) => (typeof c === 'string' ? parseCategoryOverride(c) : c));
   const cats = new Categorizer(overrides);
-  const steps = stepPattern(opts.step);
+  const explicitStep = opts.step === undefined ? undefined : stepPattern(opts.step);
   const notes: string[] = [];
   const jobs = await findJobs(inputs, opts.profileId, notes);
 
@@ -188,10 +195,13 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
   const request: CollectRequest = {
     path: '',
     categories: overrides.map((c) => ({ category: c.category, source: c.pattern.source, flags: c.pattern.flags })),
-    ops: want('op'),
+    ops: want('op') || want('idle') || want('efficiency'),
+    opArgs: want('efficiency'),
     groups: want('rank'),
-    ...(want('step') ? { annotations: { source: steps.source, flags: steps.flags } } : {}),
+    ...(want('step') || want('idle') ? { annotations: { source: (explicitStep ?? DEFAULT_STEP_PATTERN).source, flags: (explicitStep ?? DEFAULT_STEP_PATTERN).flags } } : {}),
     apiCalls: opts.apiCalls === true,
+    launches: want('idle') || want('launch'),
+    python: want('idle'),
   };
   const ascendRequest = (p: AscendProfile): CollectRequest['ascend'] => ({
     output: p.output,
@@ -215,6 +225,7 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
   const missing: { k: number; message: string }[] = [];
   /** torch_npu ranks without a device timeline (CSV-only directories). */
   const partial: { k: number; profile: AscendProfile }[] = [];
+  const ascendOutputs: { data: RankData; output: string }[] = [];
   jobs.forEach((job, k) => {
     const out = outcomes[k]!;
     for (const d of out.diagnostics) {
@@ -229,6 +240,7 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
       if (job.ascend.partial) partial.push({ k: ranks.length, profile: job.ascend });
       if (out.detailsMissing !== undefined) missing.push({ k: ranks.length, message: out.detailsMissing });
       ranks.push(data);
+      ascendOutputs.push({ data, output: job.ascend.output });
       details.push(out.details);
       npu.push(true);
       inputsOut.push(input);
@@ -324,6 +336,13 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
     result.ranks = compareRanks(timed, summaries!, cats);
     if (timed.length < 2) notes.push('rank view: only one rank; pass a directory, several files or a merged trace to compare ranks');
   }
+  // steps: --step, else ProfilerStep#N, else a family of numbered annotations (step-detect.ts)
+  const detected = detectSteps(ranks.map((r) => r.records.annotations), explicitStep);
+  const steps = detected.pattern ?? DEFAULT_STEP_PATTERN;
+  if (want('step') || want('idle')) {
+    result.stepDetection = { pattern: detected.pattern?.source ?? null, how: detected.how, description: detected.description };
+    if (detected.how === 'family') notes.push(detected.description);
+  }
   if (want('step')) {
     // start times on one clock: from the earliest event of all ranks
     const starts = timed.map((r, k) => (Number.isFinite(timelines[k]!.spanStart) ? r.records.originNs + BigInt(Math.floor(timelines[k]!.spanStart)) : undefined));
@@ -333,9 +352,58 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
       notes.push(`step view: no annotation matches ${steps.source}${opts.step === undefined ? '; name your step annotations with --step REGEX (e.g. --step "decode_step_\\d+")' : ''}`);
     }
   }
+  if (want('idle') || want('launch')) {
+    const linked = linkRanks(ranks, timelines, npu);
+    let unmatched = 0;
+    let noCorrelation = 0;
+    for (const x of linked) {
+      if (!x.links || x.links.unmatched === 0) continue;
+      // a correlation id that no call carries is a data problem; no id at all means the trace does not link launches
+      unmatched += x.links.unmatched - x.links.withoutCorrelation;
+      noCorrelation += x.links.withoutCorrelation;
+      const d = x.rank.records.device;
+      for (const i of x.links.unmatchedExamples) {
+        if (d.corr[i] !== d.corr[i]) continue;
+        diagnostics.add('device_activity_unmatched_launch', { file: x.rank.file, index: -1, name: x.rank.records.names[d.name[i]!], detail: `${x.rank.label ? `${x.rank.label}, ` : ''}correlation ${d.corr[i]}` }, 0);
+      }
+    }
+    if (unmatched > 0) { diagnostics.add('device_activity_unmatched_launch', undefined, unmatched); result.diagnostics = diagnostics.list(); }
+    if (noCorrelation > 0) notes.push(`idle and launch views: ${noCorrelation} device activities carry no correlation id, so their launch calls are unknown (their gaps count as other)`);
+    const npuLabels = linked.filter((x) => !x.links).map((x) => x.rank.label);
+    if (npuLabels.length > 0) notes.push(`idle and launch views: not available for torch_npu rank(s) ${npuLabels.join(', ')} (their launches are linked by the torch_to_npu flow, not read yet)`);
+    if (want('idle')) {
+      const windows = (rank: RankData): StepWindow[] => {
+        if (!detected.pattern) return [];
+        const p = detected.pattern;
+        const anns = rank.records.annotations.filter((a) => p.test(a.name));
+        const cpu = anns.filter((a) => !a.gpu);
+        return (cpu.length > 0 ? cpu : anns).sort((a, b) => a.start - b.start).map((a) => ({ name: a.name, lo: a.start, hi: a.start + a.dur }));
+      };
+      result.idle = idleView(linked, windows);
+    }
+    if (want('launch')) result.launch = launchView(linked, opts.utilization?.buckets ?? 200);
+  }
+  if (want('efficiency')) efficiencyView(result, ranks, npu, ascendOutputs.map((a) => ({ label: a.data.label, output: a.output })), opts.peak);
   if (opts.apiCalls) result.apiCalls = apiCallsOf(jobs, outcomes);
   if (opts.utilization) result.utilization = utilizationOf(timed, timelines, opts.utilization.buckets);
   return result;
+}
+
+/** The efficiency view (Kineto ranks) and NPU pipe bounds (torch_npu ranks). */
+function efficiencyView(result: StatsResult, ranks: readonly RankData[], npu: readonly boolean[], ascend: { label: string; output: string }[], peakOpt: string | DevicePeak | undefined): void {
+  let peak: DevicePeak | undefined;
+  if (typeof peakOpt === 'string') {
+    try { peak = parsePeakOverride(peakOpt); } catch (e) { throw new TraceforgeError('E_USAGE', e instanceof Error ? e.message : String(e)); }
+  } else peak = peakOpt;
+  const kineto = ranks.filter((_, k) => !npu[k]);
+  if (kineto.length > 0) {
+    result.efficiency = efficiencyOf(kineto, peak ? { peak } : {});
+    result.notes.push(...result.efficiency.notes);
+  }
+  if (ascend.length > 0) {
+    result.npuPipes = npuPipesOf(ascend);
+    result.notes.push(...result.npuPipes.notes);
+  }
 }
 
 /**
@@ -421,9 +489,14 @@ interface CollectRequest {
   path: string;
   categories: { category: string; source: string; flags: string }[];
   ops: boolean;
+  opArgs?: boolean;
   groups: boolean;
   annotations?: { source: string; flags: string };
   apiCalls: boolean;
+  /** Keep every runtime / driver call and device correlations (idle, launch views). */
+  launches?: boolean;
+  /** Keep Python frames (idle view). */
+  python?: boolean;
   /**
    * A torch_npu trace_view.json: its ASCEND_PROFILER_OUTPUT, whether to read kernel_details.csv
    * there, and whether to match its rows' durations in the trace. `db`: the Db export (rows read
@@ -458,10 +531,13 @@ async function collectFile(req: CollectRequest, onProgress?: (compressed: number
     categorize: (name, kind) => cats.categoryOf(name, kind),
     communication: cats.communication,
     ops: req.ops,
+    opArgs: req.opArgs === true,
     groups: req.groups,
     // torch_npu writes ProfilerStep#N as a cpu_op: kept with the annotations
     ...(req.annotations && req.ascend ? { stepOps: new RegExp(req.annotations.source, req.annotations.flags) } : {}),
     apiCalls: req.apiCalls,
+    launches: req.launches === true,
+    python: req.python === true,
     file: req.path,
   });
   let details: KernelDetails | undefined;

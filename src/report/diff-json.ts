@@ -30,6 +30,7 @@ export function diffJsonOf(r: DiffResult, opts: DiffJsonOptions = {}): Record<st
     } else if (v === 'category') out['categories'] = r.categories;
     else if (v === 'op') out['ops'] = cut(r.ops);
     else if (v === 'rank') out['ranks'] = r.ranks;
+    else if (v === 'efficiency') out['efficiency'] = cut(r.efficiency);
     else out['steps'] = r.steps;
   }
   if (r.ambiguous.length > 0) out['ambiguous'] = r.ambiguous;

@@ -8,6 +8,7 @@ import type {
   ApiDiffRow, CategoryDiffRow, DiffResult, DiffRow, KernelDiffRow, Measure, OpDiffRow, RankDiffRow, StepDiffRow, TotalRow,
 } from '../analysis/diff.js';
 import { count, duration, shape, typeList } from './format.js';
+import { rate } from './efficiency-sections.js';
 import { deviceWords, type Align, type Cell, type Column, type Section } from './sections.js';
 
 export interface DiffSectionOptions {
@@ -231,6 +232,31 @@ function stepSection(r: DiffResult): Section {
   };
 }
 
+/** `--by efficiency`: achieved TFLOP/s per op + shapes on each side (per call: no normalization). */
+function efficiencyDiffSection(r: DiffResult, opts: DiffSectionOptions): Section {
+  const notes: string[] = [];
+  const list = limit(r.efficiency ?? [], opts.top, 'ops', notes);
+  const tf = (x: number | null | undefined): Cell => ({ text: x === null || x === undefined ? '-' : rate(x), value: x ?? null });
+  notes.push('TFLOP/s: Σ FLOPs / Σ kernel time of the op\'s calls (the efficiency view), a property of each call, so not normalized; largest change first');
+  return {
+    view: 'efficiency', name: 'efficiency', title: 'Achieved TFLOP/s per op + shapes',
+    columns: [
+      col('op', 'name', 'left', { shrink: true, min: 16 }), col('input dims', 'inputDims', 'left', { shrink: true, min: 12, drop: 3 }),
+      col('input type', 'inputTypes', 'left', { shrink: true, min: 10, drop: 2 }),
+      col('base mean', 'baselineMeanUs', 'right', { drop: 4 }), col('cand mean', 'candidateMeanUs', 'right', { drop: 5 }),
+      col('base TFLOP/s', 'baselineTflops'), col('cand TFLOP/s', 'candidateTflops'), col('Δ TFLOP/s', 'deltaTflops'), col('change', 'change'),
+    ],
+    rows: list.map((x) => [
+      txt(x.name), txt(shape(x.inputDims), x.inputDims === null ? null : JSON.stringify(x.inputDims)),
+      txt(typeList(x.inputTypes), x.inputTypes === null ? null : JSON.stringify(x.inputTypes)),
+      dur(x.baseline?.meanUs), dur(x.candidate?.meanUs), tf(x.baseline?.tflops), tf(x.candidate?.tflops),
+      { text: x.deltaTflops === null ? '-' : `${x.deltaTflops > 0 ? '+' : x.deltaTflops < 0 ? MINUS : ''}${rate(Math.abs(x.deltaTflops))}`, value: x.deltaTflops },
+      change(x.change, x.status),
+    ]),
+    notes,
+  };
+}
+
 /** The totals section, then the sections of every view asked for, in view order. */
 export function diffSectionsOf(r: DiffResult, opts: DiffSectionOptions = {}): Section[] {
   const out: Section[] = [totalsSection(r)];
@@ -241,7 +267,9 @@ export function diffSectionsOf(r: DiffResult, opts: DiffSectionOptions = {}): Se
     } else if (v === 'category') out.push(categorySection(r));
     else if (v === 'op') out.push(opSection(r, opts));
     else if (v === 'rank') out.push(rankSection(r));
-    else out.push(stepSection(r));
+    else if (v === 'efficiency') out.push(efficiencyDiffSection(r, opts));
+    else if (v === 'step') out.push(stepSection(r));
+    // idle: its rows are in the totals
   }
   return r.device === undefined || r.device === 'GPU' ? out : out.map((s) => deviceWords(s, r.device!, s === out[0]));
 }

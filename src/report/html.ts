@@ -171,6 +171,13 @@ const SECTIONS = (s: StatsResult, dev = s.device ?? 'GPU'): SectionSpec[] => [
     body: '<div class="tf-chart tf-wide" id="chart-steps"></div><div class="tf-table-host" id="table-steps"></div>',
   },
   {
+    id: 'idle', title: `Why the ${dev} waits`,
+    lede: `Idle time per device split into causes (host-bound: the launch had not been issued; synchronization: the launching thread sat in a sync; launch latency: issued, not started; cross-stream; in-graph; other: no launch found), per step; what the CPU was doing while the ${dev} waited for it; and the launch queue depth per stream.`,
+    body: '<div class="tf-chart tf-wide" id="chart-idle"></div><div class="tf-table-host" id="table-idle"></div>'
+      + '<h3>What the CPU was doing during host-bound idle</h3><div class="tf-table-host" id="table-idle-cpu"></div>'
+      + '<h3>Launch queue depth (launched, not finished)</h3><div class="tf-chart tf-wide" id="chart-queue"></div>',
+  },
+  {
     id: 'ranks', title: 'Ranks side by side',
     lede: `Per rank: ${dev} busy, compute and communication time, communication not hidden behind compute, and the time its collectives waited for the last rank to arrive.`,
     body: `${stragglerHtml(s)}<div class="tf-chart tf-wide" id="chart-ranks"></div><div class="tf-table-host" id="table-rank-totals"></div>`
@@ -192,6 +199,11 @@ const SECTIONS = (s: StatsResult, dev = s.device ?? 'GPU'): SectionSpec[] => [
     lede: 'torch_npu\'s op_statistic table per rank: device tasks per OP type and core type (communication left out), computed the vendor\'s way; ratio is of the rank\'s total.',
     body: '<div class="tf-table-host" id="table-op-types"></div>',
   }] : []),
+  {
+    id: 'efficiency', title: 'Roofline: achieved FLOP/s against the peak',
+    lede: 'One point per operator and input shapes with a performance model: arithmetic intensity (FLOPs per byte moved) across, achieved TFLOP/s up, both log scales; the area of a point is its device time. Lines: the device\'s roofs (bandwidth × intensity, then the compute peak of each precision).',
+    body: '<div class="tf-chart tf-wide" id="chart-roofline"></div><div class="tf-table-host" id="table-efficiency"></div>',
+  },
   {
     id: 'diagnostics', title: 'Diagnostics',
     lede: 'Data problems met while reading the traces, with the first few offending events, and notes on how the inputs were read.',

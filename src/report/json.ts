@@ -1,6 +1,6 @@
 /**
  * JSON: one object with a key per view asked for (`summary`, `kernels`, `categories`, `ops`
- * and/or `npuOps`, `opTypes`, `ranks`, `steps`), durations in µs, keys in camelCase; plus
+ * and/or `npuOps`, `opTypes`, `ranks`, `steps`, `efficiency` and/or `npuPipes`), durations in µs, keys in camelCase; plus
  * `inputs` (the ranks read), and `notes` / `diagnostics` when there are any.
  */
 import type { StatsResult } from '../analysis/result.js';
@@ -24,8 +24,14 @@ export function jsonOf(r: StatsResult, opts: JsonOptions = {}): Record<string, u
       if (r.npuOps !== undefined) out['npuOps'] = cut(r.npuOps);
     } else if (v === 'op-type') out['opTypes'] = r.opTypes;
     else if (v === 'rank') out['ranks'] = r.ranks && { ...r.ranks, kernels: cut(r.ranks.kernels) };
+    else if (v === 'efficiency') {
+      if (r.efficiency) out['efficiency'] = { ...r.efficiency, rows: cut(r.efficiency.rows) };
+      if (r.npuPipes) out['npuPipes'] = r.npuPipes;
+    } else if (v === 'idle') out['idle'] = r.idle && { ...r.idle, cpu: cut(r.idle.cpu) };
+    else if (v === 'launch') out['launch'] = r.launch && { ...r.launch, rows: cut(r.launch.rows) };
     else out['steps'] = r.steps;
   }
+  if (r.stepDetection && (r.views.includes('step') || r.views.includes('idle'))) out['stepDetection'] = r.stepDetection;
   if (r.notes.length > 0) out['notes'] = r.notes;
   if (r.diagnostics.length > 0) out['diagnostics'] = r.diagnostics;
   return out;

@@ -7,6 +7,8 @@ import { uniqueShortNames } from '../analysis/names.js';
 import { pythonFloatText } from '../analysis/op-statistic.js';
 import type { OpTypeTable, StatsResult, StatsView } from '../analysis/result.js';
 import { count, duration, percent, shape, typeList } from './format.js';
+import { efficiencySections } from './efficiency-sections.js';
+import { idleSections, launchSections } from './idle-sections.js';
 
 export type Align = 'left' | 'right';
 
@@ -330,6 +332,9 @@ export function sectionsOf(r: StatsResult, opts: SectionOptions = {}): Section[]
       if (r.npuOps !== undefined) out.push(npuOpSection(r, opts));
     } else if (v === 'op-type') out.push(...opTypeSections(r));
     else if (v === 'rank') out.push(...rankSections(r, opts));
+    else if (v === 'efficiency') out.push(...efficiencySections(r, opts, limit, names));
+    else if (v === 'idle') out.push(...idleSections(r, opts));
+    else if (v === 'launch') out.push(...launchSections(r, opts));
     else out.push(stepSection(r));
   }
   return r.device === undefined || r.device === 'GPU' ? out : out.map((s) => deviceWords(s, r.device!));

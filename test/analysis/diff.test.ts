@@ -205,12 +205,15 @@ test('per step when both sides have steps: totals and calls divided by each side
   assert.deepEqual(r.steps!.slice(3, 5).map((s) => s.status), ['both', 'added']);
 });
 
-test('per second when only one side has steps, and the note says so; per profile when asked', () => {
+test('totals when only one side has steps, and the note says so; per second or per profile when asked', () => {
   const b = side([kernel('k', 10, 100)], [summary('r0', 100, 2_000_000)], steps('r0', 3));
   const c = side([kernel('k', 10, 100)], [summary('r0', 100, 4_000_000)]);
-  const r = diffStats(b, c, {});
+  const auto = diffStats(b, c, {});
+  assert.deepEqual([auto.normalization.per, auto.kernels![0]!.deltaUs], ['profile', 0]);
+  assert.match(auto.normalization.reason, /steps on the baseline only/);
+  const r = diffStats(b, c, { normalize: 'second' });
   assert.equal(r.normalization.per, 'second');
-  assert.match(r.normalization.reason, /steps on the baseline only/);
+  assert.match(r.normalization.reason, /as asked/);
   assert.deepEqual([r.normalization.baselineUnits, r.normalization.candidateUnits], [2, 4]);
   // 100 µs in 2 s = 50 per s; in 4 s = 25 per s
   assert.deepEqual([r.kernels![0]!.baseline!.totalUs, r.kernels![0]!.candidate!.totalUs, r.kernels![0]!.change], [50, 25, -0.5]);

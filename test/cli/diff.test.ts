@@ -84,7 +84,7 @@ test('decimal ×1.5 helper is exact', () => {
 
 test('one kernel 1.5× slower: it tops the diff at +50%, every other kernel is unchanged; Δ equals the oracle', async () => {
   const cand = await scaledCandidate();
-  const r = runCli(['diff', EAGER, cand, '--format', 'json']);
+  const r = runCli(['diff', EAGER, cand, '--format', 'json', '--normalize', 'second']);
   assert.equal(r.status, 0, r.stderr);
   const j = JSON.parse(r.stdout) as JsonDiff;
   const ob = oracle(readDecompressed(EAGER));
@@ -110,7 +110,7 @@ test('--fail-above: 1% trips (exit 1); a PCT above the total regression does not
   const oc = oracle(readDecompressed(cand));
   const regression = (oc.busyUs / ob.busyUs - 1) * 100;
   assert.ok(regression > 1, `the edit should regress GPU busy by more than 1%, not ${regression}%`);
-  const trip = runCli(['diff', EAGER, cand, '--fail-above', '1', '-q']);
+  const trip = runCli(['diff', EAGER, cand, '--fail-above', '1', '-q', '--normalize', 'second']);
   assert.equal(trip.status, 1, trip.stderr);
   assert.match(trip.stderr, /fail-above: GPU busy per second \+\d+\.\d%: regressed by more than 1% \(exit 1\)/);
   assert.match(trip.stdout, /GPU busy per second of profile/);
@@ -130,7 +130,7 @@ test('--fail-above: 1% trips (exit 1); a PCT above the total regression does not
 
 test('formats: table headline and top row, CSV blocks with raw values, Markdown tables', async () => {
   const cand = await scaledCandidate();
-  const table = runCli(['diff', EAGER, cand, '--width', '160']);
+  const table = runCli(['diff', EAGER, cand, '--width', '160', '--normalize', 'second']);
   assert.equal(table.status, 0, table.stderr);
   const lines = table.stdout.split('\n');
   assert.ok(lines.some((l) => /^GPU busy per second of profile: .* → .* \(\+.*, \+\d+\.\d%\)$/.test(l)), table.stdout);
@@ -148,7 +148,7 @@ test('formats: table headline and top row, CSV blocks with raw values, Markdown 
   const first = rows[1]!;
   assert.ok(first.startsWith('"silu_and_mul_pdl_kernel(float*, int, int)"'), first);
   assert.equal(first.split(',').at(changeAt - headerKeys.length), '0.5');
-  const md = runCli(['diff', EAGER, GRAPH, '--format', 'md', '--by', 'kernel,op']);
+  const md = runCli(['diff', EAGER, GRAPH, '--format', 'md', '--by', 'kernel,op', '--normalize', 'second']);
   assert.equal(md.status, 0, md.stderr);
   assert.match(md.stdout, /^### GPU busy per second of profile/m);
   assert.match(md.stdout, /^\| cudaGraphLaunch \| launch \|.*\| new \|$/m);
@@ -164,7 +164,7 @@ test('user errors exit 2 with one line', async () => {
     [['diff', EAGER, GRAPH, '--fail-above', 'lots'], /--fail-above takes a percentage/],
     [['diff', EAGER, GRAPH, '--fail-above', '5', '--metric', 'no_such_kernel'], /no such total .* category, kernel or runtime call/],
     [['diff', EAGER, GRAPH, '--fail-above', '5', '--metric', 'pdl_kernel'], /3 kernels match/],
-    [['diff', EAGER, GRAPH, '--by', 'bogus'], /--by takes kernel, category, op, rank, step or all/],
+    [['diff', EAGER, GRAPH, '--by', 'bogus'], /--by takes kernel, category, op, rank, step, idle, efficiency or all/],
     [['diff', '-', GRAPH], /stdin \(-\) is not supported/],
   ];
   for (const [args, re] of cases) {

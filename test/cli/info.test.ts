@@ -138,7 +138,7 @@ describe('info on torch_npu profiles', () => {
 });
 
 describe('info on Kineto traces', () => {
-  it('h200/tp2: NVIDIA, the GPU each rank ran on, TP00/TP01 from the names, ranks from distributedInfo, no steps, span, counts', async () => {
+  it('h200/tp2: NVIDIA, the GPU each rank ran on, TP00/TP01 from the names, ranks from distributedInfo, steps from decode_step_N, span, counts', async () => {
     const info = await infoOf(TP2);
     assert.equal(info.kind, 'ranks');
     assert.equal(info.vendor, 'NVIDIA');
@@ -163,8 +163,11 @@ describe('info on Kineto traces', () => {
       const gpus = [...want.procLabels].filter(([p, l]) => /^GPU \d+$/.test(l) && want.pidsWithEvents.has(p)).map(([, l]) => Number(l.slice(4)));
       assert.deepEqual(t.devices, gpus.sort((a, b) => a - b).map((g) => `GPU ${g}: ${props.find((d) => d.id === g)!.name}`));
       assert.deepEqual(t.devices, [`GPU ${k}: NVIDIA H200`]);
-      assert.deepEqual(t.steps, { source: 'none', ids: [] });
+      // no ProfilerStep#N: the numbered user annotations decode_step_N are the steps
       assert.deepEqual(want.steps, []);
+      const decode = [...new Set(raw.events.filter((e) => e.ph === 'X' && e.cat === 'user_annotation').map((e) => /^decode_step_(\d+)$/.exec(e.name ?? '')?.[1]).filter((x) => x !== undefined).map(Number))].sort((a, b) => a - b);
+      assert.ok(decode.length >= 2);
+      assert.deepEqual(t.steps, { source: 'annotations', ids: decode, pattern: '^decode_step_\\d+$' });
       // absolute start: baseTimeNanoseconds + first ts
       const base = BigInt(top.get('baseTimeNanoseconds')!.replace(/"/g, ''));
       assert.equal(t.time!.startEpochNs, (base + want.minFs / 1_000_000n).toString());

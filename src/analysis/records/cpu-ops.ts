@@ -4,7 +4,7 @@
  * text of `Input Dims` and `Input type`, interned from the bytes.
  */
 import { F, type ScannedEvent } from '../../io/scanner.js';
-import { ArgFinder, externalIdOf, memberAfter } from '../../io/arg-spans.js';
+import { ArgFinder, externalIdOf, memberAfter, numberAt } from '../../io/arg-spans.js';
 import { GrowableF64, GrowableI32 } from '../../model/growable.js';
 import { SpanInterner } from '../../model/span-interner.js';
 
@@ -17,6 +17,10 @@ export interface OpRecords {
   /** Index into `opKeys`. */
   key: Int32Array;
   ext: Float64Array;
+  /** With `args` (efficiency view): PyTorch's own `flops` arg (`with_flops=True`; NaN when absent). */
+  flops?: Float64Array;
+  /** With `args`: index into OpBuilder.concrete of the raw `Concrete Inputs` text (-1 when absent). */
+  concrete?: Int32Array;
 }
 
 export interface OpKey {
@@ -39,6 +43,18 @@ export class OpBuilder {
   private readonly dimsFinder = new ArgFinder('Input Dims');
   private readonly typesFinder = new ArgFinder('Input type');
   readonly keys: OpKey[] = [];
+  /** Distinct raw `Concrete Inputs` texts (with `args`). */
+  readonly concreteTexts: string[] = [];
+  private readonly flops: GrowableF64 | undefined;
+  private readonly concrete: GrowableI32 | undefined;
+  private readonly concreteIds = new Map<string, number>();
+  private readonly flopsFinder = new ArgFinder('flops');
+  private readonly concreteFinder = new ArgFinder('Concrete Inputs');
+
+  /** `args`: also keep each op's `flops` and `Concrete Inputs` (the efficiency view's models read them). */
+  constructor(args = false) {
+    if (args) { this.flops = new GrowableF64(4096); this.concrete = new GrowableI32(4096); }
+  }
 
   add(ev: ScannedEvent, start: number, dur: number, thread: number): void {
     const b = ev.buf;
@@ -73,9 +89,24 @@ export class OpBuilder {
     this.dur.push(dur);
     this.key.push(key);
     this.ext.push(ext);
+    if (this.flops && this.concrete) {
+      const fl = as >= 0 ? this.flopsFinder.span(b, as, ae) : undefined;
+      this.flops.push(fl ? numberAt(b, fl[0], fl[1]) : NaN);
+      const ci = as >= 0 ? this.concreteFinder.span(b, as, ae) : undefined;
+      let id = -1;
+      if (ci) {
+        const text = b.toString('utf8', ci[0], ci[1]);
+        id = this.concreteIds.get(text) ?? -1;
+        if (id < 0) { id = this.concreteTexts.length; this.concreteTexts.push(text); this.concreteIds.set(text, id); }
+      }
+      this.concrete.push(id);
+    }
   }
 
   build(): OpRecords {
-    return { count: this.start.length, thread: this.thread.view(), start: this.start.view(), dur: this.dur.view(), key: this.key.view(), ext: this.ext.view() };
+    return {
+      count: this.start.length, thread: this.thread.view(), start: this.start.view(), dur: this.dur.view(), key: this.key.view(), ext: this.ext.view(),
+      ...(this.flops && this.concrete ? { flops: this.flops.view(), concrete: this.concrete.view() } : {}),
+    };
   }
 }

@@ -22,6 +22,8 @@ export interface DeviceRecords {
   corr: Float64Array;
   /** Index into `groups` for communication kernels with a `Process Group Name`, else -1. */
   group: Int32Array;
+  /** `args.stream` (NaN when absent or not collected): the stream even when `fix` moved the event to an overlap track. */
+  stream: Float64Array;
 }
 
 export class DeviceBuilder {
@@ -34,8 +36,9 @@ export class DeviceBuilder {
   private readonly ext = new GrowableF64(4096);
   private readonly corr = new GrowableF64(4096);
   private readonly group = new GrowableI32(4096);
+  private readonly stream = new GrowableF64(4096);
 
-  add(start: number, dur: number, name: number, category: number, pid: number, thread: number, ext: number, corr: number, group: number): void {
+  add(start: number, dur: number, name: number, category: number, pid: number, thread: number, ext: number, corr: number, group: number, stream = NaN): void {
     this.start.push(start);
     this.dur.push(dur);
     this.name.push(name);
@@ -45,13 +48,14 @@ export class DeviceBuilder {
     this.ext.push(ext);
     this.corr.push(corr);
     this.group.push(group);
+    this.stream.push(stream);
   }
 
   build(): DeviceRecords {
     return {
       count: this.start.length, start: this.start.view(), dur: this.dur.view(), name: this.name.view(),
       category: this.category.view(), pid: this.pid.view(), thread: this.thread.view(), ext: this.ext.view(),
-      corr: this.corr.view(), group: this.group.view(),
+      corr: this.corr.view(), group: this.group.view(), stream: this.stream.view(),
     };
   }
 }

@@ -25,6 +25,10 @@ export interface TraceRecords {
   groups: string[];
   ops: OpRecords | undefined;
   opKeys: OpKey[];
+  /** Raw `Concrete Inputs` texts of ops (OpRecords.concrete indexes it), when collected. */
+  opConcrete?: string[];
+  /** `deviceProperties` of the trace (Kineto), when present. */
+  devices?: DeviceProperties[];
   /** Every user annotation (CPU and GPU), and torch_npu's step cpu_ops. */
   annotations: Annotation[];
   /** Absolute ns (epoch) of time 0 of this record's times. */
@@ -41,7 +45,15 @@ export interface TraceRecords {
   ascendTasks: number;
 }
 
+/** One entry of Kineto's top-level `deviceProperties` (the fields the efficiency view reads). */
+export interface DeviceProperties {
+  id: number | null;
+  name: string;
+  numSms: number | null;
+}
+
 export interface FileTopLevel {
+  deviceProperties?: DeviceProperties[];
   baseTimeNs: string | undefined;
   distributedInfo: Record<string, unknown> | undefined;
   /** The `traceforgeMerge` key of a trace written by `traceforge merge`. */

@@ -1,6 +1,6 @@
 /**
  * `traceforge diff <baseline> <candidate>`: what changed between two profiles, per kernel,
- * category, op, rank or step, normalized per step (else per second); `--fail-above PCT` exits 1
+ * category, op, rank or step, normalized per step (else whole-profile totals); `--fail-above PCT` exits 1
  * when GPU busy time (or `--metric`) grew by more than PCT percent, for CI.
  */
 import type { Command } from 'commander';
@@ -32,7 +32,7 @@ const FORMATS = ['table', 'csv', 'json', 'md'] as const;
 type Format = (typeof FORMATS)[number];
 
 function parseViews(values: readonly string[]): DiffView[] {
-  return parseViewList(values, DIFF_VIEWS, { kernels: 'kernel', categories: 'category', ops: 'op', operator: 'op', ranks: 'rank', steps: 'step' });
+  return parseViewList(values, DIFF_VIEWS, { kernels: 'kernel', categories: 'category', ops: 'op', operator: 'op', ranks: 'rank', steps: 'step', roofline: 'efficiency' });
 }
 
 /** `5`, `5%`, `0.5` -> percent as a number. */
@@ -69,7 +69,7 @@ export function register(program: Command, run: (fn: () => Promise<CommandOutcom
     .option('--category <name=regex>', 'categorise kernels whose name matches regex as name (before the built-in rules); repeatable', collect)
     .option('--profile-id <id>', 'which profile to read when a directory has several (both sides)')
     .option('--exact', 'pair kernels by identical names only (no spelling / family matching)')
-    .option('--normalize <unit>', `compare ${NORMALIZE_MODES.join(', ')}: auto is per step when both sides have steps, else per second of profile`, 'auto')
+    .option('--normalize <unit>', `compare ${NORMALIZE_MODES.join(', ')}: auto is per step when both sides have steps (ProfilerStep#N, a numbered annotation family, or --step), else whole-profile totals; second: per second of profile`, 'auto')
     .option('--fail-above <pct>', 'exit 1 when the metric grew by more than pct percent (candidate vs baseline, per unit)')
     .option('--metric <name>', 'what --fail-above measures: busy (default), compute, comm, exposed-comm, kernel-time, launch, launches, a category, a kernel (full name or a unique part) or a runtime call')
     .option('--no-api-calls', 'skip the CPU runtime / driver call table (saves one pass over every file)')

@@ -12,9 +12,10 @@ function top(rec: Record<string, number>, k: number): string {
 
 function steps(t: TraceInfo): string {
   const ids = t.steps.ids;
-  if (ids.length === 0) return 'none found (no ProfilerStep#N annotations)';
+  if (ids.length === 0) return 'none found (no ProfilerStep#N, no family of numbered annotations)';
   const list = ids.length <= 8 ? ids.join(', ') : `${ids.slice(0, 4).join(', ')}, ..., ${ids.slice(-2).join(', ')}`;
-  return `${ids.length} (${list}) from ${t.steps.source === 'ProfilerStep' ? 'ProfilerStep#N annotations' : t.steps.source}`;
+  const from = t.steps.source === 'ProfilerStep' ? 'ProfilerStep#N annotations' : t.steps.source === 'annotations' ? `the numbered annotations ${t.steps.pattern ?? ''}` : t.steps.source;
+  return `${ids.length} (${list}) from ${from}`;
 }
 
 function span(t: TraceInfo): string {

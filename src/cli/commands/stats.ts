@@ -16,6 +16,7 @@ interface StatsCliOptions {
   step?: string;
   profileId?: string;
   width?: string;
+  peak?: string;
   quiet?: boolean;
 }
 
@@ -26,7 +27,8 @@ type Format = (typeof FORMATS)[number];
 function parseViews(values: readonly string[]): StatsView[] {
   return parseViewList(values, STATS_VIEWS, {
     kernels: 'kernel', categories: 'category', ops: 'op', ranks: 'rank', steps: 'step', operator: 'op',
-    'op-types': 'op-type', optype: 'op-type', op_type: 'op-type', 'op-statistic': 'op-type', op_statistic: 'op-type',
+    launches: 'launch', 'launch-path': 'launch', 'idle-time': 'idle',
+    roofline: 'efficiency', eff: 'efficiency', 'op-types': 'op-type', optype: 'op-type', op_type: 'op-type', 'op-statistic': 'op-type', op_statistic: 'op-type',
   });
 }
 
@@ -39,15 +41,16 @@ async function write(text: string): Promise<void> {
 export function register(program: Command, run: (fn: () => Promise<CommandOutcome | void>) => Promise<void>): void {
   program
     .command('stats')
-    .description('Where the time goes: GPU/NPU busy/idle time, kernels, categories, operators by input shape, ranks side by side (stragglers), steps; on torch_npu profiles also op-type (the op_statistic table). A directory or several files are several ranks; a merged trace is split back into its ranks.')
+    .description('Where the time goes: GPU/NPU busy/idle time, kernels, categories, operators by input shape, ranks side by side (stragglers), steps, why the GPU waits (idle by cause) and the launch path; on torch_npu profiles also op-type (the op_statistic table). A directory or several files are several ranks; a merged trace is split back into its ranks.')
     .argument('<inputs...>', 'a trace, a directory of rank traces, several files or globs, a merged trace, or torch_npu *_ascend_pt directories (or their ASCEND_PROFILER_OUTPUT / trace_view.json, or a directory of them)')
     .option('--by <view>', `view to show, repeatable or comma-separated: ${STATS_VIEWS.join(', ')}, all (default: summary,kernel)`, collect)
     .option('--format <fmt>', `output: ${FORMATS.join(', ')}`, 'table')
     .option('--top <n>', 'rows of the long tables (kernels, ops); default 20 in table/md, all in csv/json')
     .option('--category <name=regex>', 'categorise kernels whose name matches regex as name (before the built-in rules); repeatable', collect)
-    .option('--step <regex>', 'step annotations for --by step (default ProfilerStep#N), e.g. "decode_step_\\d+"')
+    .option('--step <regex>', 'step annotations for --by step and idle (default: ProfilerStep#N, else a family of numbered annotations such as decode_step_N), e.g. "decode_step_\\d+"')
     .option('--profile-id <id>', 'which profile to read when a directory has several (default: the newest)')
     .option('--width <n>', 'table width (default: the terminal width, or 100)')
+    .option('--peak <tflops=N,tbps=N>', 'efficiency view: the device peak to compare with (TFLOP/s, TB/s) instead of the built-in table')
     .option('-q, --quiet', 'no notes or data warnings on stderr')
     .action((inputs: string[], o: StatsCliOptions) => run(async () => {
       const format = o.format.toLowerCase() === 'markdown' ? 'md' : (o.format.toLowerCase() as Format);
@@ -66,6 +69,7 @@ export function register(program: Command, run: (fn: () => Promise<CommandOutcom
         categories: o.category ?? [],
         ...(o.step !== undefined ? { step: o.step } : {}),
         ...(o.profileId !== undefined ? { profileId: o.profileId } : {}),
+        ...(o.peak !== undefined ? { peak: o.peak } : {}),
         onProgress: (done, total) => { bar ??= progressBar(total, 'stats'); bar.update(done); },
       }).finally(() => bar?.stop());
       if (!o.quiet) {

@@ -419,6 +419,54 @@ export function clientMain(data: ReportData, U: typeof uPlot): void {
     { key: 'kernels', label: 'Kernels', num: true, value: (st) => st.kernels, text: (st) => count(st.kernels), width: '80px' },
   ], steps, { empty: 'No steps.', compact: true });
 
+  // idle time by cause (per step, else per device) and the launch queue depth per stream
+  const idle = s.idle;
+  const CAUSES: [string, string][] = [['hostBound', 'host-bound'], ['sync', 'synchronization'], ['launchLatency', 'launch latency'], ['crossStream', 'cross-stream'], ['inGraph', 'in-graph'], ['other', 'other']];
+  type IdleRow = NonNullable<typeof idle>['devices'][number];
+  if (idle && idle.devices.some((d) => d.available)) {
+    const rows = idle.steps.length > 0 ? idle.steps.map((st) => ({ name: `${st.label} #${st.index}`, causes: st.causes as Record<string, number> }))
+      : idle.devices.filter((d) => d.available).map((d) => ({ name: `${d.label} ${d.device}`, causes: d.causes as Record<string, number> }));
+    const x = rows.map((_, i) => i);
+    chart('chart-idle', {
+      height: 280,
+      scales: { x: { time: false, range: [-0.5, rows.length - 0.5] }, y: { range: (_u, _lo, hi) => [0, (hi > 0 ? hi : 1) * 1.08] } },
+      axes: [
+        { ...AXIS, label: idle.steps.length > 0 ? 'step' : 'device', labelSize: 22, splits: () => x, values: () => rows.map((r) => r.name) },
+        { ...AXIS, values: msAxis, size: 76 },
+      ],
+      series: [{ label: 'row', value: (_u, v) => (v === null ? '—' : rows[v]?.name ?? '') },
+        ...CAUSES.map(([, label], k) => ({ label, stroke: colorOf(k), width: 2, points: { show: rows.length <= 200, size: 5, fill: colorOf(k) }, value: legendMs }))],
+    }, [x, ...CAUSES.map(([key]) => rows.map((r) => ms(r.causes[key] ?? 0)))]);
+  } else note('chart-idle', s.notes.find((m) => m.startsWith('idle and launch views:')) ?? 'No idle time could be attributed (no launches linked).');
+  table<IdleRow>('table-idle', 'idle', [
+    { key: 'rank', label: 'Rank', value: (d) => d.label, width: '90px' },
+    { key: 'device', label: 'Device', value: (d) => d.device, width: '90px' },
+    { key: 'idle', label: 'Idle', num: true, value: (d) => d.idleUs, text: (d) => duration(d.idleUs), width: '96px', help: 'gaps in the union of device activity inside its window' },
+    ...CAUSES.map(([key, label]) => ({ key, label, num: true, value: (d: IdleRow) => d.causes?.[key as 'other'] ?? null, text: (d: IdleRow) => (d.causes ? duration(d.causes[key as 'other']) : 'n/a'), width: '104px' })),
+  ], idle?.devices ?? [], { empty: 'No idle view.', compact: true });
+  table('table-idle-cpu', 'idle-cpu', [
+    { key: 'kind', label: 'Kind', value: (c) => c.kind, width: '90px' },
+    { key: 'name', label: 'Python function, op or annotation', value: (c) => c.name, cls: 'tf-mono' },
+    { key: 'us', label: 'Idle covered', num: true, value: (c) => c.us, text: (c) => duration(c.us), width: '110px', help: 'host-bound idle time while it was the innermost frame of its kind on the launching thread' },
+    { key: 'stall', label: 'In stalls', num: true, value: (c) => c.stallUs, text: (c) => duration(c.stallUs), width: '96px', help: 'inside gaps of 100 µs or more' },
+    { key: 'share', label: 'Share', num: true, value: (c) => c.share, text: (c) => percent(c.share), bar: (c) => c.share, width: '80px', help: 'of host-bound idle time' },
+  ], idle?.cpu ?? [], { sort: 'stall', empty: 'Nothing ran on the launching threads during host-bound idle time (or no idle view).' });
+  const queues = s.launch?.queues ?? [];
+  if (queues.length > 0) {
+    const shown = queues.slice(0, 8);
+    const n = Math.max(...shown.map((q) => q.series.length));
+    const x = Array.from({ length: n }, (_, b) => ms(shown.find((q) => q.series[b])!.series[b]!.tUs));
+    chart('chart-queue', {
+      height: 240,
+      scales: { x: { time: false }, y: { range: (_u, _lo, hi) => [0, (hi > 0 ? hi : 1) * 1.1] } },
+      axes: [{ ...AXIS, values: msAxis, label: 'time from the stream\'s first launch (max per bucket)', labelSize: 22 }, { ...AXIS, size: 52 }],
+      series: [{ label: 'time', value: legendMs }, ...shown.map((q, k) => ({
+        label: `${q.label} stream ${q.stream} (median ${count(q.median)}, max ${count(q.max)})`, stroke: colorOf(k), width: 1.5,
+        paths: U.paths.stepped!({ align: 1 }), points: { show: false },
+      }))],
+    }, [x, ...shown.map((q) => Array.from({ length: n }, (_, b) => q.series[b]?.depth ?? null))]);
+  } else note('chart-queue', 'No launches linked to device activity.');
+
   // ranks side by side
   const rv = s.ranks;
   if (rv && rv.totals.length > 0) {
@@ -536,6 +584,66 @@ export function clientMain(data: ReportData, U: typeof uPlot): void {
       { key: 'ratio', label: 'Ratio', num: true, value: (o) => o.ratioPct, text: (o) => `${o.ratioPct.toFixed(1)}%`, bar: (o) => o.ratioPct / 100, width: '80px' },
     ], (s.opTypes ?? []).flatMap((t) => t.rows.map((r) => ({ ...r, label: t.label }))), { sort: 'total', filter: (o) => `${o.opType} ${o.coreType}`, empty: 'No OP types recorded.' });
   }
+  // roofline (efficiency view): log-log, roofs as series, ops as points sized by time
+  const eff = s.efficiency;
+  const pts = (eff?.rows ?? []).filter((r) => r.intensity !== null && r.tflops !== null && r.intensity > 0 && r.tflops > 0);
+  const sig = (v: number): string => v.toLocaleString('en-US', { maximumSignificantDigits: 3 });
+  if (eff && pts.length > 0) {
+    const roofs = new Map<string, { tflops: number; tbps: number; label: string }>();
+    for (const r of eff.rows) if (r.peakTflops !== null && r.peakTbps !== null) roofs.set(`${r.peakTflops}/${r.peakTbps}`, { tflops: r.peakTflops, tbps: r.peakTbps, label: `${r.precision ?? ''} ${sig(r.peakTflops)} TFLOP/s, ${sig(r.peakTbps)} TB/s` });
+    const xs = pts.map((r) => r.intensity!);
+    const ys = pts.map((r) => r.tflops!);
+    const rl = [...roofs.values()];
+    const lo = Math.min(...xs, ...rl.map((r) => r.tflops / r.tbps)) / 4;
+    const hi = Math.max(...xs, ...rl.map((r) => r.tflops / r.tbps)) * 4;
+    const grid: number[] = [];
+    for (let k = 0; k <= 120; k++) grid.push(lo * Math.pow(hi / lo, k / 120));
+    const ymax = Math.max(...ys, ...rl.map((r) => r.tflops)) * 2;
+    const ymin = Math.min(...ys) / 4;
+    const total = pts.reduce((a, r) => a + r.totalUs, 0);
+    chart('chart-roofline', {
+      height: 380,
+      legend: { show: rl.length > 0 },
+      scales: { x: { time: false, distr: 3, range: [lo, hi] }, y: { distr: 3, range: [ymin, ymax] } },
+      axes: [
+        { ...AXIS, label: 'arithmetic intensity (FLOP per byte)', labelSize: 22, values: (_u, v) => v.map(sig) },
+        { ...AXIS, label: 'achieved TFLOP/s', labelSize: 22, size: 64, values: (_u, v) => v.map(sig) },
+      ],
+      series: [
+        { label: 'FLOP/B', value: (_u, v) => (v === null ? '—' : sig(v)) },
+        ...rl.map((r, k): uPlot.Series => ({ label: `roof ${r.label}`, stroke: colorOf(k + 2), width: 1.5, points: { show: false }, value: (_u, v) => (v === null ? '—' : sig(v)) })),
+      ],
+      hooks: {
+        draw: [(u) => {
+          const ctx = u.ctx;
+          ctx.save();
+          pts.forEach((r) => {
+            const x = u.valToPos(r.intensity!, 'x', true);
+            const y = u.valToPos(r.tflops!, 'y', true);
+            const rad = Math.max(3, Math.sqrt(r.totalUs / total) * 28) * devicePixelRatio;
+            ctx.beginPath();
+            ctx.arc(x, y, rad, 0, 2 * Math.PI);
+            ctx.fillStyle = r.bound === 'compute' ? 'rgba(225,87,89,.55)' : 'rgba(78,121,167,.55)';
+            ctx.fill();
+          });
+          ctx.restore();
+        }],
+      },
+    }, [grid, ...rl.map((r) => grid.map((x) => Math.min(r.tflops, r.tbps * x)))]);
+  } else note('chart-roofline', eff ? 'No operator with a performance model and both FLOPs and bytes.' : 'No efficiency data (torch_npu profiles: see stats --by efficiency for the pipe bounds).');
+  table('table-efficiency', 'efficiency', [
+    { key: 'name', label: 'Operator', value: (o) => o.name, cls: 'tf-mono', title: (o) => `${o.name}\n${o.params}${o.missing ? `\n${o.missing}` : ''}`, width: '180px' },
+    { key: 'dims', label: 'Input shapes', value: (o) => shape(o.inputDims), title: (o) => shape(o.inputDims), cls: 'tf-mono' },
+    { key: 'family', label: 'Model', value: (o) => o.family ?? 'no model', width: '90px' },
+    { key: 'calls', label: 'Calls', num: true, value: (o) => o.calls, text: (o) => count(o.calls), width: '70px' },
+    { key: 'time', label: 'Time', num: true, value: (o) => o.totalUs, text: (o) => duration(o.totalUs), width: '90px' },
+    { key: 'flops', label: 'GFLOP/call', num: true, value: (o) => o.flops, text: (o) => (o.flops === null ? '—' : sig(o.flops / 1e9)), width: '96px' },
+    { key: 'tflops', label: 'TFLOP/s', num: true, value: (o) => o.tflops, text: (o) => (o.tflops === null ? '—' : sig(o.tflops)), width: '84px', help: 'time-weighted over calls' },
+    { key: 'tbps', label: 'TB/s', num: true, value: (o) => o.tbps, text: (o) => (o.tbps === null ? '—' : sig(o.tbps)), width: '76px' },
+    { key: 'peak', label: '% peak', num: true, value: (o) => o.computeShare, text: (o) => percent(o.computeShare), bar: (o) => o.computeShare, width: '80px' },
+    { key: 'bw', label: '% BW', num: true, value: (o) => o.bandwidthShare, text: (o) => percent(o.bandwidthShare), bar: (o) => o.bandwidthShare, width: '76px' },
+    { key: 'bound', label: 'Bound', value: (o) => o.bound ?? '—', width: '84px' },
+  ], eff?.rows ?? [], { sort: 'time', filter: (o) => `${o.name} ${shape(o.inputDims)}`, empty: 'No efficiency data.' });
 
   document.documentElement.dataset['ready'] = 'true';
 }
