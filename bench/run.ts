@@ -56,12 +56,17 @@ const BIG8_ID = '1763900200';
 const BIG8_DIR = join(BIG_DIR, 'ranks8');
 const BIG8_RANKS = 8;
 const BIG8_MIN_BYTES = 1e9;
+/** torch_npu Db export: db/level1 rank 0 grown with SQL (bench/ascend-db-tile.ts) past this size. */
+const ASCEND_DB_MIN_BYTES = 2e8;
+const ASCEND_DB_DIR = join(OUT, 'big', 'ascend-db');
+const ASCEND_DB_PROFILE = join(ASCEND_DB_DIR, 'rank0_ascend_pt');
+const ASCEND_DB_FILE = join(ASCEND_DB_PROFILE, 'ASCEND_PROFILER_OUTPUT', 'ascend_pytorch_profiler_0.db');
 
 // ---------------------------------------------------------------------------------------------
 // Options
 // ---------------------------------------------------------------------------------------------
 
-const ALL_CASES = ['fix', 'merge', 'stats', 'stats-all', 'stats-source'] as const;
+const ALL_CASES = ['fix', 'merge', 'stats', 'stats-all', 'stats-source', 'ascend-db'] as const;
 const BIG_CASES = ['fix-big', 'merge-big'] as const;
 type CaseName = (typeof ALL_CASES)[number] | (typeof BIG_CASES)[number];
 
@@ -312,6 +317,24 @@ function buildCase(name: CaseName, opts: Options): Case {
         ],
       };
     }
+    case 'ascend-db': {
+      // a fresh conversion cache each run: the time is reading the .db (conversion) plus the stats pass
+      const cache = join(OUT, 'ascend-db-cache');
+      return {
+        name,
+        description: `stats of a torch_npu Db export (db/level1 rank 0 grown with SQL to ≥ ${ASCEND_DB_MIN_BYTES / 1e6} MB), conversion included`,
+        inputs: [ASCEND_DB_FILE],
+        goals: {},
+        tools: [
+          {
+            kind: 'traceforge', label: 'traceforge stats --by summary,kernel,op-type (Db)',
+            command: { argv: ['bash', '-c', `rm -rf ${shq(cache)}; TRACEFORGE_CACHE=${shq(cache)} node ${shq(CLI)} stats ${shq(ASCEND_DB_PROFILE)} --by summary,kernel,op-type --format json > /dev/null`] },
+          },
+          { kind: 'floor', label: 'cat .db > /dev/null', command: { argv: ['cat', '--', ASCEND_DB_FILE], stdoutTo: '/dev/null' } },
+          refTool(opts, 'none', null, 'no reference (msprof-analyze is not installed here)'),
+        ],
+      };
+    }
     case 'stats-all': {
       return {
         name,
@@ -430,6 +453,15 @@ async function ensureTile(spec: TileSpec, timeoutMs: number): Promise<string | n
 }
 
 async function prepareBigInputs(name: CaseName, timeoutMs: number): Promise<string | null> {
+  if (name === 'ascend-db') {
+    try {
+      const { tileProfileDb } = await import('./ascend-db-tile.js');
+      tileProfileDb(join(ROOT, 'test', 'fixtures', 'real', 'ascend', 'db', 'level1', 'rank0_ascend_pt'), ASCEND_DB_DIR, ASCEND_DB_MIN_BYTES);
+      return null;
+    } catch (e) {
+      return `could not build the Db input: ${e instanceof Error ? e.message : String(e)}`;
+    }
+  }
   if (name === 'fix-big') {
     return ensureTile({ src: TP0, dest: BIG_FIX_IN, minBytes: BIG_FIX_MIN_BYTES, extra: [] }, timeoutMs);
   }
@@ -484,6 +516,9 @@ function gzipIsize(path: string): number | null {
 }
 
 function sizeNote(path: string): string {
+  if (!/\.gz$/.test(path)) {
+    try { return `${(statSync(path).size / 1e6).toFixed(1)} MB`; } catch { return 'missing'; }
+  }
   try {
     const gz = statSync(path).size;
     const sidecar = tileRecordPath(path);

@@ -38,7 +38,8 @@ export function processLabel(processName: string | undefined): string {
  */
 export type AscendTaskKind = 'compute' | 'memcpy' | 'sync' | 'collective-step';
 
-const SYNC = /^(EVENT_RECORD|EVENT_WAIT|PLACE_HOLDER|NOTIFY_RECORD|NOTIFY_WAIT|BARRIER)_SQE$/i;
+// the Db export's TASK.taskType drops the _SQE suffix and names the placeholders PROFILING_ENABLE / _DISABLE
+const SYNC = /^(EVENT_RECORD|EVENT_WAIT|PLACE_HOLDER|NOTIFY_RECORD|NOTIFY_WAIT|BARRIER)_SQE$|^(EVENT_RECORD|EVENT_WAIT|PROFILING_ENABLE|PROFILING_DISABLE)$/i;
 const COLLECTIVE_STEP = /^(notify[ _]?(wait|record)|write[ _]?value|sdma|rdma([ _]?send)?|reduce[ _]?(inline|tbe)|local[ _]?copy)$/i;
 
 /**

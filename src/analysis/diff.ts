@@ -186,6 +186,8 @@ export interface DiffSideInfo {
 
 export interface DiffResult {
   views: DiffView[];
+  /** What the devices are called (see StatsResult.device). */
+  device?: 'GPU' | 'NPU' | 'device';
   exact: boolean;
   baseline: DiffSideInfo;
   candidate: DiffSideInfo;

@@ -27,6 +27,8 @@ export interface KernelTiming {
   acceleratorCore: string;
   durationUs: number;
   traceDurationUs?: number;
+  /** Exact integer ns (Db export): sums are then exact, divided by 1000 once. */
+  durationNs?: number;
   deviceId?: number | null;
   inputShapes?: string;
   inputDataTypes?: string;
@@ -65,26 +67,31 @@ export function roundLikePython(x: number, digits = 3): number {
   return x < 0 ? -v : v;
 }
 
-interface Acc { deviceId: number | undefined; a: string; b: string; count: number; total: number; min: number; max: number }
+interface Acc { deviceId: number | undefined; a: string; b: string; count: number; total: number; min: number; max: number; ns: number; exact: boolean }
 
 /** op_statistic.csv's table from kernel_details rows (see the module comment for the rules). */
 export function opStatistic(kernels: readonly KernelTiming[]): OpStatisticRow[] {
   const groups = new Map<string, Acc>();
   const grand = new Map<number | undefined, number>();
+  const grandNs = new Map<number | undefined, number>();
   for (const k of kernels) {
     if (COMMUNICATION_CORE_TYPES.has(k.acceleratorCore)) continue;
     const d = k.traceDurationUs ?? k.durationUs;
     const dev = k.deviceId ?? undefined;
     const key = `${dev ?? ''}\u0000${k.type}\u0000${k.acceleratorCore}`;
     let g = groups.get(key);
-    if (!g) groups.set(key, (g = { deviceId: dev, a: k.type, b: k.acceleratorCore, count: 0, total: 0, min: Infinity, max: -Infinity }));
+    if (!g) groups.set(key, (g = { deviceId: dev, a: k.type, b: k.acceleratorCore, count: 0, total: 0, min: Infinity, max: -Infinity, ns: 0, exact: true }));
     g.count++;
     g.total += d;
     if (d < g.min) g.min = d;
     if (d > g.max) g.max = d;
     grand.set(dev, (grand.get(dev) ?? 0) + d);
+    if (k.durationNs === undefined) g.exact = false; else g.ns += k.durationNs;
+    grandNs.set(dev, (grandNs.get(dev) ?? 0) + (k.durationNs ?? NaN));
   }
   const rows: OpStatisticRow[] = [...groups.values()].map((g) => {
+    // integer ns (Db export): exact sums, divided once
+    if (g.exact) { g.total = g.ns / 1000; grand.set(g.deviceId, Number.isNaN(grandNs.get(g.deviceId)) ? grand.get(g.deviceId)! : grandNs.get(g.deviceId)! / 1000); }
     const all = grand.get(g.deviceId) ?? 0;
     return {
       ...(g.deviceId !== undefined ? { deviceId: g.deviceId } : {}),
@@ -172,7 +179,8 @@ export const SHAPES_ADVICE =
   'profile with torch_npu.profiler._ExperimentalConfig(profiler_level=torch_npu.profiler.ProfilerLevel.Level1) and record_shapes=True';
 
 export function shapesNotRecordedMessage(file: string): string {
-  return `${file}: input shapes were not recorded (kernel_details.csv has no Input Shapes column: profiler level Level0); ${SHAPES_ADVICE}`;
+  const where = file.endsWith('.db') ? 'every COMPUTE_TASK_INFO input shape is N/A' : 'kernel_details.csv has no Input Shapes column';
+  return `${file}: input shapes were not recorded (${where}: profiler level Level0); ${SHAPES_ADVICE}`;
 }
 
 /**

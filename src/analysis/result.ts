@@ -63,6 +63,8 @@ export interface OpTypeTable {
 
 export interface StatsResult {
   views: StatsView[];
+  /** What the devices are called in tables and the report: `NPU` when every rank is torch_npu, `device` when mixed. */
+  device?: 'GPU' | 'NPU' | 'device';
   inputs: StatsInput[];
   summary?: RankSummary[];
   kernels?: KernelStat[];

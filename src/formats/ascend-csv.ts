@@ -292,6 +292,8 @@ export interface KernelRow {
    * {@link attachTraceDurations} found the task there.
    */
   traceDurationUs?: number;
+  /** Exact duration in integer ns (the Db export's TASK rows). */
+  durationNs?: number;
 }
 
 export interface KernelDetails {

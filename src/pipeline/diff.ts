@@ -63,9 +63,12 @@ export async function diffOf(baseline: string | readonly string[], candidate: st
   const api = [b.apiCalls, c.apiCalls];
   const detected = [b.stepDetection?.pattern, c.stepDetection?.pattern].filter((x): x is string => typeof x === 'string');
   const pattern = opts.step === undefined ? (detected.length > 0 ? [...new Set(detected)].join(' / ') : undefined) : typeof opts.step === 'string' ? opts.step : opts.step.source;
-  return diffStats(
+  const device = b.device === c.device ? b.device : 'device';
+  const result = diffStats(
     { stats: b, ...(api[0] ? { apiCalls: api[0] } : {}) },
     { stats: c, ...(api[1] ? { apiCalls: api[1] } : {}) },
     { ...opts, ...(pattern !== undefined ? { stepPattern: pattern } : {}) },
   );
+  if (device !== undefined) result.device = device;
+  return result;
 }

@@ -11,6 +11,7 @@ import { argsOf, phaseOf } from '../io/fields.js';
 import { TraceforgeError } from '../errors.js';
 import { ascendProfileOf, type AscendProfile } from '../formats/ascend.js';
 import { readKernelDetails, readStepTraceTime } from '../formats/ascend-csv.js';
+import { ProfileDb, readDbKernelDetails } from '../formats/ascend-db.js';
 import { discoverInputs } from '../formats/discover.js';
 import { rankFromLooseName } from '../formats/filenames.js';
 import { detectSteps } from '../analysis/step-detect.js';
@@ -36,6 +37,10 @@ export interface AscendInfo {
   kernels: number | null;
   /** Newer torch_npu versions write an empty analyse.done when parsing finished. */
   analyseDone: boolean;
+  /** The Db export: its file, META_DATA schema version and tables (the trace read is its conversion). */
+  db?: { file: string; schemaVersion: string | null; tables: string[] };
+  /** No trace_view.json and no .db: what the directory's files can and cannot answer. */
+  partial?: string;
 }
 
 export interface StepsInfo {
@@ -314,14 +319,21 @@ function ascendInfo(p: AscendProfile): AscendInfo {
   let hasShapes: boolean | null = null;
   let kernels: number | null = null;
   try {
-    const kd = readKernelDetails(p.output);
+    const kd = p.db !== undefined ? readDbKernelDetails(p.db) : readKernelDetails(p.output);
     hasShapes = kd.hasShapes;
     kernels = kd.rows.length;
   } catch (e) {
     if (!(e instanceof TraceforgeError)) throw e;
   }
   const rootEntries = entries(p.root);
+  let db: AscendInfo['db'];
+  if (p.db !== undefined) {
+    const d = new ProfileDb(p.db);
+    try { db = { file: p.db, schemaVersion: d.schemaVersion() ?? null, tables: [...d.tables.keys()].sort() }; } finally { d.close(); }
+  }
   return {
+    ...(db ? { db } : {}),
+    ...(p.partial ? { partial: 'no trace_view.json and no .db: no device timeline, processes or steps from a trace; stats --by kernel,op,op-type read kernel_details.csv' } : {}),
     root: p.root, output: p.output, files: entries(p.output), rootEntries, hasShapes, kernels,
     analyseDone: rootEntries.some((e) => e.name === 'analyse.done'),
   };
@@ -362,7 +374,7 @@ interface Target { file: string; label?: string; rank: number | null; profile?: 
 
 async function traceInfo(t: Target): Promise<TraceInfo> {
   const pass = new InfoPass();
-  const r = await scanFile(t.file, { topLevel: (e) => pass.topLevel(e), event: (ev) => pass.event(ev) });
+  const r = t.profile?.partial ? { bytes: 0, shape: 'array' as const } : await scanFile(t.file, { topLevel: (e) => pass.topLevel(e), event: (ev) => pass.event(ev) });
   const ascend = t.profile !== undefined;
   const vendor = vendorOf(pass, ascend);
   const di = pass.top.get('distributedInfo');
@@ -392,7 +404,7 @@ async function traceInfo(t: Target): Promise<TraceInfo> {
   const sortRec = (m: Map<string, number>): Record<string, number> =>
     Object.fromEntries([...m].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)));
   return {
-    file: t.file, label, rank,
+    file: t.profile?.db ?? (t.profile?.partial ? t.profile.output : t.file), label, rank,
     format: ascend || (r.shape === 'array' && vendor === 'Ascend') ? 'torch_npu' : 'kineto',
     shape: r.shape, vendor, devices: devicesOf(pass, vendor),
     profilerLevel: t.profile?.level ?? null,

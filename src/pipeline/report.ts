@@ -46,8 +46,8 @@ export async function defaultReportOutput(inputs: readonly string[]): Promise<st
   return info?.isDirectory() ? join(first, 'report.html') : join(dirname(first), 'report.html');
 }
 
-/** The views the page shows: every view but op-type (torch_npu's op_statistic, which `stats --by op-type` shows). */
-export const REPORT_VIEWS: readonly StatsView[] = STATS_VIEWS.filter((v) => v !== 'op-type');
+/** The views the page shows: every view (op-type, torch_npu's op_statistic, only has a table for NPU profiles). */
+export const REPORT_VIEWS: readonly StatsView[] = STATS_VIEWS;
 
 /** The page's data: statistics with every view it shows, utilization over time, short kernel names. */
 export async function reportDataOf(inputs: readonly string[], opts: ReportOptions = {}): Promise<ReportData> {

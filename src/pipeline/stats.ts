@@ -16,8 +16,10 @@ import { basename, resolve } from 'node:path';
 import { scanFile } from '../io/read.js';
 import type { ScanHandler } from '../io/scanner.js';
 import { TraceforgeError, type ErrorCode } from '../errors.js';
-import { ascendProfileOf, type AscendProfile } from '../formats/ascend.js';
+import { ascendProfileOf, partialMessage, type AscendProfile } from '../formats/ascend.js';
 import { readKernelDetails, type KernelDetails } from '../formats/ascend-csv.js';
+import { readDbKernelDetails } from '../formats/ascend-db.js';
+import { vendorOpStatistic } from '../formats/ascend-partial.js';
 import { discoverInputs, type DiscoveryResult } from '../formats/discover.js';
 import { rankFromLooseName } from '../formats/filenames.js';
 import { Diagnostics, type DiagnosticEntry } from '../model/diagnostics.js';
@@ -151,9 +153,9 @@ async function findFiles(inputs: readonly string[], profileId: string | undefine
 function ascendJobs(profiles: readonly AscendProfile[]): FileJob[] {
   const seen = new Set<string>();
   return profiles
-    .filter((p) => { const k = resolve(p.trace); if (seen.has(k)) return false; seen.add(k); return true; })
+    .filter((p) => { const k = resolve(p.partial ? p.output : p.trace); if (seen.has(k)) return false; seen.add(k); return true; })
     .sort((a, b) => (a.rank ?? Infinity) - (b.rank ?? Infinity) || (a.root < b.root ? -1 : a.root > b.root ? 1 : 0))
-    .map((p) => ({ path: p.trace, nameRank: null, ascend: p }));
+    .map((p) => ({ path: p.partial ? p.output : p.trace, nameRank: null, ascend: p }));
 }
 
 /**
@@ -207,7 +209,7 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
   const attribute = want('source') || want('module') || gfiles.length > 0;
   const library = opts.library === undefined ? undefined : libraryPattern(opts.library);
 
-  const sizes = await Promise.all(jobs.map((j) => stat(j.path).then((st) => st.size, () => 0)));
+  const sizes = await Promise.all(jobs.map((j) => (j.ascend?.partial ? Promise.resolve(0) : stat(j.path).then((st) => st.size, () => 0))));
   const totalBytes = sizes.reduce((a, b) => a + b, 0);
   const done = jobs.map(() => 0);
   const progress = opts.onProgress
@@ -227,9 +229,11 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
     // attribution (source, module, kernel origins, graph replays) needs the whole chain
     ...(attribute ? { ops: true, launches: true, python: want('idle') || want('source') || want('module') || want('kernel') } : {}),
   };
-  const graphRequest: CollectRequest = { path: '', categories: request.categories, ops: true, groups: false, apiCalls: false, launches: true, python: true };
+  const graphRequest: CollectRequest = { path: '', categories: request.categories, ops: true, groups: false, collectives: false, apiCalls: false, launches: true, python: true };
   const ascendRequest = (p: AscendProfile): CollectRequest['ascend'] => ({
     output: p.output,
+    ...(p.db !== undefined ? { db: p.db } : {}),
+    ...(p.partial ? { partial: true } : {}),
     details: want('kernel') || want('op') || want('op-type'),
     durations: want('op') || want('op-type'),
   });
@@ -250,6 +254,8 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
   const inputsOut: StatsInput[] = [];
   const loose: LooseRank[] = [];
   const missing: { k: number; message: string }[] = [];
+  /** torch_npu ranks without a device timeline (CSV-only directories). */
+  const partial: { k: number; profile: AscendProfile }[] = [];
   const ascendOutputs: { data: RankData; output: string }[] = [];
   jobs.forEach((job, k) => {
     const out = outcomes[k]!;
@@ -259,8 +265,10 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
     }
     const records = out.records;
     if (job.ascend) {
-      const input: StatsInput = { label: '', file: job.path, rank: job.ascend.rank, events: out.events, bytes: out.bytes };
-      const data: RankData = { label: '', file: job.path, rank: job.ascend.rank, records };
+      const file = job.ascend.db ?? job.path;
+      const input: StatsInput = { label: '', file, rank: job.ascend.rank, events: out.events, bytes: out.bytes };
+      const data: RankData = { label: '', file, rank: job.ascend.rank, records };
+      if (job.ascend.partial) partial.push({ k: ranks.length, profile: job.ascend });
       if (out.detailsMissing !== undefined) missing.push({ k: ranks.length, message: out.detailsMissing });
       ranks.push(data);
       ascendOutputs.push({ data, output: job.ascend.output });
@@ -303,13 +311,23 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
     notes.push(`${ranks[m.k]!.label}: ${m.message}${what ? `; ${what}` : ''}`);
   }
 
-  const timelines: RankTimeline[] = ranks.map((r) => timelineOf(r, cats));
+  // CSV-only torch_npu ranks have no device timeline: the views that need it leave them out, and say so once
+  const timed = partial.length === 0 ? ranks : ranks.filter((_, k) => !partial.some((p) => p.k === k));
+  if (partial.length > 0) {
+    const needs = views.filter((v) => v === 'summary' || v === 'category' || v === 'rank' || v === 'step' || v === 'kernel');
+    if (needs.length > 0 || opts.utilization) {
+      for (const p of partial) notes.push(`${ranks[p.k]!.label}: ${partialMessage(p.profile, `the ${[...needs.map((v) => (v === 'kernel' ? '% busy of the kernel' : v)), ...(opts.utilization ? ['utilization'] : [])].join(', ')} view(s)`)}; left out of them`);
+    }
+  }
+  const timelines: RankTimeline[] = timed.map((r) => timelineOf(r, cats));
   const busyNs = timelines.reduce((a, t) => a + t.busyNs, 0);
   const att = attribute ? attributeRanks(ranks, gfiles, all.slice(jobs.length).map((o) => o.records), diagnostics, library) : undefined;
-  const result: StatsResult = { views, inputs: inputsOut, notes, diagnostics: diagnostics.list() };
+  const nNpu = npu.filter((x) => x).length;
+  const device = nNpu === 0 ? 'GPU' : nNpu === npu.length ? 'NPU' : 'device';
+  const result: StatsResult = { views, device, inputs: inputsOut, notes, diagnostics: diagnostics.list() };
   let summaries: RankSummary[] | undefined;
-  if (want('summary') || want('rank')) summaries = ranks.map((r, k) => rankSummary(r, timelines[k]!, cats));
-  if (want('summary')) result.summary = summaries;
+  if (want('summary') || want('rank')) summaries = timed.map((r, k) => rankSummary(r, timelines[k]!, cats));
+  if (want('summary') && timed.length > 0) result.summary = summaries;
   if (want('kernel')) result.kernels = kernelView(ranks, details, cats, busyNs);
   if (att) {
     notes.push(...att.notes);
@@ -322,9 +340,11 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
       for (const k of result.kernels) { const o = origins.get(k.name); if (o) Object.assign(k, o); }
     }
   }
-  if (want('category')) result.categories = categoryStats(ranks, cats, busyNs);
+  // no device timeline at all: no busy time to take shares of (missing, not 0)
+  if (result.kernels && timed.length === 0) for (const k of result.kernels) k.share = NaN;
+  if (want('category') && timed.length > 0) result.categories = categoryStats(timed, cats, busyNs);
   const npuRanks = ranks.map((_, k) => k).filter((k) => npu[k]);
-  const detailsOf = npuRanks.filter((k) => details[k] !== undefined).map((k) => ({ label: ranks[k]!.label, rank: ranks[k]!.rank, details: details[k]! }));
+  const detailsOf = npuRanks.filter((k) => details[k] !== undefined).map((k) => ({ k, label: ranks[k]!.label, rank: ranks[k]!.rank, details: details[k]! }));
   if (want('op')) {
     const kineto = ranks.filter((_, k) => !npu[k]);
     if (kineto.length > 0 || npuRanks.length === 0) {
@@ -349,13 +369,16 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
     if (npuRanks.length === 0) notes.push('op-type view: op_statistic is a torch_npu (Ascend) table; these inputs are not torch_npu profiles (see --by op)');
     for (const d of detailsOf) {
       const t = opStatisticOf(d.details);
-      if (t.ok) result.opTypes.push({ label: d.label, rank: d.rank, rows: t.rows });
+      const p = t.ok ? partial.find((x) => x.k === d.k) : undefined;
+      const vendor = p && t.ok ? vendorOpStatistic(p.profile.output, t.rows) : undefined;
+      if (vendor?.note) notes.push(`op-type view: ${d.label}: ${vendor.note}`);
+      if (t.ok) result.opTypes.push({ label: d.label, rank: d.rank, rows: vendor?.rows ?? t.rows });
       else notes.push(`op-type view: ${d.label}: ${t.message}`);
     }
   }
   if (want('rank')) {
-    result.ranks = compareRanks(ranks, summaries!, cats);
-    if (ranks.length < 2) notes.push('rank view: only one rank; pass a directory, several files or a merged trace to compare ranks');
+    result.ranks = compareRanks(timed, summaries!, cats);
+    if (timed.length < 2) notes.push('rank view: only one rank; pass a directory, several files or a merged trace to compare ranks');
   }
   // steps: --step, else ProfilerStep#N, else a family of numbered annotations (step-detect.ts)
   const detected = detectSteps(ranks.map((r) => r.records.annotations), explicitStep);
@@ -366,9 +389,9 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
   }
   if (want('step')) {
     // start times on one clock: from the earliest event of all ranks
-    const starts = ranks.map((r, k) => (Number.isFinite(timelines[k]!.spanStart) ? r.records.originNs + BigInt(Math.floor(timelines[k]!.spanStart)) : undefined));
+    const starts = timed.map((r, k) => (Number.isFinite(timelines[k]!.spanStart) ? r.records.originNs + BigInt(Math.floor(timelines[k]!.spanStart)) : undefined));
     const earliest = starts.reduce<bigint | undefined>((a, b) => (b === undefined ? a : a === undefined || b < a ? b : a), undefined) ?? 0n;
-    result.steps = ranks.flatMap((r, k) => stepStats(r, timelines[k]!, steps, Number(earliest - r.records.originNs)));
+    result.steps = timed.flatMap((r, k) => stepStats(r, timelines[k]!, steps, Number(earliest - r.records.originNs)));
     if (result.steps.length === 0) {
       notes.push(`step view: no annotation matches ${steps.source}${opts.step === undefined ? '; name your step annotations with --step REGEX (e.g. --step "decode_step_\\d+")' : ''}`);
     }
@@ -421,7 +444,7 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
     if (!c.view.collectives && npuComm.length === 0) notes.push('comm view: no communication kernels in the trace');
   }
   if (opts.apiCalls) result.apiCalls = apiCallsOf(jobs, outcomes);
-  if (opts.utilization) result.utilization = utilizationOf(ranks, timelines, opts.utilization.buckets);
+  if (opts.utilization) result.utilization = utilizationOf(timed, timelines, opts.utilization.buckets);
   return result;
 }
 
@@ -536,9 +559,10 @@ interface CollectRequest {
   python?: boolean;
   /**
    * A torch_npu trace_view.json: its ASCEND_PROFILER_OUTPUT, whether to read kernel_details.csv
-   * there, and whether to match its rows' durations in the trace.
+   * there, and whether to match its rows' durations in the trace. `db`: the Db export (rows read
+   * from it, exact ns); `partial`: no trace to read (CSV-only directory).
    */
-  ascend?: { output: string; details: boolean; durations: boolean } | undefined;
+  ascend?: { output: string; db?: string; partial?: boolean; details: boolean; durations: boolean } | undefined;
 }
 
 interface CollectOutcome {
@@ -581,14 +605,14 @@ async function collectFile(req: CollectRequest, onProgress?: (compressed: number
   let detailsMissing: string | undefined;
   if (req.ascend?.details) {
     try {
-      details = readKernelDetails(req.ascend.output);
+      details = req.ascend.db !== undefined ? readDbKernelDetails(req.ascend.db) : readKernelDetails(req.ascend.output);
     } catch (e) {
       if (!(e instanceof TraceforgeError)) throw e;
       detailsMissing = e.message;
     }
   }
-  const matcher = details && req.ascend?.durations ? new TraceDurationMatcher(details) : undefined;
-  const scan = await scanFile(req.path, matcher ? both(collector, matcher) : collector, onProgress ? { afterChunk: (_b, c) => onProgress(c) } : {});
+  const matcher = details && req.ascend?.durations && req.ascend.db === undefined ? new TraceDurationMatcher(details) : undefined;
+  const scan = req.ascend?.partial ? { events: 0, bytes: 0 } : await scanFile(req.path, matcher ? both(collector, matcher) : collector, onProgress ? { afterChunk: (_b, c) => onProgress(c) } : {});
   matcher?.finish();
   return {
     records: collector.result(), top: collector.top, events: scan.events, bytes: scan.bytes, diagnostics: collector.diagnostics.list(),

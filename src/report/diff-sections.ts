@@ -9,7 +9,7 @@ import type {
 } from '../analysis/diff.js';
 import { count, duration, shape, typeList } from './format.js';
 import { rate } from './efficiency-sections.js';
-import type { Align, Cell, Column, Section } from './sections.js';
+import { deviceWords, type Align, type Cell, type Column, type Section } from './sections.js';
 import { commDiffSection } from './comm-sections.js';
 
 export interface DiffSectionOptions {
@@ -66,7 +66,7 @@ function limit<T>(rows: readonly T[], top: number | undefined, what: string, not
 /** The headline: GPU busy time per unit on both sides. */
 export function headlineOf(r: DiffResult): string {
   const t = r.totals[0]!;
-  return `GPU busy ${unitWord(r)}: ${duration(t.baseline)} → ${duration(t.candidate)} (${signedDuration(t.delta)}, ${signedPercent(t.change)})`;
+  return `${r.device === undefined || r.device === 'GPU' ? 'GPU' : r.device} busy ${unitWord(r)}: ${duration(t.baseline)} → ${duration(t.candidate)} (${signedDuration(t.delta)}, ${signedPercent(t.change)})`;
 }
 
 function totalsSection(r: DiffResult): Section {
@@ -287,5 +287,5 @@ export function diffSectionsOf(r: DiffResult, opts: DiffSectionOptions = {}): Se
     else if (v === 'comm') out.push(commDiffSection(r));
     // idle: its rows are in the totals
   }
-  return out;
+  return r.device === undefined || r.device === 'GPU' ? out : out.map((s) => deviceWords(s, r.device!, s === out[0]));
 }

@@ -83,6 +83,7 @@ interface Fact { label: string; value: string; sub?: string; tone?: 'warn' }
 
 /** The header's cards: what was profiled and the headline numbers. */
 export function factsOf(s: StatsResult): Fact[] {
+  const dev = s.device ?? 'GPU';
   const sum = s.summary ?? [];
   const devices = sum.reduce((a, r) => a + r.devices, 0);
   const busy = sum.reduce((a, r) => a + r.busyUs, 0);
@@ -99,17 +100,17 @@ export function factsOf(s: StatsResult): Fact[] {
   const straggler = s.ranks?.collectives.straggler ?? null;
   const facts: Fact[] = [
     { label: labels.length === 1 ? 'Rank' : 'Ranks', value: count(labels.length), sub: labels.length <= 8 ? labels.join(', ') : `${labels[0]} … ${labels[labels.length - 1]}` },
-    { label: 'Devices', value: count(devices), sub: devices === 1 ? 'GPU with activity' : 'GPUs with activity' },
+    { label: 'Devices', value: count(devices), sub: `${dev}${devices === 1 ? '' : 's'} with activity` },
     { label: 'Profiled span', value: duration(span), sub: labels.length > 1 ? 'longest rank' : 'first to last event' },
     {
       label: 'Steps', value: stepCounts.length === 0 ? '—' : stepCounts.length === 1 ? count(stepCounts[0]!) : `${Math.min(...stepCounts)}–${Math.max(...stepCounts)}`,
       sub: stepCounts.length === 0 ? 'no step annotations matched' : labels.length > 1 ? 'per rank' : 'annotated steps',
     },
-    { label: 'GPU busy', value: duration(busy), sub: `utilization ${percent(capacity > 0 ? busy / capacity : null)}` },
+    { label: `${dev} busy`, value: duration(busy), sub: `utilization ${percent(capacity > 0 ? busy / capacity : null)}` },
     { label: 'Device activities', value: count(activities), sub: `${count(s.kernels?.length ?? 0)} distinct kernels` },
     { label: 'Communication', value: duration(comm), sub: `exposed: ${duration(exposed)}` },
   ];
-  if (top) facts.push({ label: 'Top category', value: top.category, sub: `${percent(top.share)} of GPU busy time` });
+  if (top) facts.push({ label: 'Top category', value: top.category, sub: `${percent(top.share)} of ${dev} busy time` });
   if (labels.length > 1) facts.push({ label: 'Straggler', value: straggler ?? 'none', sub: straggler ? 'arrives last at collectives' : 'no rank arrives last consistently', ...(straggler ? { tone: 'warn' as const } : {}) });
   return facts;
 }
@@ -152,7 +153,9 @@ function diagnosticsHtml(s: StatsResult): string {
   const parts: string[] = [];
   if (s.diagnostics.length === 0) parts.push('<p class="tf-ok">No data problems were found while reading the traces.</p>');
   else parts.push(`<ul class="tf-diags">${s.diagnostics.map(diagnosticHtml).join('')}</ul>`);
-  if (s.notes.length > 0) parts.push(`<h3>Notes</h3><ul class="tf-notes">${s.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>`);
+  // the op-type view's note on inputs that are not torch_npu profiles is no news on the page
+  const notes = s.notes.filter((n) => !n.startsWith('op-type view: op_statistic is a torch_npu'));
+  if (notes.length > 0) parts.push(`<h3>Notes</h3><ul class="tf-notes">${notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>`);
   if (s.opLinks) {
     const l = s.opLinks;
     parts.push(`<p class="tf-muted">Op view: ${count(l.linkedKernels)} device activities linked to a CPU op by External id, ${count(l.unlinkedKernels)} not linked (${escapeHtml(duration(l.unlinkedUs))}).</p>`);
@@ -176,32 +179,32 @@ function inputsHtml(s: StatsResult): string {
 
 interface SectionSpec { id: string; title: string; lede: string; body: string }
 
-const SECTIONS = (s: StatsResult): SectionSpec[] => [
+const SECTIONS = (s: StatsResult, dev = s.device ?? 'GPU'): SectionSpec[] => [
   {
-    id: 'categories', title: 'GPU time by category',
-    lede: 'Sum of device activity durations per kernel category, over all ranks; shares are of GPU busy time (overlapping kernels each count, so shares can add up to more than 100%).',
+    id: 'categories', title: `${dev} time by category`,
+    lede: `Sum of device activity durations per kernel category, over all ranks; shares are of ${dev} busy time (overlapping kernels each count, so shares can add up to more than 100%).`,
     body: '<div class="tf-split"><div class="tf-chart" id="chart-categories"></div><div class="tf-table-host" id="table-categories"></div></div>',
   },
   {
-    id: 'utilization', title: 'GPU utilization over time',
+    id: 'utilization', title: `${dev} utilization over time`,
     lede: 'Share of each rank\'s devices busy with at least one kernel, copy or set, per time bucket; time from the earliest event of all ranks.',
     body: '<div class="tf-chart tf-wide" id="chart-utilization"></div>',
   },
   {
     id: 'steps', title: 'Per-step times',
-    lede: 'Duration of each step annotation per rank (the CPU annotation, else its GPU mirror), and the GPU busy time inside it.',
+    lede: `Duration of each step annotation per rank (the CPU annotation, else its ${dev} mirror), and the ${dev} busy time inside it.`,
     body: '<div class="tf-chart tf-wide" id="chart-steps"></div><div class="tf-table-host" id="table-steps"></div>',
   },
   {
-    id: 'idle', title: 'Why the GPU waits',
-    lede: 'Idle time per device split into causes (host-bound: the launch had not been issued; synchronization: the launching thread sat in a sync; launch latency: issued, not started; cross-stream; in-graph; other: no launch found), per step; what the CPU was doing while the GPU waited for it; and the launch queue depth per stream.',
+    id: 'idle', title: `Why the ${dev} waits`,
+    lede: `Idle time per device split into causes (host-bound: the launch had not been issued; synchronization: the launching thread sat in a sync; launch latency: issued, not started; cross-stream; in-graph; other: no launch found), per step; what the CPU was doing while the ${dev} waited for it; and the launch queue depth per stream.`,
     body: '<div class="tf-chart tf-wide" id="chart-idle"></div><div class="tf-table-host" id="table-idle"></div>'
       + '<h3>What the CPU was doing during host-bound idle</h3><div class="tf-table-host" id="table-idle-cpu"></div>'
       + '<h3>Launch queue depth (launched, not finished)</h3><div class="tf-chart tf-wide" id="chart-queue"></div>',
   },
   {
     id: 'ranks', title: 'Ranks side by side',
-    lede: 'Per rank: GPU busy, compute and communication time, communication not hidden behind compute, and the time its collectives waited for the last rank to arrive.',
+    lede: `Per rank: ${dev} busy, compute and communication time, communication not hidden behind compute, and the time its collectives waited for the last rank to arrive.`,
     body: `${stragglerHtml(s)}<div class="tf-chart tf-wide" id="chart-ranks"></div><div class="tf-table-host" id="table-rank-totals"></div>`
       + '<h3>Collectives</h3><div class="tf-table-host" id="table-collectives"></div>'
       + '<h3>Kernels that differ most across ranks</h3><div class="tf-table-host" id="table-rank-kernels"></div>',
@@ -221,6 +224,11 @@ const SECTIONS = (s: StatsResult): SectionSpec[] => [
     lede: 'CPU operators grouped by name, input shapes and types (like torch key_averages(group_by_input_shape=True)); device time from the kernels they launched.',
     body: '<div class="tf-table-host" id="table-ops"></div>',
   },
+  ...(s.opTypes && s.opTypes.length > 0 ? [{
+    id: 'op-types', title: 'Operator types (op_statistic)',
+    lede: 'torch_npu\'s op_statistic table per rank: device tasks per OP type and core type (communication left out), computed the vendor\'s way; ratio is of the rank\'s total.',
+    body: '<div class="tf-table-host" id="table-op-types"></div>',
+  }] : []),
   {
     id: 'efficiency', title: 'Roofline: achieved FLOP/s against the peak',
     lede: 'One point per operator and input shapes with a performance model: arithmetic intensity (FLOPs per byte moved) across, achieved TFLOP/s up, both log scales; the area of a point is its device time. Lines: the device\'s roofs (bandwidth × intensity, then the compute peak of each precision).',

@@ -331,9 +331,10 @@ function stepSection(r: StatsResult): Section {
 export function sectionsOf(r: StatsResult, opts: SectionOptions = {}): Section[] {
   const out: Section[] = [];
   for (const v of r.views) {
-    if (v === 'summary') out.push(...summarySections(r));
+    // absent when no rank has a device timeline (CSV-only torch_npu directories; the notes say why)
+    if (v === 'summary') { if (r.summary) out.push(...summarySections(r)); }
     else if (v === 'kernel') out.push(kernelSection(r, opts));
-    else if (v === 'category') out.push(categorySection(r));
+    else if (v === 'category') { if (r.categories) out.push(categorySection(r)); }
     else if (v === 'op') {
       if (r.ops !== undefined || r.npuOps === undefined) out.push(opSection(r, opts));
       if (r.npuOps !== undefined) out.push(npuOpSection(r, opts));
@@ -346,5 +347,16 @@ export function sectionsOf(r: StatsResult, opts: SectionOptions = {}): Section[]
     else if (v === 'comm') out.push(...commSections(r, opts));
     else out.push(stepSection(r));
   }
-  return out;
+  return r.device === undefined || r.device === 'GPU' ? out : out.map((s) => deviceWords(s, r.device!));
+}
+
+/** The sections of NPU (or mixed) profiles say NPU (device) where GPU profiles say GPU. */
+export function deviceWords(s: Section, word: string, metricRows = s.name === 'rankTotals'): Section {
+  const w = (t: string): string => t.replace(/\bGPU\b/g, word);
+  return {
+    ...s, title: w(s.title), notes: s.notes.map(w),
+    columns: s.columns.map((c) => ({ ...c, title: w(c.title), ...(c.longTitle !== undefined ? { longTitle: w(c.longTitle) } : {}) })),
+    // the metric names of the rank totals (their first cells)
+    rows: metricRows ? s.rows.map(([m, ...rest]) => [{ ...m!, text: w(m!.text) }, ...rest]) : s.rows,
+  };
 }

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { statSync } from 'node:fs';
 import { defaultFixOutput, fixTrace } from '../../pipeline/fix.js';
-import { resolveTracePath } from '../../formats/ascend.js';
+import { ascendProfileOf, resolveTracePath } from '../../formats/ascend.js';
 import { formatDiagnostics } from '../../model/diagnostics.js';
 import { TraceforgeError } from '../../errors.js';
 import { progressBar } from '../progress.js';
@@ -23,7 +23,9 @@ export function register(program: Command, run: (fn: () => Promise<CommandOutcom
       const trace = resolveTracePath(given);
       const level = Number(o.gzipLevel);
       if (!Number.isInteger(level) || level < 0 || level > 9) throw new TraceforgeError('E_USAGE', `--gzip-level takes 0-9, not ${o.gzipLevel}`);
-      const output = o.inPlace && !o.output ? trace : o.output ?? defaultFixOutput(trace);
+      // a Db export's output goes next to its .db, not next to the converted trace in the cache
+      const db = given !== '-' ? ascendProfileOf(given)?.db : undefined;
+      const output = o.inPlace && !o.output && db === undefined ? trace : o.output ?? defaultFixOutput(db !== undefined ? db.replace(/\.db$/, '.json') : trace);
       let size = 0;
       try { size = trace === '-' ? 0 : statSync(trace).size; } catch { /* reported by the reader */ }
       const bar = progressBar(size * 2, 'fix');

@@ -34,7 +34,7 @@ function human(r: InfoResult): string {
     out.push('');
     out.push(`${t.label}${t.rank !== null ? ` (rank ${t.rank})` : ''}: ${t.file}`);
     const row = (k: string, v: string): void => { out.push(`  ${k.padEnd(11)} ${v}`); };
-    row('format', `${t.format === 'torch_npu' ? 'torch_npu trace_view.json' : 'Kineto (PyTorch profiler)'}, ${t.shape === 'array' ? 'bare array' : 'object'}, ${bytes(t.bytes)}${t.fileBytes !== t.bytes && t.fileBytes > 0 ? ` (${bytes(t.fileBytes)} on disk)` : ''}`);
+    row('format', `${t.ascend?.db ? 'torch_npu Db export (SQLite), read as a trace_view.json-shaped conversion' : t.ascend?.partial ? 'torch_npu CSV / JSON files only (no trace)' : t.format === 'torch_npu' ? 'torch_npu trace_view.json' : 'Kineto (PyTorch profiler)'}, ${t.shape === 'array' ? 'bare array' : 'object'}, ${bytes(t.bytes)}${t.fileBytes !== t.bytes && t.fileBytes > 0 ? ` (${bytes(t.fileBytes)} on disk)` : ''}`);
     row('vendor', t.vendor);
     row('devices', t.devices.length > 0 ? t.devices.join(', ') : 'none described');
     if (t.profilerLevel !== null) row('level', t.profilerLevel);
@@ -49,7 +49,9 @@ function human(r: InfoResult): string {
     row('processes', [...new Set(procs)].join(', '));
     if (t.ascend) {
       const a = t.ascend;
-      row('shapes', a.hasShapes === null ? 'no kernel_details.csv' : a.hasShapes ? `recorded (kernel_details.csv: ${n(a.kernels ?? 0)} device tasks)` : 'not recorded (Level0): profile with profiler_level=Level1 and record_shapes=True for operator shapes');
+      if (a.db) row('db', `${a.db.file} (schema ${a.db.schemaVersion ?? 'not recorded'}; ${a.db.tables.length} tables: ${a.db.tables.filter((x) => !x.startsWith('ENUM_')).join(', ')})`);
+      if (a.partial) row('partial', a.partial);
+      row('shapes', a.hasShapes === null ? (a.db ? 'no COMPUTE_TASK_INFO' : 'no kernel_details.csv') : a.hasShapes ? `recorded (${a.db ? 'COMPUTE_TASK_INFO' : 'kernel_details.csv'}: ${n(a.kernels ?? 0)} device tasks)` : 'not recorded (Level0): profile with profiler_level=Level1 and record_shapes=True for operator shapes');
       row('files', a.files.map((f) => `${f.name}${f.dir ? '/' : ` ${bytes(f.bytes)}`}`).join(', '));
       row('directory', a.rootEntries.map((f) => f.name + (f.dir ? '/' : '')).join(', ') + (a.analyseDone ? '' : '  (no analyse.done)'));
     }

@@ -14,6 +14,8 @@ import type { KernelStat } from '../../analysis/kernels.js';
 
 export function clientMain(data: ReportData, U: typeof uPlot): void {
   const s = data.stats;
+  /** What the devices are called: from the data (the page's code names none). */
+  const DEV = s.device ?? 'device';
   const PALETTE = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
   const AXIS = { stroke: '#4b5563', grid: { stroke: '#eceff3', width: 1 }, ticks: { stroke: '#d1d5db', width: 1 } };
   const NBSP = '\u00a0';
@@ -279,7 +281,7 @@ export function clientMain(data: ReportData, U: typeof uPlot): void {
   const msAxis = (_u: uPlot, splits: number[]): string[] => splits.map((v) => `${NUM.format(v)} ms`);
   const legendMs = (_u: uPlot, v: number | null): string => (v === null || v === undefined ? '—' : duration(v * 1000));
 
-  // GPU time by category: horizontal bars, one color per category
+  // device time by category: horizontal bars, one color per category
   const cats = [...(s.categories ?? [])].sort((a, b) => b.totalUs - a.totalUs);
   if (cats.length > 0) {
     const idx = cats.map((_, k) => k);
@@ -298,7 +300,7 @@ export function clientMain(data: ReportData, U: typeof uPlot): void {
       series: [
         {},
         {
-          label: 'GPU time', width: 0, points: { show: false }, fill: PALETTE[0]!,
+          label: `${DEV} time`, width: 0, points: { show: false }, fill: PALETTE[0]!,
           paths: U.paths.bars!({ size: [0.7, 34], disp: { fill: { unit: 3, values: () => cats.map((c) => catColor.get(c.category) ?? PALETTE[0]!) } } }),
         },
       ],
@@ -325,10 +327,10 @@ export function clientMain(data: ReportData, U: typeof uPlot): void {
     { key: 'calls', label: 'Calls', num: true, value: (c) => c.calls, text: (c) => count(c.calls), width: '80px' },
     { key: 'kernels', label: 'Kernels', num: true, value: (c) => c.kernels, text: (c) => count(c.kernels), width: '84px', help: 'distinct kernel names' },
     { key: 'total', label: 'Total', num: true, value: (c) => c.totalUs, text: (c) => duration(c.totalUs), width: '96px' },
-    { key: 'share', label: 'Share', num: true, value: (c) => c.share, text: (c) => percent(c.share), bar: (c) => c.share, width: '80px', help: 'of GPU busy time' },
+    { key: 'share', label: 'Share', num: true, value: (c) => c.share, text: (c) => percent(c.share), bar: (c) => c.share, width: '80px', help: `of ${DEV} busy time` },
   ], cats, { sort: 'total', compact: true });
 
-  // GPU utilization over time
+  // device utilization over time
   const ut = data.utilization;
   if (ut && ut.startsUs.length > 0) {
     const x = ut.startsUs.map(ms);
@@ -385,7 +387,7 @@ export function clientMain(data: ReportData, U: typeof uPlot): void {
         series.push({ label: `${label} step`, stroke: colorOf(k), width: 2, points: { show: n <= 200, size: 5, fill: colorOf(k) }, value: legendMs });
         ys.push(x.map((i) => stepMs(i, l)));
         if (labels.length <= 4) {
-          series.push({ label: `${label} GPU busy`, stroke: colorOf(k), width: 1.2, dash: [5, 4], points: { show: false }, value: legendMs });
+          series.push({ label: `${label} ${DEV} busy`, stroke: colorOf(k), width: 1.2, dash: [5, 4], points: { show: false }, value: legendMs });
           ys.push(x.map((i) => (l[i] ? ms(l[i]!.busyUs) : null)));
         }
       });
@@ -416,8 +418,8 @@ export function clientMain(data: ReportData, U: typeof uPlot): void {
     { key: 'index', label: '#', num: true, value: (st) => st.index, width: '56px' },
     { key: 'start', label: 'Start', num: true, value: (st) => st.startUs, text: (st) => duration(st.startUs), width: '96px', help: 'from the earliest event of all ranks' },
     { key: 'wall', label: 'Wall', num: true, value: (st) => st.wallUs, text: (st) => duration(st.wallUs), width: '96px', help: 'CPU annotation' },
-    { key: 'gpu', label: 'GPU window', num: true, value: (st) => st.gpuUs, text: (st) => duration(st.gpuUs), width: '104px', help: 'GPU annotation' },
-    { key: 'busy', label: 'GPU busy', num: true, value: (st) => st.busyUs, text: (st) => duration(st.busyUs), width: '96px' },
+    { key: 'gpu', label: `${DEV} window`, num: true, value: (st) => st.gpuUs, text: (st) => duration(st.gpuUs), width: '104px', help: `${DEV} annotation` },
+    { key: 'busy', label: `${DEV} busy`, num: true, value: (st) => st.busyUs, text: (st) => duration(st.busyUs), width: '96px' },
     { key: 'comm', label: 'Communication', num: true, value: (st) => st.communicationUs, text: (st) => duration(st.communicationUs), width: '124px' },
     { key: 'kernels', label: 'Kernels', num: true, value: (st) => st.kernels, text: (st) => count(st.kernels), width: '80px' },
   ], steps, { empty: 'No steps.', compact: true });
@@ -474,7 +476,7 @@ export function clientMain(data: ReportData, U: typeof uPlot): void {
   const rv = s.ranks;
   if (rv && rv.totals.length > 0) {
     const metrics: [string, (t: RankTotals) => number][] = [
-      ['GPU busy', (t) => t.busyUs],
+      [`${DEV} busy`, (t) => t.busyUs],
       ['compute', (t) => t.computeUs],
       ['communication', (t) => t.communicationUs],
       ['exposed communication', (t) => t.exposedCommunicationUs],
@@ -512,7 +514,7 @@ export function clientMain(data: ReportData, U: typeof uPlot): void {
   table('table-rank-totals', 'rank-totals', [
     { key: 'rank', label: 'Rank', value: (t) => t.label, text: (t) => (t.label === rv?.collectives.straggler ? `${t.label} ⚑` : t.label), title: (t) => (t.label === rv?.collectives.straggler ? 'the straggler: arrives last at collectives' : '') },
     { key: 'span', label: 'Span', num: true, value: (t) => t.spanUs, text: (t) => duration(t.spanUs), width: '96px' },
-    { key: 'busy', label: 'GPU busy', num: true, value: (t) => t.busyUs, text: (t) => duration(t.busyUs), width: '96px' },
+    { key: 'busy', label: `${DEV} busy`, num: true, value: (t) => t.busyUs, text: (t) => duration(t.busyUs), width: '96px' },
     { key: 'util', label: 'Utilization', num: true, value: (t) => utilOf.get(t.label) ?? null, text: (t) => percent(utilOf.get(t.label)), bar: (t) => utilOf.get(t.label) ?? null, width: '100px' },
     { key: 'compute', label: 'Compute', num: true, value: (t) => t.computeUs, text: (t) => duration(t.computeUs), width: '96px' },
     { key: 'comm', label: 'Communication', num: true, value: (t) => t.communicationUs, text: (t) => duration(t.communicationUs), width: '124px' },
@@ -548,7 +550,7 @@ export function clientMain(data: ReportData, U: typeof uPlot): void {
     { key: 'category', label: 'Category', value: (k) => k.category, dot: (k) => catColor.get(k.category), width: '170px' },
     { key: 'calls', label: 'Calls', num: true, value: (k) => k.calls, text: (k) => count(k.calls), width: '76px' },
     { key: 'total', label: 'Total', num: true, value: (k) => k.totalUs, text: (k) => duration(k.totalUs), width: '96px' },
-    { key: 'share', label: 'Share', num: true, value: (k) => k.share, text: (k) => percent(k.share), bar: (k) => k.share, width: '76px', help: 'of GPU busy time' },
+    { key: 'share', label: 'Share', num: true, value: (k) => k.share, text: (k) => percent(k.share), bar: (k) => k.share, width: '76px', help: `of ${DEV} busy time` },
     { key: 'mean', label: 'Mean', num: true, value: (k) => k.meanUs, text: (k) => duration(k.meanUs), width: '90px' },
     { key: 'median', label: 'Median', num: true, value: (k) => k.medianUs, text: (k) => duration(k.medianUs), width: '90px' },
     { key: 'min', label: 'Min', num: true, value: (k) => k.minUs, text: (k) => duration(k.minUs), width: '90px' },
@@ -574,6 +576,21 @@ export function clientMain(data: ReportData, U: typeof uPlot): void {
     },
   ], s.ops ?? [], { sort: 'devTotal', filter: (o) => `${o.name} ${shape(o.inputDims)}`, empty: opsNote?.replace(/^op view: /, '') ?? 'No CPU operators in the traces.' });
 
+  // torch_npu op_statistic per rank (NPU profiles only)
+  if (document.getElementById('table-op-types')) {
+    type OpTypeRow = NonNullable<typeof s.opTypes>[number]['rows'][number] & { label: string };
+    table<OpTypeRow>('table-op-types', 'op-types', [
+      { key: 'rank', label: 'Rank', value: (o) => o.label, width: '90px' },
+      { key: 'type', label: 'OP type', value: (o) => o.opType, cls: 'tf-mono', title: (o) => o.opType },
+      { key: 'core', label: 'Core type', value: (o) => o.coreType, cls: 'tf-mono', width: '150px' },
+      { key: 'count', label: 'Count', num: true, value: (o) => o.count, text: (o) => count(o.count), width: '76px' },
+      { key: 'total', label: 'Total', num: true, value: (o) => o.totalUs, text: (o) => duration(o.totalUs), width: '96px' },
+      { key: 'min', label: 'Min', num: true, value: (o) => o.minUs, text: (o) => duration(o.minUs), width: '90px' },
+      { key: 'avg', label: 'Avg', num: true, value: (o) => o.avgUs, text: (o) => duration(o.avgUs), width: '90px' },
+      { key: 'max', label: 'Max', num: true, value: (o) => o.maxUs, text: (o) => duration(o.maxUs), width: '90px' },
+      { key: 'ratio', label: 'Ratio', num: true, value: (o) => o.ratioPct, text: (o) => `${o.ratioPct.toFixed(1)}%`, bar: (o) => o.ratioPct / 100, width: '80px' },
+    ], (s.opTypes ?? []).flatMap((t) => t.rows.map((r) => ({ ...r, label: t.label }))), { sort: 'total', filter: (o) => `${o.opType} ${o.coreType}`, empty: 'No OP types recorded.' });
+  }
   // roofline (efficiency view): log-log, roofs as series, ops as points sized by time
   const eff = s.efficiency;
   const pts = (eff?.rows ?? []).filter((r) => r.intensity !== null && r.tflops !== null && r.intensity > 0 && r.tflops > 0);
