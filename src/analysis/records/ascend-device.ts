@@ -168,7 +168,7 @@ export class AscendDeviceBuilder {
           category = c.nameCategory[name]!;
         }
       }
-      c.device.add(start[i]!, dur[i]!, name, category, device, threadOf[i]!, NaN, NaN, -1, kind === 'communication' ? collOf[i]! : -1);
+      c.device.add(start[i]!, dur[i]!, name, category, device, threadOf[i]!, NaN, NaN, -1, NaN, kind === 'communication' ? collOf[i]! : -1);
       added++;
     }
     return added;

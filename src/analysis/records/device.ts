@@ -41,7 +41,7 @@ export class DeviceBuilder {
   private readonly stream = new GrowableF64(4096);
   private readonly coll = new GrowableI32(4096);
 
-  add(start: number, dur: number, name: number, category: number, pid: number, thread: number, ext: number, corr: number, group: number, stream = NaN, coll = -1): void {
+  add(start: number, dur: number, name: number, category: number, pid: number, thread: number, ext: number, corr: number, group: number, stream: number, coll: number): void {
     this.start.push(start);
     this.dur.push(dur);
     this.name.push(name);
