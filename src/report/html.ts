@@ -235,7 +235,7 @@ const SECTIONS = (s: StatsResult, dev = s.device ?? 'GPU'): SectionSpec[] => [
     body: '<div class="tf-chart tf-wide" id="chart-roofline"></div><div class="tf-table-host" id="table-efficiency"></div>',
   },
   {
-    id: 'sources', title: 'GPU time by Python source and nn.Module',
+    id: 'sources', title: `${dev} time by Python source and nn.Module`,
     lede: 'Each device activity traced to its launch, its CPU op and the Python frames around the launch (with_stack); graph replays through their capture or mapping trace. Source: the first user frame below the innermost nn.Module.',
     body: `${attributionHtml(s)}<div class="tf-table-host" id="table-sources"></div><h3>By nn.Module</h3><div class="tf-table-host" id="table-modules"></div>`,
   },

@@ -594,19 +594,21 @@ export function clientMain(data: ReportData, U: typeof uPlot): void {
   // roofline (efficiency view): log-log, roofs as series, ops as points sized by time
   const eff = s.efficiency;
   const pts = (eff?.rows ?? []).filter((r) => r.intensity !== null && r.tflops !== null && r.intensity > 0 && r.tflops > 0);
-  const sig = (v: number): string => v.toLocaleString('en-US', { maximumSignificantDigits: 3 });
+  const sig = (v: number | null): string => (v === null || !Number.isFinite(v) ? '' : v.toLocaleString('en-US', { maximumSignificantDigits: 3 }));
   if (eff && pts.length > 0) {
     const roofs = new Map<string, { tflops: number; tbps: number; label: string }>();
     for (const r of eff.rows) if (r.peakTflops !== null && r.peakTbps !== null) roofs.set(`${r.peakTflops}/${r.peakTbps}`, { tflops: r.peakTflops, tbps: r.peakTbps, label: `${r.precision ?? ''} ${sig(r.peakTflops)} TFLOP/s, ${sig(r.peakTbps)} TB/s` });
     const xs = pts.map((r) => r.intensity!);
     const ys = pts.map((r) => r.tflops!);
     const rl = [...roofs.values()];
-    const lo = Math.min(...xs, ...rl.map((r) => r.tflops / r.tbps)) / 4;
-    const hi = Math.max(...xs, ...rl.map((r) => r.tflops / r.tbps)) * 4;
+    // log scales on whole decades: uPlot's log axis splits loop forever from an unaligned minimum
+    const decade = (v: number, up: boolean): number => Math.pow(10, up ? Math.ceil(Math.log10(v)) : Math.floor(Math.log10(v)));
+    const lo = decade(Math.min(...xs, ...rl.map((r) => r.tflops / r.tbps)) / 2, false);
+    const hi = decade(Math.max(...xs, ...rl.map((r) => r.tflops / r.tbps)) * 2, true);
     const grid: number[] = [];
     for (let k = 0; k <= 120; k++) grid.push(lo * Math.pow(hi / lo, k / 120));
-    const ymax = Math.max(...ys, ...rl.map((r) => r.tflops)) * 2;
-    const ymin = Math.min(...ys) / 4;
+    const ymax = decade(Math.max(...ys, ...rl.map((r) => r.tflops)) * 1.5, true);
+    const ymin = decade(Math.min(...ys) / 2, false);
     const total = pts.reduce((a, r) => a + r.totalUs, 0);
     chart('chart-roofline', {
       height: 380,
@@ -657,8 +659,8 @@ export function clientMain(data: ReportData, U: typeof uPlot): void {
     table(id, id.slice(6), [
       { key: 'name', label: what, value: (r) => r.name, title: (r) => r.name, cls: 'tf-mono' },
       { key: 'calls', label: 'Kernels', num: true, value: (r) => r.calls, text: (r) => count(r.calls), width: '80px' },
-      { key: 'gpu', label: 'GPU time', num: true, value: (r) => r.gpuUs, text: (r) => duration(r.gpuUs), width: '100px' },
-      { key: 'share', label: 'Share', num: true, value: (r) => r.share, text: (r) => percent(r.share), bar: (r) => r.share, width: '76px', help: 'of GPU busy time' },
+      { key: 'gpu', label: `${DEV} time`, num: true, value: (r) => r.gpuUs, text: (r) => duration(r.gpuUs), width: '100px' },
+      { key: 'share', label: 'Share', num: true, value: (r) => r.share, text: (r) => percent(r.share), bar: (r) => r.share, width: '76px', help: `of ${DEV} busy time` },
       { key: 'ops', label: 'Top ops', value: (r) => r.ops.map((o) => o.name).join(', '), title: (r) => r.ops.map((o) => `${o.name} — ${o.calls} calls, ${duration(o.totalUs)}`).join('\n'), cls: 'tf-mono', width: '260px' },
       { key: 'kernels', label: 'Top kernels', value: (r) => r.kernels.map((k) => short(k.name)).join(', '), title: (r) => r.kernels.map((k) => `${k.name} — ${k.calls} calls, ${duration(k.totalUs)}`).join('\n'), cls: 'tf-mono', width: '220px' },
     ], rows ?? [], { sort: 'gpu', filter: (r) => r.name, empty: 'No attribution (the trace has no launch calls).' });
