@@ -38,6 +38,7 @@ import { ascendCommView, hcomGroupSizes, type AscendCommInput } from '../analysi
 import { readAscendComm } from '../formats/ascend-comm.js';
 import { DEFAULT_STEP_PATTERN, stepStats } from '../analysis/steps.js';
 import { detectSteps } from '../analysis/step-detect.js';
+import { deviceSuspects, withoutSuspects } from '../analysis/device-suspects.js';
 import { idleView, launchView, linkRanks, type StepWindow } from '../analysis/idle-view.js';
 import { rankSummary, type RankSummary } from '../analysis/summary.js';
 import { timelineOf, type RankData, type RankTimeline } from '../analysis/timeline.js';
@@ -69,6 +70,11 @@ export interface StatsOptions {
   apiCalls?: boolean;
   /** Also compute device utilization over time in about `buckets` buckets: `StatsResult.utilization`. */
   utilization?: { buckets: number };
+  /**
+   * Leave device activities whose duration cannot be real (`suspect_device_duration`, see
+   * analysis/suspect.ts) out of every view. By default they are counted and reported.
+   */
+  dropSuspect?: boolean;
   /** Efficiency view: device peak for every rank instead of the table's (`tflops=N,tbps=N` or parsed). */
   peak?: string | DevicePeak;
   /** Capture traces of the CUDA graphs replayed (files or directories); default: found next to the traces. */
@@ -311,6 +317,8 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
     notes.push(`${ranks[m.k]!.label}: ${m.message}${what ? `; ${what}` : ''}`);
   }
 
+  suspectDurations(ranks, npu, diagnostics, notes, opts.dropSuspect === true);
+
   // CSV-only torch_npu ranks have no device timeline: the views that need it leave them out, and say so once
   const timed = partial.length === 0 ? ranks : ranks.filter((_, k) => !partial.some((p) => p.k === k));
   if (partial.length > 0) {
@@ -463,6 +471,34 @@ function efficiencyView(result: StatsResult, ranks: readonly RankData[], npu: re
     result.npuPipes = npuPipesOf(ascend);
     result.notes.push(...result.npuPipes.notes);
   }
+}
+
+/**
+ * Device activities whose duration cannot be real, per rank (GPU ranks: torch_npu's device tasks
+ * are not checked): a diagnostic with examples and a note; with `drop`, the ranks' records
+ * without them.
+ */
+function suspectDurations(ranks: RankData[], npu: readonly boolean[], diagnostics: Diagnostics, notes: string[], drop: boolean): void {
+  let count = 0;
+  let ns = 0;
+  ranks.forEach((rank, k) => {
+    if (npu[k]) return;
+    const r = rank.records;
+    const found = deviceSuspects(r);
+    for (const x of found) {
+      const i = x.index;
+      ns += r.device.dur[i]!;
+      diagnostics.add('suspect_device_duration', {
+        file: rank.file, index: -1, name: r.names[r.device.name[i]!],
+        detail: `${rank.label ? `${rank.label}, ` : ''}${r.threads[r.device.thread[i]!]?.tid ?? ''}: ${x.reason}`,
+      });
+    }
+    count += found.length;
+    if (drop && found.length > 0) rank.records = withoutSuspects(r, found);
+  });
+  if (count === 0) return;
+  const what = `${count} device activit${count === 1 ? 'y' : 'ies'} (${Math.round(ns) / 1000} µs) with a duration that cannot be real (suspect_device_duration)`;
+  notes.push(drop ? `${what}: left out of every view (--drop-suspect)` : `${what}: counted as recorded; --drop-suspect leaves them out`);
 }
 
 /**

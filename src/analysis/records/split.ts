@@ -93,3 +93,8 @@ export function rankSplitOf(r: TraceRecords, top: FileTopLevel): { ranks: RankSp
   });
   return { ranks, unassigned };
 }
+
+/** Records without the device activities with drop[i] = 1 (everything else shared). */
+export function dropDeviceRows(r: TraceRecords, drop: Uint8Array): TraceRecords {
+  return { ...r, device: pickRows(r.device, rowsWhere(r.device.count, (i) => drop[i] !== 1)) };
+}

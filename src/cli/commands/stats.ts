@@ -18,6 +18,7 @@ interface StatsCliOptions {
   width?: string;
   peak?: string;
   quiet?: boolean;
+  dropSuspect?: boolean;
   capture?: string[];
   mapping?: string[];
   library?: string;
@@ -54,6 +55,7 @@ export function register(program: Command, run: (fn: () => Promise<CommandOutcom
     .option('--profile-id <id>', 'which profile to read when a directory has several (default: the newest)')
     .option('--width <n>', 'table width (default: the terminal width, or 100)')
     .option('--peak <tflops=N,tbps=N>', 'efficiency view: the device peak to compare with (TFLOP/s, TB/s) instead of the built-in table')
+    .option('--drop-suspect', 'leave device activities whose duration cannot be real (suspect_device_duration, see check) out of every view; by default they are counted and reported')
     .option('-q, --quiet', 'no notes or data warnings on stderr')
     .option('--capture <dir|file>', 'capture trace(s) of the CUDA/HIP graphs the trace replays (default: capture_traces/, graph_capture_profile/ or graph_capture_rank_* next to it); repeatable', collect)
     .option('--mapping <trace>', 'a graph-off run of the same workload: attributes graph replays by kernel sequence; repeatable', collect)
@@ -76,6 +78,7 @@ export function register(program: Command, run: (fn: () => Promise<CommandOutcom
         ...(o.step !== undefined ? { step: o.step } : {}),
         ...(o.profileId !== undefined ? { profileId: o.profileId } : {}),
         ...(o.peak !== undefined ? { peak: o.peak } : {}),
+        ...(o.dropSuspect ? { dropSuspect: true } : {}),
         capture: o.capture ?? [], mapping: o.mapping ?? [], ...(o.library !== undefined ? { library: o.library } : {}),
         onProgress: (done, total) => { bar ??= progressBar(total, 'stats'); bar.update(done); },
       }).finally(() => bar?.stop());
