@@ -14,6 +14,7 @@
  * Sites (op, dims, types, source, module) are plain strings, interned in a SiteTable that can
  * be shared by several traces (a replay and its capture trace).
  */
+import { IdIndex } from '../model/id-index.js';
 import { apiKindOf, linkLaunches, type LaunchLinks } from './launch-link.js';
 import type { TraceRecords } from './records/trace-records.js';
 
@@ -47,41 +48,8 @@ export const LIBRARY_FRAMES = /^(?:<built-in|<frozen|<string>|<lambda>|nn\.Modul
 
 const MODULE_PREFIX = 'nn.Module: ';
 
-/**
- * Row of an id (External id, correlation): a dense table when the ids are small non-negative
- * integers (the usual case), else a Map. Ids read from a Float64Array are heap numbers, and a
- * Map keyed by them costs about 2 µs per insert: 0.4 s for the ops of a 150 MB trace.
- */
-export class IdIndex {
-  private readonly dense: Int32Array | undefined;
-  private readonly map: Map<number, number> | undefined;
+export { IdIndex } from '../model/id-index.js';
 
-  /** The first row with each id wins when `first`, else the last. */
-  constructor(ids: Float64Array, first = false) {
-    let max = -1;
-    let ok = true;
-    for (let i = 0; i < ids.length; i++) {
-      const x = ids[i]!;
-      if (x !== x) continue;
-      if (!(x >= 0 && x <= 0x7fffffff && x === Math.floor(x))) { ok = false; break; }
-      if (x > max) max = x;
-    }
-    if (ok && max < 4 * ids.length + 65536) {
-      const d = (this.dense = new Int32Array(max + 1).fill(-1));
-      for (let i = 0; i < ids.length; i++) { const x = ids[i]!; if (x === x && (!first || d[x]! < 0)) d[x] = i; }
-    } else {
-      const m = (this.map = new Map());
-      for (let i = 0; i < ids.length; i++) { const x = ids[i]!; if (x === x && (!first || !m.has(x))) m.set(x, i); }
-    }
-  }
-
-  /** Row of id x, or -1. */
-  get(x: number): number {
-    if (x !== x) return -1;
-    if (this.dense) return x >= 0 && x < this.dense.length && x === Math.floor(x) ? this.dense[x]! : -1;
-    return this.map!.get(x) ?? -1;
-  }
-}
 
 /** Spans on threads: what the containment sweep walks. */
 interface Spans { count: number; start: Float64Array; dur: Float64Array; thread: Int32Array }

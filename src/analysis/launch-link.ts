@@ -9,6 +9,7 @@
  * the replay: they all carry its correlation and all match it.
  */
 import type { TraceRecords } from './records/trace-records.js';
+import { IdIndex } from '../model/id-index.js';
 
 /** What a runtime / driver call does. */
 export type ApiKind = 'kernel' | 'graph' | 'memcpy' | 'memset' | 'sync' | 'wait' | 'other';
@@ -70,27 +71,28 @@ export interface LaunchLinks {
  * `launches: true`; without them every activity is unmatched.
  */
 export function linkLaunches(r: TraceRecords, examples = 5): LaunchLinks {
+  const memo = linksMemo.get(r);
+  if (memo && memo.examples >= examples) return memo.links;
   const d = r.device;
   const l = r.launches;
   const kinds = r.apiNames.map(apiKindOf);
-  const byCorr = new Map<number, number>();
-  if (l) {
-    for (let i = 0; i < l.count; i++) {
-      const c = l.corr[i]!;
-      // the first call with the id wins (a correlation is unique per process and run)
-      if (c === c && !byCorr.has(c)) byCorr.set(c, i);
-    }
-  }
+  // the first call with the id wins (a correlation is unique per process and run)
+  const byCorr = new IdIndex(l ? l.corr : new Float64Array(0), true);
   const launchOf = new Int32Array(d.count).fill(-1);
   let matched = 0;
   let withoutCorrelation = 0;
   const unmatchedExamples: number[] = [];
   for (let i = 0; i < d.count; i++) {
     const c = d.corr[i]!;
-    const k = c === c ? byCorr.get(c) : undefined;
-    if (k !== undefined) { launchOf[i] = k; matched++; continue; }
+    const k = byCorr.get(c);
+    if (k >= 0) { launchOf[i] = k; matched++; continue; }
     if (c !== c) withoutCorrelation++;
     if (unmatchedExamples.length < examples) unmatchedExamples.push(i);
   }
-  return { launchOf, kinds, matched, unmatched: d.count - matched, withoutCorrelation, unmatchedExamples };
+  const links = { launchOf, kinds, matched, unmatched: d.count - matched, withoutCorrelation, unmatchedExamples };
+  linksMemo.set(r, { examples, links });
+  return links;
 }
+
+/** Links computed once per records (the idle, launch and attribution views all ask). */
+const linksMemo = new WeakMap<TraceRecords, { examples: number; links: LaunchLinks }>();

@@ -9,6 +9,7 @@
  * part is subtracted from the parent's self time.
  */
 import { Route, type DeviceAttribution } from './attribution.js';
+import { IdIndex } from '../model/id-index.js';
 import type { OpKey, TraceRecords } from './collect.js';
 import type { RankData } from './timeline.js';
 
@@ -87,22 +88,24 @@ function orderByThread(r: TraceRecords): { order: Uint32Array; bounds: Int32Arra
   return { order, bounds };
 }
 
-/** Which op launched each device activity (index into records.ops, -1 for none): by `External id`. */
+const deviceOpsMemo = new WeakMap<TraceRecords, Int32Array>();
+
+/**
+ * Which op launched each device activity (index into records.ops, -1 for none): by `External id`
+ * (the last op with an id wins). Computed once per records (the op, efficiency and attribution
+ * views all ask).
+ */
 export function deviceOps(r: TraceRecords): Int32Array {
+  const memo = deviceOpsMemo.get(r);
+  if (memo) return memo;
   const o = r.ops;
   const d = r.device;
   const out = new Int32Array(d.count).fill(-1);
-  if (!o) return out;
-  const byExt = new Map<number, number>();
-  for (let i = 0; i < o.count; i++) {
-    const x = o.ext[i]!;
-    if (x === x) byExt.set(x, i);
+  if (o) {
+    const byExt = new IdIndex(o.ext);
+    for (let i = 0; i < d.count; i++) out[i] = byExt.get(d.ext[i]!);
   }
-  for (let i = 0; i < d.count; i++) {
-    const x = d.ext[i]!;
-    const op = x === x ? byExt.get(x) : undefined;
-    if (op !== undefined) out[i] = op;
-  }
+  deviceOpsMemo.set(r, out);
   return out;
 }
 

@@ -429,7 +429,7 @@ export function clientMain(data: ReportData, U: typeof uPlot): void {
   const CAUSES: [string, string][] = [['hostBound', 'host-bound'], ['sync', 'synchronization'], ['launchLatency', 'launch latency'], ['crossStream', 'cross-stream'], ['inGraph', 'in-graph'], ['other', 'other']];
   type IdleRow = NonNullable<typeof idle>['devices'][number];
   if (idle && idle.devices.some((d) => d.available)) {
-    const rows = idle.steps.length > 0 ? idle.steps.map((st) => ({ name: `${st.label} #${st.index}`, causes: st.causes as Record<string, number> }))
+    const rows = idle.steps.length > 0 ? idle.steps.map((st) => ({ name: `${st.label} step ${st.index}`, causes: st.causes as Record<string, number> }))
       : idle.devices.filter((d) => d.available).map((d) => ({ name: `${d.label} ${d.device}`, causes: d.causes as Record<string, number> }));
     const x = rows.map((_, i) => i);
     chart('chart-idle', {
@@ -440,7 +440,7 @@ export function clientMain(data: ReportData, U: typeof uPlot): void {
         { ...AXIS, values: msAxis, size: 76 },
       ],
       series: [{ label: 'row', value: (_u, v) => (v === null ? '—' : rows[v]?.name ?? '') },
-        ...CAUSES.map(([, label], k) => ({ label, stroke: colorOf(k), width: 2, points: { show: rows.length <= 200, size: 5, fill: colorOf(k) }, value: legendMs }))],
+        ...CAUSES.map(([, label], k) => ({ label, stroke: colorOf(k), width: 2, points: { show: false }, value: legendMs }))],
     }, [x, ...CAUSES.map(([key]) => rows.map((r) => ms(r.causes[key] ?? 0)))]);
   } else note('chart-idle', s.notes.find((m) => m.startsWith('idle and launch views:')) ?? 'No idle time could be attributed (no launches linked).');
   table<IdleRow>('table-idle', 'idle', [
