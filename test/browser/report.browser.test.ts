@@ -319,3 +319,28 @@ test('the report renders the same under the browser locales en-US@posix, de-DE a
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the report of a torch_npu profile in Chromium says NPU, never GPU, and shows the op-type table with the vendor\'s rows', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'traceforge-browser-npu-'));
+  const level1 = path.join(ROOT, 'test', 'fixtures', 'real', 'ascend', 'level1');
+  const out = await writeReport([level1], { output: path.join(dir, 'report.html') });
+  const o = await open(out.output);
+  try {
+    const text = await o.page.locator('body').innerText();
+    assert.doesNotMatch(text, /\bGPUs?\b/);
+    assert.match(text, /\bNPU busy\b/);
+    // every OP Type of rank 0's op_statistic.csv (the vendor's own table) is a row of the page's op-type table
+    const csv = readFileSync(path.join(level1, 'rank0_ascend_pt', 'ASCEND_PROFILER_OUTPUT', 'op_statistic.csv'), 'utf8').split(/\r?\n/).filter((l) => l.trim() !== '');
+    const header = csv[0]!.split(',');
+    const col = header.findIndex((h) => h.trim() === 'OP Type');
+    const types = new Set(csv.slice(1).map((l) => l.split(',')[col]!.trim()));
+    assert.ok(types.size > 5);
+    const table = await o.page.locator('#table-op-types').innerText();
+    for (const t of types) assert.ok(table.includes(t), `op type ${t} in the page's table`);
+    assert.deepEqual(o.errors, []);
+    assert.deepEqual(o.requests, [o.url]);
+  } finally {
+    await o.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
