@@ -137,9 +137,13 @@ export function idleView(linked: readonly LinkedRank[], stepsOf: (rank: RankData
     });
     cpuDuringIdle(x.rank.records, hostBoundWindows(r.pieces, STALL_NS), cpu);
   }
-  // stalls first: a function that held the device up for long gaps outranks the launch overhead
-  // spread over hundreds of short gaps (eager launch-bound code); then all host-bound time
-  const cpuRows = [...cpu.values()].sort((a, b) => b.stallNs - a.stallNs || b.ns - a.ns || (a.name < b.name ? -1 : 1)).slice(0, top)
+  // grouped by kind (Python functions, CPU ops, annotations: three layers of the same time, and
+  // an enclosing step annotation would otherwise top every list), each kind ranked with stalls
+  // first: a function that held the device up for long gaps outranks the launch overhead spread
+  // over hundreds of short gaps (eager launch-bound code); then all host-bound time
+  const KIND_ORDER = ['python', 'op', 'annotation'];
+  const cpuRows = KIND_ORDER.flatMap((kind) => [...cpu.values()].filter((e) => e.kind === kind)
+    .sort((a, b) => b.stallNs - a.stallNs || b.ns - a.ns || (a.name < b.name ? -1 : 1)).slice(0, top))
     .map((e) => ({ kind: e.kind, name: e.name, us: us(e.ns), stallUs: us(e.stallNs), share: hostBound > 0 ? Math.round((e.ns / hostBound) * 1e6) / 1e6 : 0 }));
   return { devices, steps, bins, cpu: cpuRows, hostBoundUs: us(hostBound) };
 }

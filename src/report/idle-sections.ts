@@ -52,7 +52,7 @@ export function idleSections(r: StatsResult, opts: SectionOptions): Section[] {
     view: 'idle', name: 'idleCpu', title: `What the CPU was doing while the device waited for it (host-bound: ${duration(v.hostBoundUs)})`,
     columns: [col('kind', 'kind', 'left'), col('name', 'name', 'left', { shrink: true, min: 30 }), col('in stalls', 'stallUs'), col('idle covered', 'us', 'right', { drop: 3 }), col('% host-bound', 'share')],
     rows: list.map((c) => [txt(c.kind), txt(c.name), dur(c.stallUs), dur(c.us), pct(c.share)]),
-    notes: [...notes, 'self time of the innermost Python function (built-in calls folded into their caller), CPU op and annotation on the launching thread; in stalls: inside gaps of 100 µs or more; ranked by time in stalls, then idle covered'],
+    notes: [...notes, 'self time of the innermost Python function (built-in calls folded into their caller), CPU op and annotation on the launching thread; in stalls: inside gaps of 100 µs or more; Python functions first, then CPU ops, then annotations (three layers of the same time), each ranked by time in stalls, then idle covered'],
   });
   return out;
 }
