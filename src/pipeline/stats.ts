@@ -320,9 +320,12 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
   suspectDurations(ranks, npu, diagnostics, notes, opts.dropSuspect === true);
 
   // CSV-only torch_npu ranks have no device timeline: the views that need it leave them out, and say so once
-  const timed = partial.length === 0 ? ranks : ranks.filter((_, k) => !partial.some((p) => p.k === k));
+  const isTimed = (k: number): boolean => !partial.some((p) => p.k === k);
+  const timed = partial.length === 0 ? ranks : ranks.filter((_, k) => isTimed(k));
+  /** npu[] of the timed ranks: every view that reads `timelines` takes `timed` (same indices). */
+  const timedNpu = partial.length === 0 ? npu : npu.filter((_, k) => isTimed(k));
   if (partial.length > 0) {
-    const needs = views.filter((v) => v === 'summary' || v === 'category' || v === 'rank' || v === 'step' || v === 'kernel');
+    const needs = views.filter((v) => v === 'summary' || v === 'category' || v === 'rank' || v === 'step' || v === 'kernel' || v === 'idle' || v === 'launch' || v === 'comm');
     if (needs.length > 0 || opts.utilization) {
       for (const p of partial) notes.push(`${ranks[p.k]!.label}: ${partialMessage(p.profile, `the ${[...needs.map((v) => (v === 'kernel' ? '% busy of the kernel' : v)), ...(opts.utilization ? ['utilization'] : [])].join(', ')} view(s)`)}; left out of them`);
     }
@@ -405,7 +408,7 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
     }
   }
   if (want('idle') || want('launch')) {
-    const linked = linkRanks(ranks, timelines, npu);
+    const linked = linkRanks(timed, timelines, timedNpu);
     let unmatched = 0;
     let noCorrelation = 0;
     for (const x of linked) {
@@ -444,7 +447,7 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
       if (files && data) npuComm.push({ label: data.label, rank: data.rank, files });
       else if (j.ascend) notes.push(`comm view: ${data?.label ?? j.path}: no communication.json or communication_matrix.json (written at profiler Level 1 and above, multi-rank runs)`);
     });
-    const c = commView(ranks, timelines, cats, steps, npuComm.length > 0 ? hcomGroupSizes(npuComm) : undefined);
+    const c = commView(timed, timelines, cats, steps, npuComm.length > 0 ? hcomGroupSizes(npuComm) : undefined);
     result.comm = c.view;
     for (const d of c.diagnostics) { for (const ex of d.examples) diagnostics.add(d.name, ex, 0); diagnostics.add(d.name, undefined, d.count); }
     result.diagnostics = diagnostics.list();

@@ -231,3 +231,24 @@ test('stats tables of an NPU profile say NPU', () => {
   assert.doesNotMatch(r.stdout, /\bGPUs?\b/);
   assert.match(r.stdout, /NPU busy/);
 });
+
+test('a CSV-only rank before a rank with its timeline: the timeline views take the timed rank only, the comm view both ranks\' vendor files', async () => {
+  await withTempDir('ascend-mixed', async (dir) => {
+    cpSync(TEXT1, dir, { recursive: true });
+    rmSync(path.join(rankDir(dir, 0), 'ASCEND_PROFILER_OUTPUT', 'trace_view.json'));
+    const r = await statsOf([dir], { views: ['summary', 'idle', 'launch', 'comm'] });
+    // rank 0 sorts first but has no device timeline: every timeline view is rank 1's alone
+    assert.deepEqual(r.summary!.map((s) => s.label), ['RANK01']);
+    assert.ok(r.notes.some((n) => n.startsWith('RANK00:') && n.includes('idle') && n.includes('comm')), r.notes.join('\n'));
+    // communication.json of both ranks is read (independently: the vendor's Total Op Info per rank)
+    const total = (k: number): number => {
+      const j = JSON.parse(readFileSync(path.join(rankDir(dir, k), 'ASCEND_PROFILER_OUTPUT', 'communication.json'), 'utf8')) as Record<string, Record<string, Record<string, { 'Communication Time Info': { 'Elapse Time(ms)': number } }>>>;
+      let ms = 0;
+      for (const step of Object.values(j)) for (const group of Object.values(step)) ms += group['Total Op Info']?.['Communication Time Info']['Elapse Time(ms)'] ?? 0;
+      return ms;
+    };
+    const per = r.comm!.ascend!.perRank;
+    assert.deepEqual(per.map((p) => p.rank), [0, 1]);
+    for (const k of [0, 1]) assert.ok(total(k) > 0 && Math.abs(per[k]!.elapseUs - total(k) * 1000) < 0.1, `${per[k]!.elapseUs} vs ${total(k) * 1000}`);
+  });
+});
