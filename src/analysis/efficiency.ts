@@ -19,6 +19,7 @@
  * carries them as numbers, which are exact below 2^53 (9.007e15) — `exact: false` on a row whose
  * totals are above that.
  */
+import { medianOf } from './kernels.js';
 import { type DevicePeak, computeRoof, peakOf } from './device-peaks.js';
 import { deviceOps, opKeyId, opTree } from './ops.js';
 import { estimateOp, hasModel, type Family, type PerfEstimate, type Precision } from './perf-models/index.js';
@@ -140,12 +141,7 @@ interface Acc {
   kernels: Map<string, { calls: number; ns: number; soleNs: number; soleFlops: bigint | null; soleBytes: bigint | null }>;
 }
 
-const median = (v: number[]): number | null => {
-  if (v.length === 0) return null;
-  const s = [...v].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
+const median = (v: number[]): number | null => (v.length === 0 ? null : medianOf(v));
 const mean = (v: number[]): number | null => (v.length === 0 ? null : v.reduce((a, b) => a + b, 0) / v.length);
 const us = (ns: number): number => Math.round(ns) / 1000;
 
