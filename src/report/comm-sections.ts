@@ -8,12 +8,9 @@ import { uniqueShortNames } from '../analysis/names.js';
 import type { DiffResult } from '../analysis/diff.js';
 import type { StatsResult } from '../analysis/result.js';
 import { count, duration } from './format.js';
-import type { Align, Cell, Column, Section, SectionOptions } from './sections.js';
+import { col, dur, num, txt } from './cells.js';
+import type { Cell, Section, SectionOptions } from './sections.js';
 
-const col = (title: string, key: string, align: Align = 'right', extra: Partial<Column> = {}): Column => ({ title, key, align, ...extra });
-const dur = (us: number | null): Cell => ({ text: duration(us), value: us });
-const num = (n: number): Cell => ({ text: count(n), value: n });
-const txt = (s: string, value: string | null = s): Cell => ({ text: s, value });
 const fixed = (x: number | null, digits: number): Cell => ({ text: x === null ? '-' : x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }), value: x });
 
 /** Bytes with a binary-free decimal unit: `33.55 MB`, `424 B`. */

@@ -8,8 +8,9 @@ import type {
   ApiDiffRow, CategoryDiffRow, DiffResult, DiffRow, KernelDiffRow, Measure, OpDiffRow, RankDiffRow, StepDiffRow, TotalRow,
 } from '../analysis/diff.js';
 import { count, duration, shape, typeList } from './format.js';
+import { col, dur, limit, txt } from './cells.js';
 import { rate } from './efficiency-sections.js';
-import { deviceWords, type Align, type Cell, type Column, type Section } from './sections.js';
+import { deviceWords, type Cell, type Column, type Section } from './sections.js';
 import { commDiffSection } from './comm-sections.js';
 
 export interface DiffSectionOptions {
@@ -46,21 +47,12 @@ function perUnit(n: number): string {
 }
 
 const r6 = (x: number | null): number | null => (x === null || !Number.isFinite(x) ? x : Math.round(x * 1e6) / 1e6);
-const dur = (us: number | null | undefined): Cell => ({ text: us === null || us === undefined ? '-' : duration(us), value: us ?? null });
 const sdur = (us: number | null): Cell => ({ text: signedDuration(us), value: us });
 const calls = (n: number | null | undefined): Cell => ({ text: n === null || n === undefined ? '-' : perUnit(n), value: n ?? null });
 const change = (x: number | null, status?: string): Cell => ({ text: status === 'removed' || status === 'added' ? (status === 'added' ? 'new' : 'removed') : signedPercent(x), value: r6(x) });
-const txt = (s: string, value: string | null = s): Cell => ({ text: s, value });
-const col = (title: string, key: string, align: Align = 'right', extra: Partial<Column> = {}): Column => ({ title, key, align, ...extra });
 
 function unitWord(r: DiffResult): string {
   return r.normalization.per === 'step' ? 'per step' : r.normalization.per === 'second' ? 'per second of profile' : 'per profile';
-}
-
-function limit<T>(rows: readonly T[], top: number | undefined, what: string, notes: string[]): T[] {
-  if (top === undefined || rows.length <= top) return [...rows];
-  notes.push(`${rows.length - top} more ${what} not shown (--top ${rows.length} shows all)`);
-  return rows.slice(0, top);
 }
 
 /** The headline: GPU busy time per unit on both sides. */

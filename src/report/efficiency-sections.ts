@@ -4,15 +4,11 @@
  */
 import type { StatsResult } from '../analysis/result.js';
 import { PIPE_COLUMNS, type NpuPipeRow } from '../analysis/npu-pipes.js';
-import { count, duration, percent, shape, typeList } from './format.js';
-import type { Cell, Column, Section, SectionOptions } from './sections.js';
+import { count, shape, typeList } from './format.js';
+import { col, dur, num, pct, txt } from './cells.js';
+import type { Cell, Section, SectionOptions } from './sections.js';
 
-const col = (title: string, key: string, align: 'left' | 'right' = 'right', extra: Partial<Column> = {}): Column => ({ title, key, align, ...extra });
-const txt = (s: string, value: string | null = s): Cell => ({ text: s, value });
 const empty: Cell = { text: '', value: null };
-const dur = (us: number | null): Cell => ({ text: duration(us), value: us });
-const pct = (x: number | null): Cell => ({ text: percent(x), value: x === null ? null : Math.round(x * 1e6) / 1e6 });
-const num = (n: number): Cell => ({ text: count(n), value: n });
 
 /** A rate with 3 significant digits at least (`722`, `27.2`, `0.0123`); `-` for null. */
 export function rate(x: number | null): string {

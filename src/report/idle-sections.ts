@@ -3,14 +3,10 @@ import { uniqueShortNames } from '../analysis/names.js';
 import { IDLE_CAUSES, IDLE_CAUSE_TITLES } from '../analysis/idle.js';
 import type { CauseUs } from '../analysis/idle-view.js';
 import type { StatsResult } from '../analysis/result.js';
-import { count, duration, percent } from './format.js';
+import { count, duration } from './format.js';
+import { col, dur, limit, num, pct, txt } from './cells.js';
 import type { Cell, Column, Section, SectionOptions } from './sections.js';
 
-const dur = (us: number | null): Cell => ({ text: duration(us), value: us });
-const pct = (x: number | null): Cell => ({ text: percent(x), value: x === null ? null : Math.round(x * 1e6) / 1e6 });
-const num = (n: number | null): Cell => ({ text: n === null ? '-' : count(n), value: n });
-const txt = (s: string, value: string | null = s): Cell => ({ text: s, value });
-const col = (title: string, key: string, align: 'left' | 'right' = 'right', extra: Partial<Column> = {}): Column => ({ title, key, align, ...extra });
 
 const causeCols = (): Column[] => IDLE_CAUSES.map((c, k) => col(IDLE_CAUSE_TITLES[c], `${c}Us`, 'right', { drop: k < 3 ? 0 : 10 + k }));
 const causeCells = (c: CauseUs | null): Cell[] => IDLE_CAUSES.map((k) => (c ? dur(c[k]) : txt('n/a', null)));
@@ -45,9 +41,7 @@ export function idleSections(r: StatsResult, opts: SectionOptions): Section[] {
     notes: [],
   });
   const notes: string[] = [];
-  const top = opts.top;
-  const list = top !== undefined && v.cpu.length > top ? v.cpu.slice(0, top) : v.cpu;
-  if (list.length < v.cpu.length) notes.push(`${v.cpu.length - list.length} more rows not shown (--top ${v.cpu.length} shows all)`);
+  const list = limit(v.cpu, opts.top, 'rows', notes);
   out.push({
     view: 'idle', name: 'idleCpu', title: `What the CPU was doing while the device waited for it (host-bound: ${duration(v.hostBoundUs)})`,
     columns: [col('kind', 'kind', 'left'), col('name', 'name', 'left', { shrink: true, min: 30 }), col('in stalls', 'stallUs'), col('idle covered', 'us', 'right', { drop: 3 }), col('% host-bound', 'share')],
@@ -61,8 +55,7 @@ export function launchSections(r: StatsResult, opts: SectionOptions): Section[] 
   const v = r.launch;
   if (!v) return [];
   const notes: string[] = [];
-  const list = opts.top !== undefined && v.rows.length > opts.top ? v.rows.slice(0, opts.top) : v.rows;
-  if (list.length < v.rows.length) notes.push(`${v.rows.length - list.length} more rows not shown (--top ${v.rows.length} shows all)`);
+  const list = limit(v.rows, opts.top, 'rows', notes);
   const short = opts.fullNames ? list.map((x) => x.name) : uniqueShortNames(list.map((x) => x.name));
   const rows: Section = {
     view: 'launch', name: 'launch', title: `Launch path per kernel (${count(v.calls)} launch calls)`,

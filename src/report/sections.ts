@@ -7,6 +7,7 @@ import { uniqueShortNames } from '../analysis/names.js';
 import { pythonFloatText } from '../analysis/op-statistic.js';
 import type { OpTypeTable, StatsResult, StatsView } from '../analysis/result.js';
 import { count, duration, percent, shape, typeList } from './format.js';
+import { col, dur, limit, num, pct, txt } from './cells.js';
 import { efficiencySections } from './efficiency-sections.js';
 import { idleSections, launchSections } from './idle-sections.js';
 import { sourceSections } from './source-sections.js';
@@ -56,19 +57,6 @@ export interface SectionOptions {
   top?: number;
   /** Full kernel names in `text` too (Markdown can choose either). */
   fullNames?: boolean;
-}
-
-const dur = (us: number | null): Cell => ({ text: duration(us), value: us });
-const pct = (x: number | null): Cell => ({ text: percent(x), value: x === null ? null : Math.round(x * 1e6) / 1e6 });
-const num = (n: number): Cell => ({ text: count(n), value: n });
-const txt = (s: string, value: string | null = s): Cell => ({ text: s, value });
-
-const col = (title: string, key: string, align: Align = 'right', extra: Partial<Column> = {}): Column => ({ title, key, align, ...extra });
-
-function limit<T>(rows: readonly T[], top: number | undefined, what: string, notes: string[]): T[] {
-  if (top === undefined || rows.length <= top) return [...rows];
-  notes.push(`${rows.length - top} more ${what} not shown (--top ${rows.length} shows all)`);
-  return rows.slice(0, top);
 }
 
 function names(full: readonly string[], opts: SectionOptions): string[] {

@@ -6,19 +6,15 @@
 import type { StatsResult, StatsView } from '../analysis/result.js';
 import type { SourceStat } from '../analysis/source-view.js';
 import { count, duration, percent } from './format.js';
-import type { Cell, Column, Section, SectionOptions } from './sections.js';
+import { col, limit } from './cells.js';
+import type { Cell, Section, SectionOptions } from './sections.js';
 
 const cell = (text: string, value: string | number | null = text): Cell => ({ text, value });
-const col = (title: string, key: string, align: 'left' | 'right' = 'right', extra: Partial<Column> = {}): Column => ({ title, key, align, ...extra });
 const share = (x: number): Cell => cell(percent(x), Math.round(x * 1e6) / 1e6);
 
 function rowsSection(view: StatsView, rows: readonly SourceStat[], opts: SectionOptions, title: string, what: string): Section {
   const notes: string[] = [];
-  let list = [...rows];
-  if (opts.top !== undefined && list.length > opts.top) {
-    notes.push(`${list.length - opts.top} more ${what} not shown (--top ${list.length} shows all)`);
-    list = list.slice(0, opts.top);
-  }
+  const list = limit(rows, opts.top, what, notes);
   const empty = cell('', null);
   const out: Cell[][] = [];
   const sub: boolean[] = [];
