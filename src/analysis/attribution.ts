@@ -14,7 +14,8 @@
  * Sites (op, dims, types, source, module) are plain strings, interned in a SiteTable that can
  * be shared by several traces (a replay and its capture trace).
  */
-import { IdIndex } from '../model/id-index.js';
+import { indexOfIds } from '../model/id-index.js';
+import { threadOrder } from '../model/order.js';
 import { apiKindOf, linkLaunches, type LaunchLinks } from './launch-link.js';
 import type { TraceRecords } from './records/trace-records.js';
 
@@ -48,19 +49,12 @@ export const LIBRARY_FRAMES = /^(?:<built-in|<frozen|<string>|<lambda>|nn\.Modul
 
 const MODULE_PREFIX = 'nn.Module: ';
 
-export { IdIndex } from '../model/id-index.js';
-
 
 /** Spans on threads: what the containment sweep walks. */
 interface Spans { count: number; start: Float64Array; dur: Float64Array; thread: Int32Array }
 
 /** Indices of `s` sorted by (thread, start ascending, duration descending). */
-function orderOf(s: Spans, rows?: ArrayLike<number>): Uint32Array {
-  const n = rows ? rows.length : s.count;
-  const order = new Uint32Array(n);
-  for (let k = 0; k < n; k++) order[k] = rows ? rows[k]! : k;
-  return order.sort((a, b) => s.thread[a]! - s.thread[b]! || s.start[a]! - s.start[b]! || s.dur[b]! - s.dur[a]! || a - b);
-}
+const orderOf = (s: Spans, rows?: ArrayLike<number>): Uint32Array => threadOrder(s, rows).order;
 
 /**
  * For each query row (a launch), the spans containing it on its thread, outermost first:
@@ -143,7 +137,7 @@ export function launchSites(r: TraceRecords, table: SiteTable, rows?: ArrayLike<
   }
   const o = r.ops;
   if (o && o.count > 0) {
-    const byExt = new IdIndex(o.ext);
+    const byExt = indexOfIds(o.ext);
     const viaContainment: number[] = [];
     for (let k = 0; k < rows.length; k++) {
       const i = rows[k]!;
@@ -176,11 +170,23 @@ export function launchSites(r: TraceRecords, table: SiteTable, rows?: ArrayLike<
       module[q] = mod;
     });
   }
+  // a site per (op key, source, module), looked up without building the table's string key per launch
+  const plain = new Int32Array(r.opKeys.length + 1).fill(-1);
+  const framed = new Map<string, number>();
   for (let k = 0; k < rows.length; k++) {
     const i = rows[k]!;
     const op = opOf[i]!;
-    const key = op >= 0 ? r.opKeys[o!.key[op]!]! : undefined;
-    site[i] = table.id({ op: key?.name ?? '', dims: key?.dims ?? '', types: key?.types ?? '', source: source[i] ?? '', module: module[i] ?? '' });
+    const kid = op >= 0 ? o!.key[op]! : -1;
+    const src = source[i] ?? '';
+    const mod = module[i] ?? '';
+    const ck = src === '' && mod === '' ? undefined : `${kid}\u0001${src}\u0001${mod}`;
+    let id = ck === undefined ? plain[kid + 1]! : framed.get(ck) ?? -1;
+    if (id < 0) {
+      const key = kid >= 0 ? r.opKeys[kid]! : undefined;
+      id = table.id({ op: key?.name ?? '', dims: key?.dims ?? '', types: key?.types ?? '', source: src, module: mod });
+      if (ck === undefined) plain[kid + 1] = id; else framed.set(ck, id);
+    }
+    site[i] = id;
   }
   return { site, op: opOf };
 }
@@ -213,7 +219,9 @@ export function attributeEager(r: TraceRecords, table: SiteTable, library?: RegE
   const route = new Uint8Array(d.count);
   const opInstance = new Float64Array(d.count).fill(-1);
   const o = r.ops;
-  const byExt = new IdIndex(o?.ext ?? new Float64Array(0));
+  const byExt = indexOfIds(o?.ext ?? new Float64Array(0));
+  /** Site of an op key without source or module, per key id (-1: not made yet). */
+  const opOnly = new Int32Array(r.opKeys.length).fill(-1);
   for (let i = 0; i < d.count; i++) {
     const li = links.launchOf[i]!;
     if (li >= 0 && links.kinds[r.launches!.name[li]!] === 'graph') { route[i] = Route.GraphUnattributed; continue; }
@@ -229,8 +237,13 @@ export function attributeEager(r: TraceRecords, table: SiteTable, library?: RegE
         site[i] = table.id({ ...s, op: k.name, dims: k.dims, types: k.types });
       }
     } else if (extOp !== undefined) {
-      const k = r.opKeys[o!.key[extOp]!]!;
-      site[i] = table.id({ op: k.name, dims: k.dims, types: k.types, source: '', module: '' });
+      const kid = o!.key[extOp]!;
+      let id = opOnly[kid]!;
+      if (id < 0) {
+        const k = r.opKeys[kid]!;
+        id = opOnly[kid] = table.id({ op: k.name, dims: k.dims, types: k.types, source: '', module: '' });
+      }
+      site[i] = id;
       route[i] = Route.Eager;
     }
   }

@@ -21,7 +21,7 @@
  * the few members needed are located by their byte spans.
  */
 import { F, type ScanHandler, type ScannedEvent, type TopLevelEntry } from '../io/scanner.js';
-import { argsOf, objectMemberSpans } from '../io/fields.js';
+import { argSpans, argsOf } from '../io/fields.js';
 import { decodeName, eqAt, externalIdOf, numberAt, sameBytes, stringValue } from '../io/arg-spans.js';
 import { TimeBase, durationNs } from '../model/time.js';
 import { ByteInterner } from '../model/interner.js';
@@ -153,7 +153,11 @@ export class StatsCollector implements ScanHandler {
   private readonly file: string;
   private readonly countApi: boolean;
 
+  /** The scanner records `args` members (ScannedEvent.m) when a builder reads args. */
+  readonly argMembers: boolean;
+
   constructor(private readonly opts: CollectOptions) {
+    this.argMembers = opts.ops === true || opts.launches === true || opts.groups === true || opts.collectives === true;
     if (opts.ops) this.ops = new OpBuilder(opts.opArgs === true);
     if (opts.python) this.python = new PythonBuilder();
     if (opts.collectives) this.ascend.collectives = this.coll = new CollectiveBuilder();
@@ -242,7 +246,7 @@ export class StatsCollector implements ScanHandler {
       case Role.Memcpy: this.deviceActivity(ev, KIND_MEMCPY, start, dur, pid); return;
       case Role.Memset: this.deviceActivity(ev, KIND_MEMSET, start, dur, pid); return;
       case Role.Api:
-        if (this.opts.launches) this.launches.add(b, f, api, start, dur, this.threads.id(b, f, pid));
+        if (this.opts.launches) this.launches.add(ev, api, start, dur, this.threads.id(b, f, pid));
         return;
       case Role.Python:
         this.python?.add(ev, start, dur, this.threads.id(b, f, pid));
@@ -291,7 +295,7 @@ export class StatsCollector implements ScanHandler {
     const as = f[2 * F.args]!;
     if (as >= 0 && (this.ops || this.opts.launches)) {
       const o = this.deviceArgs;
-      objectMemberSpans(b, as, f[2 * F.args + 1]!, DEVICE_KEYS, o, 3);
+      argSpans(ev, DEVICE_KEYS, o, 3);
       ext = o[0]! >= 0 ? numberAt(b, o[0]!, o[1]!) : numberAt(b, o[2]!, o[3]!);
       corr = numberAt(b, o[4]!, o[5]!);
       stream = numberAt(b, o[6]!, o[7]!);
@@ -299,7 +303,7 @@ export class StatsCollector implements ScanHandler {
     let group = -1;
     if (this.opts.groups && cat === this.opts.communication && as >= 0) {
       const o = this.groupArgs;
-      objectMemberSpans(b, as, f[2 * F.args + 1]!, PG_KEYS, o);
+      argSpans(ev, PG_KEYS, o);
       if (o[0]! >= 0) {
         const g = stringValue(b, [o[0]!, o[1]!]);
         group = this.groupIds.get(g) ?? -1;

@@ -18,7 +18,9 @@
  * a kernel whose op differs between them is left unattributed. What matches nothing stays
  * "graph replay, unattributed".
  */
-import { IdIndex, attributeEager, launchSites, Route, type DeviceAttribution, type Site, type SiteTable } from './attribution.js';
+import { indexOfIds } from '../model/id-index.js';
+import { sortIfNeeded } from '../model/order.js';
+import { attributeEager, launchSites, Route, type DeviceAttribution, type Site, type SiteTable } from './attribution.js';
 import { apiKindOf, linkLaunches, type LaunchLinks } from './launch-link.js';
 import type { TraceRecords } from './records/trace-records.js';
 
@@ -93,7 +95,7 @@ function captureSeqs(src: GraphSource, table: SiteTable, library: RegExp | undef
   const kinds = r.apiNames.map(apiKindOf);
   const begin = r.apiNames.map((n) => /^(?:cuda|hip|cu)StreamBeginCapture/.test(n));
   const end = r.apiNames.map((n) => /^(?:cuda|hip|cu)StreamEndCapture/.test(n));
-  const order = Array.from({ length: l.count }, (_, i) => i).sort((a, b) => l.thread[a]! - l.thread[b]! || l.start[a]! - l.start[b]! || a - b);
+  const order = sortIfNeeded(Array.from({ length: l.count }, (_, i) => i), (a, b) => l.thread[a]! - l.thread[b]! || l.start[a]! - l.start[b]! || a - b);
   const regions: { thread: number; start: number; end: number; rows: number[] }[] = [];
   let open: { thread: number; start: number; end: number; rows: number[] } | undefined;
   for (const i of order) {
@@ -131,7 +133,7 @@ function eagerStreams(src: GraphSource, table: SiteTable, library: RegExp | unde
   const d = r.device;
   const links = linkLaunches(r, 0);
   const att = attributeEager(r, table, library, links);
-  const byExt = new IdIndex(r.ops?.ext ?? new Float64Array(0));
+  const byExt = indexOfIds(r.ops?.ext ?? new Float64Array(0));
   const l = r.launches;
   const steps = r.annotations.filter((a) => !a.gpu && /ProfilerStep#|step/i.test(a.name));
   const byPid = new Map<number, number[]>();
@@ -143,7 +145,7 @@ function eagerStreams(src: GraphSource, table: SiteTable, library: RegExp | unde
   }
   const out: EagerStream[] = [];
   for (const rows of byPid.values()) {
-    rows.sort((a, b) => d.start[a]! - d.start[b]! || a - b);
+    sortIfNeeded(rows, (a, b) => d.start[a]! - d.start[b]! || a - b);
     const names = rows.map((i) => r.names[d.name[i]!]!);
     const stepStart = new Uint8Array(rows.length);
     const bs: (number | undefined)[] = new Array(rows.length).fill(undefined);
@@ -275,7 +277,7 @@ export function attributeReplays(r: TraceRecords, att: DeviceAttribution, source
   // replays grouped by their token sequence (and batch size)
   const graphs = new Map<string, { names: string[]; kinds: string; bs: number | undefined; replays: { launch: number; rows: number[] }[] }>();
   for (const [li, rows] of byLaunch) {
-    rows.sort((a, b) => d.start[a]! - d.start[b]! || a - b);
+    sortIfNeeded(rows, (a, b) => d.start[a]! - d.start[b]! || a - b);
     res.kernels += rows.length;
     const names = rows.map((i) => r.names[d.name[i]!]!);
     const bs = bsAround(r, l.thread[li]!, l.start[li]!);

@@ -9,6 +9,7 @@
  * folded into the Python function that made them: a spin loop of `perf_counter_ns` calls is
  * time of the function spinning, not of the clock. Time inside a CPU op is the op's.
  */
+import { sortIfNeeded } from '../model/order.js';
 import type { TraceRecords } from './collect.js';
 
 export type CpuFrameKind = 'python' | 'op' | 'annotation';
@@ -46,7 +47,7 @@ function innermostInto(count: number, start: ArrayLike<number>, dur: ArrayLike<n
   }
   for (const [th, list] of byThread) {
     const w = windows.get(th)!;
-    list.sort((x, y) => start[x]! - start[y]! || dur[y]! - dur[x]!);
+    sortIfNeeded(list, (x, y) => start[x]! - start[y]! || dur[y]! - dur[x]!);
     let wi = 0;
     // credit [a, b) to frame i: its overlap with the windows (calls come in time order)
     const emit = (a: number, b: number, i: number): void => {

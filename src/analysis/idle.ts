@@ -18,6 +18,7 @@
  *
  * The causes partition every gap, so they add up to the idle time exactly (integer ns).
  */
+import { sortIfNeeded } from '../model/order.js';
 import { apiKindOf, linkLaunches, type LaunchLinks } from './launch-link.js';
 import { unionOf, type Segments } from './intervals.js';
 import type { RankData, RankTimeline } from './timeline.js';
@@ -170,7 +171,7 @@ export function idleOfRank(rank: RankData, t: RankTimeline, links: LaunchLinks =
   for (const dv of t.devices) {
     const idx: number[] = [];
     for (let i = 0; i < d.count; i++) if (d.pid[i] === dv.pid) idx.push(i);
-    idx.sort((a, b) => d.start[a]! - d.start[b]! || a - b);
+    sortIfNeeded(idx, (a, b) => d.start[a]! - d.start[b]! || a - b);
     let unmatched = 0;
     for (const i of idx) if (launchOf[i]! < 0) unmatched++;
     // per stream: sorted launch starts (for "previous launch to this stream"); activities by end
@@ -184,7 +185,7 @@ export function idleOfRank(rank: RankData, t: RankTimeline, links: LaunchLinks =
     }
     const streamLaunchSorted = new Map<number, Float64Array>();
     for (const [s, a] of streamLaunches) streamLaunchSorted.set(s, Float64Array.from(a).sort());
-    const byEnd = idx.slice().sort((a, b) => d.start[a]! + d.dur[a]! - (d.start[b]! + d.dur[b]!));
+    const byEnd = sortIfNeeded(idx.slice(), (a, b) => d.start[a]! + d.dur[a]! - (d.start[b]! + d.dur[b]!));
     const ends = Float64Array.from(byEnd, (i) => d.start[i]! + d.dur[i]!);
 
     const causes = zeroCauses();
@@ -288,7 +289,7 @@ export function hostBoundWindows(p: IdlePieces, stallNs: number): Map<number, { 
   }
   const out = new Map<number, { start: Float64Array; end: Float64Array; stall: Uint8Array }>();
   for (const [th, idx] of by) {
-    idx.sort((a, b) => p.start[a]! - p.start[b]!);
+    sortIfNeeded(idx, (a, b) => p.start[a]! - p.start[b]!);
     const s: number[] = [];
     const e: number[] = [];
     const st: number[] = [];

@@ -121,14 +121,16 @@ function queueDepths(rank: RankData, launchOf: Int32Array, buckets: number): Que
   }
   const out: QueueDepth[] = [];
   for (const [th, list] of byStream) {
-    // +1 at the launch call's start, -1 at the activity's end (ends before starts on ties)
+    // +1 at the launch call's start, -1 at the activity's end (ends before starts on ties):
+    // the two sorted lists merged (a native numeric sort of each, no comparator sort of both)
     const n = list.length;
-    const t = new Float64Array(2 * n);
-    const v = new Int8Array(2 * n);
-    list.forEach((i, j) => { t[2 * j] = l.start[launchOf[i]!]!; v[2 * j] = 1; t[2 * j + 1] = d.start[i]! + d.dur[i]!; v[2 * j + 1] = -1; });
-    const order = Array.from({ length: 2 * n }, (_, j) => j).sort((a, b) => t[a]! - t[b]! || v[a]! - v[b]!);
-    const t0 = t[order[0]!]!;
-    const t1 = t[order[order.length - 1]!]!;
+    const st = new Float64Array(n);
+    const en = new Float64Array(n);
+    list.forEach((i, j) => { st[j] = l.start[launchOf[i]!]!; en[j] = d.start[i]! + d.dur[i]!; });
+    st.sort();
+    en.sort();
+    const t0 = Math.min(st[0]!, en[0]!);
+    const t1 = Math.max(st[n - 1]!, en[n - 1]!);
     const span = t1 - t0;
     const timeAt = new Map<number, number>();
     const width = span > 0 ? span / buckets : 1;
@@ -137,14 +139,15 @@ function queueDepths(rank: RankData, launchOf: Int32Array, buckets: number): Que
     let max = 0;
     let prev = t0;
     let bcur = 0;
-    for (const j of order) {
-      const now = t[j]!;
+    for (let a = 0, e = 0; a < n || e < n;) {
+      const end = e < n && (a >= n || en[e]! <= st[a]!);
+      const now = end ? en[e++]! : st[a++]!;
       if (now > prev) timeAt.set(depth, (timeAt.get(depth) ?? 0) + (now - prev));
       prev = now;
       const b = Math.min(series.length - 1, Math.floor((now - t0) / width));
       // buckets passed without an event hold the depth of the moment
       while (bcur < b) { bcur++; if (depth > series[bcur]!) series[bcur] = depth; }
-      depth += v[j]!;
+      depth += end ? -1 : 1;
       if (depth > max) max = depth;
       if (depth > series[b]!) series[b] = depth;
     }

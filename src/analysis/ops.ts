@@ -9,7 +9,8 @@
  * part is subtracted from the parent's self time.
  */
 import { Route, type DeviceAttribution } from './attribution.js';
-import { IdIndex } from '../model/id-index.js';
+import { indexOfIds } from '../model/id-index.js';
+import { threadOrder } from '../model/order.js';
 import type { OpKey, TraceRecords } from './collect.js';
 import type { RankData } from './timeline.js';
 
@@ -67,26 +68,7 @@ function parseOr(raw: string): unknown {
 }
 
 /** Op indices grouped by thread, each group sorted by start ascending, duration descending. */
-function orderByThread(r: TraceRecords): { order: Uint32Array; bounds: Int32Array } {
-  const o = r.ops!;
-  const nThreads = r.threads.length;
-  const count = new Int32Array(nThreads + 1);
-  for (let i = 0; i < o.count; i++) count[o.thread[i]! + 1]!++;
-  for (let t = 0; t < nThreads; t++) count[t + 1]! += count[t]!;
-  const bounds = count.slice();
-  const fill = count.slice(0, nThreads);
-  const order = new Uint32Array(o.count);
-  for (let i = 0; i < o.count; i++) order[fill[o.thread[i]!]!++] = i;
-  const before = (a: number, b: number): number => o.start[a]! - o.start[b]! || o.dur[b]! - o.dur[a]! || a - b;
-  for (let t = 0; t < nThreads; t++) {
-    const lo = bounds[t]!;
-    const hi = bounds[t + 1]!;
-    let sorted = true;
-    for (let k = lo + 1; k < hi; k++) if (before(order[k - 1]!, order[k]!) > 0) { sorted = false; break; }
-    if (!sorted) order.subarray(lo, hi).sort(before);
-  }
-  return { order, bounds };
-}
+const orderByThread = (r: TraceRecords): { order: Uint32Array; bounds: Int32Array } => threadOrder(r.ops!);
 
 const deviceOpsMemo = new WeakMap<TraceRecords, Int32Array>();
 
@@ -102,7 +84,7 @@ export function deviceOps(r: TraceRecords): Int32Array {
   const d = r.device;
   const out = new Int32Array(d.count).fill(-1);
   if (o) {
-    const byExt = new IdIndex(o.ext);
+    const byExt = indexOfIds(o.ext);
     for (let i = 0; i < d.count; i++) out[i] = byExt.get(d.ext[i]!);
   }
   deviceOpsMemo.set(r, out);

@@ -22,6 +22,7 @@
  * All comparisons are exact on integer nanoseconds (the median of an even count is compared
  * doubled, never divided).
  */
+import { sortIfNeeded } from '../model/order.js';
 
 /** Device slices (kernels, copies, sets) as parallel arrays; index i is one slice. */
 export interface DeviceSlices {
@@ -89,7 +90,7 @@ function byStream(s: DeviceSlices): number[][] {
   }
   const dur = (i: number): number => Math.max(0, s.dur[i]!);
   const out = [...groups.values()];
-  for (const g of out) g.sort((a, b) => s.start[a]! - s.start[b]! || dur(b) - dur(a) || a - b);
+  for (const g of out) sortIfNeeded(g, (a, b) => s.start[a]! - s.start[b]! || dur(b) - dur(a) || a - b);
   return out;
 }
 

@@ -101,6 +101,36 @@ export function objectMemberSpans(b: Buffer, s: number, e: number, keys: readonl
   }
 }
 
+/**
+ * objectMemberSpans over an event's `args`, from the members the scanner recorded while
+ * validating them (ScannedEvent.m) when it did — no second walk over the bytes — else by
+ * walking them. Same contract: `out[2i], out[2i+1]` for keys[i], -1 when absent.
+ */
+export function argSpans(ev: ScannedEvent, keys: readonly Buffer[], out: Int32Array, enough = keys.length): void {
+  const mn = ev.mn;
+  const as = ev.f[2 * F.args]!;
+  if (mn < 0) {
+    if (as >= 0) objectMemberSpans(ev.buf, as, ev.f[2 * F.args + 1]!, keys, out, enough);
+    else out.fill(-1);
+    return;
+  }
+  out.fill(-1);
+  const b = ev.buf;
+  const m = ev.m;
+  let found = 0;
+  for (let i = 0; i < mn && found < enough; i++) {
+    const ks = m[4 * i]!;
+    const n = m[4 * i + 1]! - ks;
+    for (let k = 0; k < keys.length; k++) {
+      const key = keys[k]!;
+      if (key.length !== n || out[2 * k]! >= 0) continue;
+      let p = 0;
+      while (p < n && key[p] === b[ks + p]) p++;
+      if (p === n) { out[2 * k] = m[4 * i + 2]!; out[2 * k + 1] = m[4 * i + 3]!; found++; break; }
+    }
+  }
+}
+
 const one = new Int32Array(2);
 
 /**

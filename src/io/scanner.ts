@@ -35,7 +35,18 @@ export interface ScannedEvent {
   offset: number;
   /** Value spans of known top-level keys: value of field k is buf[f[2k], f[2k+1]); -1 if absent. */
   f: Int32Array;
+  /**
+   * With a handler that sets `argMembers`: the direct members of the `args` object, recorded
+   * while the scanner validates it — member k has its key (without quotes) at
+   * buf[m[4k], m[4k+1]) and its value at buf[m[4k+2], m[4k+3]). `mn` is their number; -1 when
+   * not recorded (no such handler, no object `args`, or more than ARG_MEMBERS_MAX members).
+   */
+  m: Int32Array;
+  mn: number;
 }
+
+/** Members of `args` recorded per event (more: `mn` is -1 and readers walk the bytes). */
+export const ARG_MEMBERS_MAX = 64;
 
 /** A top-level entry other than the events: its raw key (with quotes) and raw value bytes. */
 export interface TopLevelEntry {
@@ -49,6 +60,8 @@ export interface ScanHandler {
   topLevel?(entry: TopLevelEntry, afterEvents: boolean): void;
   /** One event. */
   event(ev: ScannedEvent): void;
+  /** Record the direct members of each event's `args` (ScannedEvent.m): read once, at construction. */
+  readonly argMembers?: boolean;
 }
 
 export type TraceShape = 'object' | 'array';
@@ -131,8 +144,10 @@ export class TraceScanner {
   private readonly containers = new Uint8Array(512);
 
   constructor(private readonly handler: ScanHandler, private readonly opts: ScannerOptions) {
-    this.ev = { buf: this.buf, start: 0, end: 0, index: 0, offset: 0, f: new Int32Array(FIELD_COUNT * 2) };
+    this.ev = { buf: this.buf, start: 0, end: 0, index: 0, offset: 0, f: new Int32Array(FIELD_COUNT * 2), m: new Int32Array(4 * ARG_MEMBERS_MAX), mn: -1 };
+    this.argMembers = handler.argMembers === true;
   }
+  private readonly argMembers: boolean;
 
   /** The trace's shape, once known. */
   get traceShape(): TraceShape | undefined { return this.shape; }
@@ -304,10 +319,13 @@ export class TraceScanner {
    * End of the object or array at i, validating its grammar (keys, colons, commas, values) with
    * a small stack — so a broken `args` is reported here rather than copied into an output.
    */
-  private containerEnd(i: number): number {
+  private containerEnd(i: number, rec = false): number {
     const b = this.buf;
     const n = b.length;
     const stack = this.containers;
+    // rec: record the members of this object (depth 1) into ev.m as they are validated
+    const m = this.ev.m;
+    let mk = 0;
     let depth = 0;
     let st = 0;
     let j = i;
@@ -325,22 +343,29 @@ export class TraceScanner {
             st = stack[depth - 1] === 1 ? X_KEY : X_VALUE; j++; continue;
           }
           if (st !== X_VALUE && st !== X_VALUE_OR_CLOSE) throw this.unexpected(j, EXPECTED[st]!);
+          if (rec && depth === 1 && mk < ARG_MEMBERS_MAX) m[4 * mk + 2] = j;
           j = this.scalarEnd(j);
           if (j < 0) return NEED_MORE;
+          if (rec && depth === 1 && mk < ARG_MEMBERS_MAX) m[4 * mk++ + 3] = j;
           st = X_COMMA_OR_CLOSE;
           continue;
         case 2: { // a string: a key or a value
           const e = this.stringEnd(j);
           if (e < 0) return NEED_MORE;
-          if (st === X_KEY || st === X_KEY_OR_CLOSE) st = X_COLON;
-          else if (st === X_VALUE || st === X_VALUE_OR_CLOSE) st = X_COMMA_OR_CLOSE;
-          else throw this.unexpected(j, EXPECTED[st]!);
+          if (st === X_KEY || st === X_KEY_OR_CLOSE) {
+            st = X_COLON;
+            if (rec && depth === 1 && mk < ARG_MEMBERS_MAX) { m[4 * mk] = j + 1; m[4 * mk + 1] = e - 1; }
+          } else if (st === X_VALUE || st === X_VALUE_OR_CLOSE) {
+            st = X_COMMA_OR_CLOSE;
+            if (rec && depth === 1 && mk < ARG_MEMBERS_MAX) { m[4 * mk + 2] = j; m[4 * mk++ + 3] = e; }
+          } else throw this.unexpected(j, EXPECTED[st]!);
           j = e;
           continue;
         }
         case 3: // '{' or '['
           if (depth > 0 && st !== X_VALUE && st !== X_VALUE_OR_CLOSE) throw this.unexpected(j, EXPECTED[st]!);
           if (depth === stack.length) throw this.err('JSON nested too deeply', this.base + j);
+          if (rec && depth === 1 && mk < ARG_MEMBERS_MAX) m[4 * mk + 2] = j;
           stack[depth++] = d === 0x7b ? 1 : 2;
           st = d === 0x7b ? X_KEY_OR_CLOSE : X_VALUE_OR_CLOSE;
           j++;
@@ -351,7 +376,11 @@ export class TraceScanner {
           if (stack[depth - 1] !== want || !okState) throw this.unexpected(j, EXPECTED[st]!);
           depth--;
           j++;
-          if (depth === 0) return j;
+          if (depth === 0) {
+            if (rec) this.ev.mn = mk < ARG_MEMBERS_MAX ? mk : -1;
+            return j;
+          }
+          if (rec && depth === 1 && mk < ARG_MEMBERS_MAX) m[4 * mk++ + 3] = j;
           st = X_COMMA_OR_CLOSE;
           continue;
         }
@@ -453,6 +482,7 @@ export class TraceScanner {
     const n = b.length;
     const f = this.ev.f;
     f.fill(-1);
+    this.ev.mn = -1;
     let j = this.skipWs(i + 1);
     if (j >= n) return NEED_MORE;
     if (b[j] === 0x7d) return j + 1;
@@ -467,9 +497,9 @@ export class TraceScanner {
       if (b[j] !== 0x3a) throw this.unexpected(j, "':'");
       j = this.skipWs(j + 1);
       const vs = j;
-      const ve = this.valueEnd(j);
-      if (ve < 0) return NEED_MORE;
       const fid = fieldIdOf(b, ks, ke - 1);
+      const ve = fid === F.args && this.argMembers && b[j] === 0x7b ? this.containerEnd(j, true) : this.valueEnd(j);
+      if (ve < 0) return NEED_MORE;
       if (fid >= 0) { f[2 * fid] = vs; f[2 * fid + 1] = ve; }
       j = this.skipWs(ve);
       if (j >= n) return NEED_MORE;

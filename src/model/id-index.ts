@@ -33,3 +33,12 @@ export class IdIndex {
     return this.map!.get(x) ?? -1;
   }
 }
+
+const lastIndexMemo = new WeakMap<Float64Array, IdIndex>();
+
+/** The (last-wins) IdIndex of an id column, built once per column: several views index the ops by External id. */
+export function indexOfIds(ids: Float64Array): IdIndex {
+  let x = lastIndexMemo.get(ids);
+  if (!x) { x = new IdIndex(ids); lastIndexMemo.set(ids, x); }
+  return x;
+}

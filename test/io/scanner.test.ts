@@ -6,10 +6,10 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 
-import { F, FIELD_COUNT, TraceScanner, type ScannedEvent, type TopLevelEntry } from '../../src/io/scanner.js';
+import { ARG_MEMBERS_MAX, F, FIELD_COUNT, TraceScanner, type ScannedEvent, type TopLevelEntry } from '../../src/io/scanner.js';
 import { scanBuffer, scanFile } from '../../src/io/read.js';
 import { TraceforgeError } from '../../src/errors.js';
-import { EDGE, PDL_EAGER, edgeFixture, loadTrace, readDecompressed, splitTrace } from '../helpers.js';
+import { EDGE, PDL_EAGER, edgeFixture, loadTrace, objectMembers, readDecompressed, splitTrace } from '../helpers.js';
 
 interface Seen {
   index: number;
@@ -271,5 +271,46 @@ describe('scanner: invalid JSON inside nested values is an error at its byte', (
     let n = 0;
     scanBuffer(Buffer.from(text), { event() { n++; } }, 'ok.json', 5);
     assert.equal(n, 1);
+  });
+});
+
+describe('scanner: args members recorded while validating (argMembers)', () => {
+  /** Every event's args members as the scanner recorded them: [key, value text][] (null: not recorded). */
+  function recorded(data: Buffer, chunk: number): ([string, string][] | null)[] {
+    const out: ([string, string][] | null)[] = [];
+    scanBuffer(data, {
+      argMembers: true,
+      event(ev) {
+        if (ev.mn < 0) { out.push(null); return; }
+        const ms: [string, string][] = [];
+        for (let k = 0; k < ev.mn; k++) ms.push([ev.buf.toString('utf8', ev.m[4 * k]!, ev.m[4 * k + 1]!), ev.buf.toString('utf8', ev.m[4 * k + 2]!, ev.m[4 * k + 3]!)]);
+        out.push(ms);
+      },
+    }, 'members', chunk);
+    return out;
+  }
+
+  it('pdl-eager: the members of every args object equal an independent parse, at every chunk size', () => {
+    const data = readDecompressed(PDL_EAGER);
+    const raw = splitTrace(data);
+    // independent: the test helpers' own object parser over each event's args value
+    const expected = raw.spans.map(({ start }) => {
+      const ev = objectMembers(data, start).members.find((m) => m.key === 'args');
+      if (!ev || data[ev.vs] !== 0x7b) return null;
+      return objectMembers(data, ev.vs).members.map((m): [string, string] => [JSON.stringify(m.key).slice(1, -1), data.toString('utf8', m.vs, m.ve)]);
+    });
+    assert.ok(expected.filter((e) => e !== null && e.length >= 2).length > 500);
+    for (const c of [7, 64, 4096, data.length]) assert.deepEqual(recorded(data, c), expected, `chunk ${c}`);
+  });
+
+  it('an args object with more members than recorded, an args that is not an object, nested values', () => {
+    const many = Object.fromEntries(Array.from({ length: ARG_MEMBERS_MAX + 1 }, (_, i) => [`k${i}`, i]));
+    const trace = Buffer.from(`{"traceEvents": [{"ph": "X", "args": ${JSON.stringify(many)}}, {"ph": "X", "args": [1, 2]},
+      {"ph": "X", "args": { "a": {"b": [1, {"c": "}"}]}, "d\\"e" : "x,y",\n "f": -1.5e3, "g": null, "h": [] }}, {"ph": "X"}]}`);
+    const r = recorded(trace, 5);
+    assert.equal(r[0], null);
+    assert.equal(r[1], null);
+    assert.deepEqual(r[2], [['a', '{"b": [1, {"c": "}"}]}'], ['d\\"e', '"x,y"'], ['f', '-1.5e3'], ['g', 'null'], ['h', '[]']]);
+    assert.equal(r[3], null);
   });
 });

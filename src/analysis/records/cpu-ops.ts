@@ -4,7 +4,8 @@
  * text of `Input Dims` and `Input type`, interned from the bytes.
  */
 import { F, type ScannedEvent } from '../../io/scanner.js';
-import { ArgFinder, externalIdOf, memberAfter, numberAt } from '../../io/arg-spans.js';
+import { numberAt } from '../../io/arg-spans.js';
+import { argSpans } from '../../io/fields.js';
 import { GrowableF64, GrowableI32 } from '../../model/growable.js';
 import { SpanInterner } from '../../model/span-interner.js';
 
@@ -30,7 +31,9 @@ export interface OpKey {
   types: string;
 }
 
-const DIMS_KEY = Buffer.from('"Input Dims"'), STRIDES_KEY = Buffer.from('"Input Strides"');
+/** Members of a cpu_op's args read in one look-up (the External id has two spellings). */
+const OP_KEYS = ['External id', 'external id', 'Input Dims', 'Input type', 'flops', 'Concrete Inputs'].map((k) => Buffer.from(k));
+const A_EXT = 0, A_EXT_OLD = 1, A_DIMS = 2, A_TYPES = 3, A_FLOPS = 4, A_CONCRETE = 5;
 
 export class OpBuilder {
   private readonly thread = new GrowableI32(4096);
@@ -40,16 +43,13 @@ export class OpBuilder {
   private readonly ext = new GrowableF64(4096);
   private readonly keyIds = new SpanInterner();
   private readonly spans: number[] = [0, 0, 0, 0, 0, 0];
-  private readonly dimsFinder = new ArgFinder('Input Dims');
-  private readonly typesFinder = new ArgFinder('Input type');
+  private readonly a = new Int32Array(2 * OP_KEYS.length);
   readonly keys: OpKey[] = [];
   /** Distinct raw `Concrete Inputs` texts (with `args`). */
   readonly concreteTexts: string[] = [];
   private readonly flops: GrowableF64 | undefined;
   private readonly concrete: GrowableI32 | undefined;
   private readonly concreteIds = new Map<string, number>();
-  private readonly flopsFinder = new ArgFinder('flops');
-  private readonly concreteFinder = new ArgFinder('Concrete Inputs');
 
   /** `args`: also keep each op's `flops` and `Concrete Inputs` (the efficiency view's models read them). */
   constructor(args = false) {
@@ -59,29 +59,22 @@ export class OpBuilder {
   add(ev: ScannedEvent, start: number, dur: number, thread: number): void {
     const b = ev.buf;
     const f = ev.f;
-    const as = f[2 * F.args]!;
-    const ae = f[2 * F.args + 1]!;
     const ns = f[2 * F.name]!;
     const ne = f[2 * F.name + 1]!;
-    let dims: [number, number] | undefined;
-    let types: [number, number] | undefined;
-    let ext = NaN;
-    if (as >= 0) {
-      types = this.typesFinder.span(b, as, ae);
-      // Kineto writes "Input type", "Input Strides", "Input Dims" in this order: walk there
-      dims = types ? memberAfter(b, types[1], ae, DIMS_KEY, STRIDES_KEY) : undefined;
-      dims ??= this.dimsFinder.span(b, as, ae);
-      ext = externalIdOf(b, as, ae);
-    }
+    const a = this.a;
+    argSpans(ev, OP_KEYS, a);
+    const ext = a[2 * A_EXT]! >= 0 ? numberAt(b, a[2 * A_EXT]!, a[2 * A_EXT + 1]!) : numberAt(b, a[2 * A_EXT_OLD]!, a[2 * A_EXT_OLD + 1]!);
+    const ds = a[2 * A_DIMS]!, de = a[2 * A_DIMS + 1]!;
+    const ts = a[2 * A_TYPES]!, te = a[2 * A_TYPES + 1]!;
     const spans = this.spans;
     spans[0] = ns < 0 ? 0 : ns; spans[1] = ns < 0 ? 0 : ne;
-    spans[2] = dims ? dims[0] : 0; spans[3] = dims ? dims[1] : 0;
-    spans[4] = types ? types[0] : 0; spans[5] = types ? types[1] : 0;
+    spans[2] = ds < 0 ? 0 : ds; spans[3] = ds < 0 ? 0 : de;
+    spans[4] = ts < 0 ? 0 : ts; spans[5] = ts < 0 ? 0 : te;
     const key = this.keyIds.intern(b, spans);
     if (key === this.keys.length) {
       let name = '';
       if (ns >= 0) { try { name = String(JSON.parse(b.toString('utf8', ns, ne))); } catch { name = b.toString('utf8', ns, ne); } }
-      this.keys.push({ name, dims: dims ? b.toString('utf8', dims[0], dims[1]) : '', types: types ? b.toString('utf8', types[0], types[1]) : '' });
+      this.keys.push({ name, dims: ds >= 0 ? b.toString('utf8', ds, de) : '', types: ts >= 0 ? b.toString('utf8', ts, te) : '' });
     }
     this.thread.push(thread);
     this.start.push(start);
@@ -89,12 +82,11 @@ export class OpBuilder {
     this.key.push(key);
     this.ext.push(ext);
     if (this.flops && this.concrete) {
-      const fl = as >= 0 ? this.flopsFinder.span(b, as, ae) : undefined;
-      this.flops.push(fl ? numberAt(b, fl[0], fl[1]) : NaN);
-      const ci = as >= 0 ? this.concreteFinder.span(b, as, ae) : undefined;
+      this.flops.push(numberAt(b, a[2 * A_FLOPS]!, a[2 * A_FLOPS + 1]!));
+      const cs = a[2 * A_CONCRETE]!;
       let id = -1;
-      if (ci) {
-        const text = b.toString('utf8', ci[0], ci[1]);
+      if (cs >= 0) {
+        const text = b.toString('utf8', cs, a[2 * A_CONCRETE + 1]!);
         id = this.concreteIds.get(text) ?? -1;
         if (id < 0) { id = this.concreteTexts.length; this.concreteTexts.push(text); this.concreteIds.set(text, id); }
       }

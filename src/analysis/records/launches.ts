@@ -5,9 +5,9 @@
  * with `records`, every call is kept too, with the `correlation` that links it to the device
  * activities it launched (see analysis/launch-link.ts for the matching).
  */
-import { F } from '../../io/scanner.js';
+import { F, type ScannedEvent } from '../../io/scanner.js';
 import { decodeName, numberAt } from '../../io/arg-spans.js';
-import { objectMemberSpans } from '../../io/fields.js';
+import { argSpans } from '../../io/fields.js';
 import { durationNs } from '../../model/time.js';
 import { GrowableF64, GrowableI32 } from '../../model/growable.js';
 import { NameTable } from '../../model/span-interner.js';
@@ -67,15 +67,15 @@ export class LaunchBuilder {
   }
 
   /** Keeps one timed call. */
-  add(b: Buffer, f: Int32Array, name: number, start: number, dur: number, thread: number): void {
-    const as = f[2 * F.args]!;
+  add(ev: ScannedEvent, name: number, start: number, dur: number, thread: number): void {
+    const b = ev.buf;
     let corr = NaN;
     let ext = NaN;
     let kernel = -1;
-    if (as >= 0) {
+    if (ev.f[2 * F.args]! >= 0) {
       const o = this.out;
       // HIP writes External id, kernel, cid, correlation: stop after three members found
-      objectMemberSpans(b, as, f[2 * F.args + 1]!, KEYS, o, 3);
+      argSpans(ev, KEYS, o, 3);
       corr = numberAt(b, o[0]!, o[1]!);
       ext = o[2]! >= 0 ? numberAt(b, o[2]!, o[3]!) : numberAt(b, o[4]!, o[5]!);
       if (o[6]! >= 0 && b[o[6]!] === 0x22) kernel = this.kernelTable.id(b, o[6]!, o[7]!, decodeName);

@@ -1,6 +1,9 @@
 /** The (pid, tid) tracks that records point to: CPU threads and GPU streams alike. */
 import { F } from '../../io/scanner.js';
+import { sameBytes } from '../../io/arg-spans.js';
 import { SpanInterner } from '../../model/span-interner.js';
+
+const RECENT = 4;
 
 export interface ThreadInfo {
   /** Index into the records' pids. */
@@ -13,9 +16,43 @@ export class ThreadTable {
   private readonly keys = new SpanInterner();
   private readonly spans: number[] = [0, 0, 0, 0];
   readonly list: ThreadInfo[] = [];
+  /**
+   * The last few threads seen (pid id, tid bytes, thread id), most recent first: events come
+   * from a handful of threads in turn, and comparing a few tid bytes is much cheaper than hashing
+   * the (pid, tid) spans into the interner for every event.
+   */
+  private readonly recentPid = new Int32Array(RECENT).fill(-1);
+  private readonly recentTid: Buffer[] = Array.from({ length: RECENT }, () => Buffer.alloc(0));
+  private readonly recentId = new Int32Array(RECENT);
 
   /** Id of the event's (pid, tid); `pid` is the already interned pid. */
   id(b: Buffer, f: Int32Array, pid: number): number {
+    const ts = f[2 * F.tid]!;
+    const t0 = ts < 0 ? 0 : ts;
+    const tn = ts < 0 ? 0 : f[2 * F.tid + 1]! - ts;
+    const rp = this.recentPid;
+    for (let k = 0; k < RECENT; k++) {
+      if (rp[k] !== pid || !sameBytes(this.recentTid[k]!, b, t0, tn)) continue;
+      const id = this.recentId[k]!;
+      if (k > 0) this.remember(k, pid, this.recentTid[k]!, id);
+      return id;
+    }
+    const id = this.intern(b, f, pid);
+    this.remember(RECENT - 1, pid, Buffer.from(b.subarray(t0, t0 + tn)), id);
+    return id;
+  }
+
+  /** Moves entry k to the front with these values (entries before k shift down one). */
+  private remember(k: number, pid: number, tid: Buffer, id: number): void {
+    for (let j = k; j > 0; j--) {
+      this.recentPid[j] = this.recentPid[j - 1]!;
+      this.recentTid[j] = this.recentTid[j - 1]!;
+      this.recentId[j] = this.recentId[j - 1]!;
+    }
+    this.recentPid[0] = pid; this.recentTid[0] = tid; this.recentId[0] = id;
+  }
+
+  private intern(b: Buffer, f: Int32Array, pid: number): number {
     const spans = this.spans;
     const ps = f[2 * F.pid]!;
     const ts = f[2 * F.tid]!;
