@@ -58,7 +58,11 @@ function upperBound(a: Float64Array, t: number): number {
   return lo;
 }
 
-/** The innermost launch record of the thread holding ts (start <= ts < end, or starting at ts), or -1. */
+/**
+ * The innermost launch record of the thread holding ts (start <= ts < end, or starting at ts),
+ * or -1; of records with the same extent the later one in the file, as Perfetto nests them
+ * (CANN writes `AscendCL@hcom_allReduce_` and the `Node@launch` inside it with equal ts and dur).
+ */
 function holding(r: TraceRecords, calls: ThreadCalls | undefined, ts: number): number {
   if (!calls) return -1;
   const l = r.launches!;
