@@ -9,7 +9,8 @@
  * | runtime / driver calls (launches)   | records/launches.ts        | launch and idle views          |
  * | Python frames (`with_stack`)        | records/python.ts          | source attribution, idle       |
  * | user annotations (steps, ranges)    | records/annotations.ts     | steps, idle                    |
- * | torch_npu device slices             | records/ascend-device.ts   | (become device activities)     |
+ * | torch_npu device slices, CANN calls  | records/ascend-device.ts   | (become device activities, launches) |
+ * | torch_npu's host↔device flows       | records/flows.ts           | launch and idle views          |
  *
  * This file only routes: it classifies an event from the bytes of its `ph` and `cat`, reads
  * its times and pid, and hands it to the builder of its kind. Everything else is skipped
@@ -29,10 +30,11 @@ import { NameTable } from '../model/span-interner.js';
 import { Diagnostics } from '../model/diagnostics.js';
 import { KIND_KERNEL, KIND_MEMCPY, KIND_MEMSET } from './categories.js';
 import { AnnotationBuilder } from './records/annotations.js';
-import { AscendDeviceBuilder, type PidInfo } from './records/ascend-device.js';
+import { AscendDeviceBuilder, hostThreads, type PidInfo } from './records/ascend-device.js';
 import { CollectiveBuilder } from './records/collectives.js';
 import { OpBuilder } from './records/cpu-ops.js';
 import { DeviceBuilder } from './records/device.js';
+import { FlowBuilder, flowKindOf, isFlowPhase } from './records/flows.js';
 import { LaunchBuilder } from './records/launches.js';
 import { PythonBuilder } from './records/python.js';
 import { ThreadTable } from './records/threads.js';
@@ -46,9 +48,9 @@ const PH_X = 0x58, PH_M = 0x4d;
 /**
  * What an event is to the statistics, from its `cat`. Roles from Kernel on are the ones whose
  * data problems (no ts, no dur) are counted; `Untyped` (no `cat`: torch_npu's device slices),
- * `Api` (runtime calls) and `Python` are not.
+ * `Api` (runtime calls), `Python` and `Dequeue` (torch_npu's task queue) are not.
  */
-const enum Role { Other, Untyped, Api, Python, Kernel, Memcpy, Memset, CpuOp, Annotation, GpuAnnotation }
+const enum Role { Other, Untyped, Api, Python, Dequeue, Kernel, Memcpy, Memset, CpuOp, Annotation, GpuAnnotation }
 
 export interface CollectOptions {
   /** Category of a device activity name (called once per distinct name). */
@@ -67,7 +69,11 @@ export interface CollectOptions {
   opArgs?: boolean;
   /** Sum calls and time per name of `cuda_runtime` / `cuda_driver` / old `Runtime` events. */
   apiCalls?: boolean;
-  /** Keep every runtime / driver call, and the `correlation` of device activities (launch and idle views). */
+  /**
+   * Keep every runtime / driver call, and the `correlation` of device activities (launch and
+   * idle views); on torch_npu traces also the CANN calls, the task queue's dequeues, the
+   * `connection_id` of device tasks and the host↔device flows.
+   */
   launches?: boolean;
   /** Keep `python_function` frames (source attribution, idle view). */
   python?: boolean;
@@ -79,7 +85,7 @@ const q = (s: string): Buffer => Buffer.from(s, 'latin1');
 const K_KERNEL = q('kernel'), K_KERNEL_OLD = q('Kernel'), K_CPU_OP = q('cpu_op'), K_OPERATOR = q('Operator');
 const K_GPU_MEMCPY = q('gpu_memcpy'), K_GPU_MEMSET = q('gpu_memset'), K_MEMCPY = q('Memcpy'), K_MEMSET = q('Memset');
 const K_USER_ANN = q('user_annotation'), K_GPU_USER_ANN = q('gpu_user_annotation'), K_PYTHON = q('python_function');
-const K_CUDA_RUNTIME = q('cuda_runtime'), K_CUDA_DRIVER = q('cuda_driver'), K_RUNTIME = q('Runtime');
+const K_CUDA_RUNTIME = q('cuda_runtime'), K_CUDA_DRIVER = q('cuda_driver'), K_RUNTIME = q('Runtime'), K_DEQUEUE = q('dequeue');
 
 /** Role from the raw `cat` value b[s,e) (with quotes). */
 function roleOf(b: Buffer, s: number, e: number): Role {
@@ -87,7 +93,7 @@ function roleOf(b: Buffer, s: number, e: number): Role {
   if (b[s] !== 0x22) return Role.Other;
   const s1 = s + 1;
   switch (e - s - 2) {
-    case 7: return eqAt(b, s1, K_RUNTIME) ? Role.Api : Role.Other;
+    case 7: return eqAt(b, s1, K_RUNTIME) ? Role.Api : eqAt(b, s1, K_DEQUEUE) ? Role.Dequeue : Role.Other;
     case 11: return eqAt(b, s1, K_CUDA_DRIVER) ? Role.Api : Role.Other;
     case 12: return eqAt(b, s1, K_CUDA_RUNTIME) ? Role.Api : Role.Other;
     case 6:
@@ -148,6 +154,7 @@ export class StatsCollector implements ScanHandler {
   private readonly launches = new LaunchBuilder();
   private readonly python: PythonBuilder | undefined;
   private readonly ascend = new AscendDeviceBuilder();
+  private readonly flows: FlowBuilder | undefined;
   /** Set by the first result(): the torch_npu device activities added to the device records. */
   private ascendTasks: number | undefined;
   private readonly file: string;
@@ -161,6 +168,7 @@ export class StatsCollector implements ScanHandler {
     if (opts.ops) this.ops = new OpBuilder(opts.opArgs === true);
     if (opts.python) this.python = new PythonBuilder();
     if (opts.collectives) this.ascend.collectives = this.coll = new CollectiveBuilder();
+    if (opts.launches) { this.flows = new FlowBuilder(); this.ascend.launches = true; }
     this.countApi = opts.apiCalls === true || opts.launches === true;
     this.file = opts.file ?? '<trace>';
   }
@@ -221,7 +229,10 @@ export class StatsCollector implements ScanHandler {
     if (phs < 0) return;
     const ph = b[phs + 1];
     if (ph === PH_M) { this.metadata(ev); return; }
-    if (ph !== PH_X) return;
+    if (ph !== PH_X) {
+      if (this.flows && isFlowPhase(ph)) this.flow(ev, ph!);
+      return;
+    }
     const tss = f[2 * F.ts]!;
     const role = roleOf(b, f[2 * F.cat]!, f[2 * F.cat + 1]!);
     const api = role === Role.Api && this.countApi ? this.launches.count(b, f) : -1;
@@ -251,6 +262,10 @@ export class StatsCollector implements ScanHandler {
       case Role.Python:
         this.python?.add(ev, start, dur, this.threads.id(b, f, pid));
         return;
+      case Role.Dequeue:
+        // torch_npu's task queue: a worker thread takes the op off the queue and launches it
+        if (this.opts.launches) this.launches.addCall('Dequeue', start, dur, this.threads.id(b, f, pid), NaN);
+        return;
       case Role.CpuOp:
         if (this.ops) this.ops.add(ev, start, dur, this.threads.id(b, f, pid));
         this.coll?.cpuOp(ev);
@@ -265,6 +280,19 @@ export class StatsCollector implements ScanHandler {
         return;
       default:
     }
+  }
+
+  /** A flow endpoint of torch_npu's host↔device links (records/flows.ts); other flows are skipped. */
+  private flow(ev: ScannedEvent, ph: number): void {
+    const b = ev.buf;
+    const f = ev.f;
+    const kind = flowKindOf(b, f[2 * F.cat]!, f[2 * F.cat + 1]!);
+    const tss = f[2 * F.ts]!;
+    if (kind < 0 || tss < 0) return;
+    const ts = this.time.ns(b, tss, f[2 * F.ts + 1]!);
+    if (ts !== ts) return;
+    const pid = this.pidOf(b, f);
+    this.flows!.add(b, f, kind, ph, ts, this.threads.id(b, f, pid));
   }
 
   private diag(name: 'event_missing_ts' | 'negative_duration' | 'complete_event_missing_dur', ev: ScannedEvent): void {
@@ -351,9 +379,11 @@ export class StatsCollector implements ScanHandler {
   /** The records collected. Call once, after the scan. */
   result(): TraceRecords {
     const base = this.top.baseTimeNs !== undefined ? BigInt(this.top.baseTimeNs) : 0n;
+    const canon = this.opts.launches ? hostThreads(this.pids, this.threads.list) : undefined;
     const ascendTasks = (this.ascendTasks ??= this.ascend.resolve({
       pids: this.pids, names: this.names.names, nameCategory: this.nameCategory,
       categorize: this.opts.categorize, communication: this.opts.communication, device: this.device,
+      launches: this.opts.launches ? this.launches : undefined, canon,
     }));
     return {
       names: this.names.names,
@@ -370,6 +400,7 @@ export class StatsCollector implements ScanHandler {
       originNs: base + BigInt(Math.trunc(this.time.baseUs ?? 0)) * 1000n,
       apiCalls: this.opts.apiCalls ? this.launches.totals() : undefined,
       launches: this.opts.launches ? this.launches.build() : undefined,
+      flows: this.flows?.build(canon),
       apiNames: this.launches.names,
       launchKernelNames: this.launches.kernelNames,
       python: this.python?.build(),

@@ -4,8 +4,10 @@
  * was doing while the device waited for it (idle-cpu.ts); the launch path per device activity
  * name and the launch queue depth per stream (launch-path.ts).
  *
- * torch_npu ranks: their device tasks are linked to launches by the `torch_to_npu` flow, not
- * by correlation, which these views do not read yet: the rows say "not available".
+ * torch_npu ranks: their device tasks are linked to their CANN launch calls by `connection_id`
+ * and the trace's HostToDevice / torch_to_npu flows (launch-link.ts, npu-launch-link.ts). A
+ * torch_npu rank whose trace links nothing (no CANN call, no flow: e.g. a merged trace written
+ * without them) is not available: its rows say so.
  */
 import { cpuDuringIdle, type CpuDuringIdleNs, type CpuFrameKind } from './idle-cpu.js';
 import { GAP_BINS, IDLE_CAUSES, causesIn, hostBoundWindows, idleOfRank, type CauseNs, type IdleCause } from './idle.js';
@@ -25,7 +27,7 @@ const causeUs = (c: CauseNs): CauseUs => Object.fromEntries(IDLE_CAUSES.map((k) 
 export interface IdleDeviceRow {
   label: string;
   device: string;
-  /** False for ranks whose launches cannot be linked (torch_npu): every figure below is null. */
+  /** False for ranks whose launches cannot be linked (a torch_npu trace without CANN calls or flows): the cause figures are null. */
   available: boolean;
   windowUs: number;
   busyUs: number;
@@ -95,15 +97,23 @@ export interface LaunchView {
   calls: number;
   /** Median launch delay over all launches (a graph replay: its first kernel). */
   delayMedianUs: number | null;
-  /** Ranks left out (torch_npu). */
+  /** Ranks left out (torch_npu traces that link no launch). */
   unavailable: string[];
 }
 
 export interface LinkedRank { rank: RankData; timeline: RankTimeline; links: LaunchLinks | undefined; npu: boolean }
 
-/** Links each Kineto rank's activities to launches once, for both views. */
+/**
+ * True when a torch_npu rank's trace holds anything that links tasks to launches: CANN calls
+ * or dequeues (launch records) or host↔device flows.
+ */
+export function npuLinkable(r: RankData['records']): boolean {
+  return (r.launches?.count ?? 0) > 0 || (r.flows?.count ?? 0) > 0;
+}
+
+/** Links each rank's activities to launches once, for both views (torch_npu ranks that link nothing: undefined). */
 export function linkRanks(ranks: readonly RankData[], timelines: readonly RankTimeline[], npu: readonly boolean[]): LinkedRank[] {
-  return ranks.map((rank, k) => ({ rank, timeline: timelines[k]!, npu: npu[k]!, links: npu[k] ? undefined : linkLaunches(rank.records) }));
+  return ranks.map((rank, k) => ({ rank, timeline: timelines[k]!, npu: npu[k]!, links: npu[k] && !npuLinkable(rank.records) ? undefined : linkLaunches(rank.records) }));
 }
 
 /** Step windows of a rank: [start, end) of each step annotation (CPU first), from the step view's pattern. */

@@ -2,8 +2,10 @@
  * Why the device waits: the gaps in the union of a device's activity, inside its active window
  * [first start, last end), each split into causes from what the trace shows. A gap [g0, g1) is
  * charged to the activity A that ends it (starts at g1; on ties the one whose launch call was
- * issued first) and to A's launch call L (matched by correlation, launch-link.ts), made at Ls
- * on CPU thread T:
+ * issued first) and to A's launch call L (matched by correlation, launch-link.ts; torch_npu:
+ * also by its flows, npu-launch-link.ts), made at Ls; T is the CPU thread that issued A: the
+ * launching thread, or under torch_npu's task queue the thread of the op that enqueued it (the
+ * launch itself runs on a worker thread):
  *
  * - `inGraph`: A is not the first activity of its graph replay (its launch is a
  *   cudaGraphLaunch / hipGraphLaunch that already started an earlier kernel): the whole gap;
@@ -11,7 +13,7 @@
  * - `sync`: the parts of [g0, Ls) during which T was inside a synchronizing call (stream /
  *   device / event synchronize, a blocking copy such as the one behind `.item()`);
  * - `launchLatency`: [max(g0, Ls), g1) — issued, not started yet (call overhead and queueing);
- * - `crossStream`: that same part instead, when a `*StreamWaitEvent` call was made on T after
+ * - `crossStream`: that same part instead, when a `*StreamWaitEvent` call was made on L's thread after
  *   the previous launch to A's stream and before L, and work of another stream of the device
  *   ended at g0 (the trace does not say which event a wait is for; this is what it supports);
  * - `other`: A has no launch call in the trace (unmatched).
@@ -120,13 +122,14 @@ export function streamKeys(r: TraceRecords): Float64Array {
   return out;
 }
 
-/** Idle attribution of one rank (Kineto records collected with `launches: true`). */
+/** Idle attribution of one rank (records collected with `launches: true`). */
 export function idleOfRank(rank: RankData, t: RankTimeline, links: LaunchLinks = linkLaunches(rank.records)): RankIdleNs {
   const r = rank.records;
   const d = r.device;
   const l = r.launches;
   const kinds = r.apiNames.map(apiKindOf);
   const launchOf = links.launchOf;
+  const issuer = links.issuer;
   const stream = streamKeys(r);
   const ls = (i: number): number => { const k = launchOf[i]!; return k >= 0 && l ? l.start[k]! : NaN; };
   /** Order of activities starting together: matched ones by launch time first. */
@@ -215,7 +218,9 @@ export function idleOfRank(rank: RankData, t: RankTimeline, links: LaunchLinks =
       };
       const k = a >= 0 ? launchOf[a]! : -1;
       if (k < 0 || !l) { add(g0, g1, 'other', -1); continue; }
-      const th = l.thread[k]!;
+      // the issuing thread: the launching one, except under torch_npu's task queue (the op's thread)
+      const iss = issuer ? issuer[a]! : -1;
+      const th = iss >= 0 ? iss : l.thread[k]!;
       const L = l.start[k]!;
       const first = firstOfLaunch.get(k);
       if (first !== undefined && d.start[a]! > first) { add(g0, g1, 'inGraph', th); continue; }
@@ -239,7 +244,7 @@ export function idleOfRank(rank: RankData, t: RankTimeline, links: LaunchLinks =
       if (hEnd < g1) {
         // after the launch: latency, or a wait on another stream's work that ended at g0
         let cross = false;
-        const waits = waitByThread.get(th);
+        const waits = waitByThread.get(l.thread[k]!);
         if (waits) {
           const sl = streamLaunchSorted.get(stream[a]!);
           const j = sl ? lowerBound(sl, L) : 0;

@@ -56,6 +56,10 @@ export const DIAGNOSTICS = {
     severity: 'info',
     description: 'a device activity (kernel, copy, set) has a correlation id that no runtime / driver call carries; the idle view counts its gap as other, the launch view as unmatched',
   },
+  npu_task_unmatched_launch: {
+    severity: 'info',
+    description: 'a torch_npu device task has no CANN call with its connection_id and no HostToDevice or torch_to_npu flow that leads to a recorded launch (Level 0 records no CANN calls); the idle view counts its gap as other, the launch view as unmatched',
+  },
   flow_unbound: {
     severity: 'info',
     description: 'a flow event does not fall inside any complete event of its track, so it binds to no slice',

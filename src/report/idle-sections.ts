@@ -23,7 +23,7 @@ export function idleSections(r: StatsResult, opts: SectionOptions): Section[] {
       col('gaps', 'gaps', 'right', { drop: 3 }), ...causeCols(), col('unmatched', 'unmatched', 'right', { drop: 20 })],
     rows: v.devices.map((d) => [txt(d.label), txt(d.device), dur(d.windowUs), dur(d.idleUs), num(d.gaps), ...causeCells(d.causes), d.available ? num(d.unmatched) : txt('n/a', null)]),
     notes: [`idle: gaps in the union of device activity between its first start and last end; ${IDLE_DEFINITIONS}`,
-      ...(v.devices.some((d) => !d.available) ? ['n/a: not available for torch_npu ranks (launches linked by the torch_to_npu flow, not read yet)'] : [])],
+      ...(v.devices.some((d) => !d.available) ? ['n/a: not available for torch_npu ranks whose trace links no launch (no CANN calls, no torch_to_npu / HostToDevice flows)'] : [])],
   };
   const out: Section[] = [devices];
   if (v.steps.length > 0) {
@@ -64,7 +64,7 @@ export function launchSections(r: StatsResult, opts: SectionOptions): Section[] 
       col('in graph', 'inGraph', 'right', { drop: 4 }), col('flags', 'flags', 'left', { drop: 5 })],
     rows: list.map((x, i) => [txt(short[i]!, x.name), num(x.calls), dur(x.callUs), dur(x.delayMedianUs), dur(x.delayP90Us), dur(x.delayMaxUs), dur(x.gpuUs), num(x.inGraph), txt(x.flags.join(', '))]),
     notes: [...notes, 'delay: launch call start → activity start; launch-bound: most of its activities are shorter than their own launch call; delay outliers: delays over 100 µs; a graph replay is one launch for all its kernels (row "graph replay")',
-      ...(v.unavailable.length > 0 ? [`not available for torch_npu rank(s) ${v.unavailable.join(', ')}`] : [])],
+      ...(v.unavailable.length > 0 ? [`not available for torch_npu rank(s) ${v.unavailable.join(', ')} (the trace links no launch)`] : [])],
   };
   const apis: Section = {
     view: 'launch', name: 'launchApis', title: 'Launch APIs',

@@ -4,6 +4,10 @@
  * `cudaMemcpyAsync`, `cudaStreamSynchronize`, ... Totals per name are always kept (cheap);
  * with `records`, every call is kept too, with the `correlation` that links it to the device
  * activities it launched (see analysis/launch-link.ts for the matching).
+ *
+ * torch_npu traces add their host calls through {@link LaunchBuilder.addCall}: the CANN API
+ * slices (`Node@launch`, `AscendCL@aclnnMuls`, `AscendCL@aclrtSynchronizeStreamWithTimeout`, ...,
+ * with their `connection_id` as the correlation) and the task queue's `Dequeue` slices.
  */
 import { F, type ScannedEvent } from '../../io/scanner.js';
 import { decodeName, numberAt } from '../../io/arg-spans.js';
@@ -89,8 +93,33 @@ export class LaunchBuilder {
     this.kernel.push(kernel);
   }
 
+  /**
+   * Keeps one call known by its name rather than its bytes (torch_npu's CANN slices, resolved
+   * after the pass; the task queue's dequeues). Not counted in the totals of `apiCalls`.
+   */
+  addCall(name: string, start: number, dur: number, thread: number, corr: number): void {
+    let id = this.byName.get(name);
+    if (id === undefined) {
+      id = this.table.names.length;
+      this.table.names.push(name);
+      this.calls.push(0);
+      this.ns.push(0);
+      this.byName.set(name, id);
+    }
+    this.start.push(start);
+    this.dur.push(dur);
+    this.name.push(id);
+    this.thread.push(thread);
+    this.corr.push(corr);
+    this.ext.push(NaN);
+    this.kernel.push(-1);
+  }
+
+  /** Names added by addCall (kept apart from the byte-interned ones: never the same APIs). */
+  private readonly byName = new Map<string, number>();
+
   totals(): ApiCallRecord[] {
-    return this.table.names.map((name, k) => ({ name, calls: this.calls[k]!, ns: this.ns[k]! }));
+    return this.table.names.map((name, k) => ({ name, calls: this.calls[k]!, ns: this.ns[k]! })).filter((x) => x.calls > 0);
   }
 
   build(): LaunchRecords {

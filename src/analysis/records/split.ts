@@ -1,11 +1,12 @@
 /** Splitting the records of a merged trace back into its ranks (by pid). */
 import type { DeviceRecords } from './device.js';
 import type { LaunchRecords } from './launches.js';
+import type { FlowRecords } from './flows.js';
 import type { OpRecords } from './cpu-ops.js';
 import type { PythonRecords } from './python.js';
 import type { FileTopLevel, PidInfo, TraceRecords } from './trace-records.js';
 
-type Column = Float64Array | Int32Array | Uint16Array;
+type Column = Float64Array | Int32Array | Uint16Array | Uint8Array;
 
 /** The columns of a record set restricted to the rows `idx`, in order. */
 function pickRows<T extends { count: number }>(r: T, idx: readonly number[]): T {
@@ -38,6 +39,7 @@ export function restrictToPids(r: TraceRecords, keep: Uint8Array): TraceRecords 
     device,
     ops: sub<OpRecords>(r.ops),
     launches: sub<LaunchRecords>(r.launches),
+    flows: sub<FlowRecords>(r.flows),
     python: sub<PythonRecords>(r.python),
     pids: r.pids.map((p, i) => (keep[i] === 1 ? p : { ...p, minStart: Infinity, maxEnd: -Infinity })),
     annotations: r.annotations.filter((a) => keep[a.pid] === 1),

@@ -4,6 +4,7 @@ import type { CollectiveArgs } from './collectives.js';
 import type { PidInfo } from './ascend-device.js';
 import type { OpKey, OpRecords } from './cpu-ops.js';
 import type { DeviceRecords } from './device.js';
+import type { FlowRecords } from './flows.js';
 import type { ApiCallRecord, LaunchRecords } from './launches.js';
 import type { PythonRecords } from './python.js';
 import type { ThreadInfo } from './threads.js';
@@ -13,6 +14,7 @@ export type { CollectiveArgs } from './collectives.js';
 export type { PidInfo } from './ascend-device.js';
 export type { OpKey, OpRecords } from './cpu-ops.js';
 export type { DeviceRecords } from './device.js';
+export type { FlowRecords } from './flows.js';
 export type { ApiCallRecord, LaunchRecords } from './launches.js';
 export type { PythonRecords } from './python.js';
 export type { ThreadInfo } from './threads.js';
@@ -42,6 +44,8 @@ export interface TraceRecords {
   /** Every runtime / driver call, when asked for; names in `apiNames`. */
   launches: LaunchRecords | undefined;
   apiNames: string[];
+  /** torch_npu's host↔device flow endpoints, when launches are collected (records/flows.ts). */
+  flows?: FlowRecords | undefined;
   /** Kernel names that launch calls carry (HIP `args.kernel`). */
   launchKernelNames: string[];
   /** Python frames, when asked for; names in `frameNames`. */
