@@ -21,7 +21,8 @@
  */
 import { medianOf } from './kernels.js';
 import { type DevicePeak, computeRoof, peakOf } from './device-peaks.js';
-import { deviceOps, opKeyId, opTree } from './ops.js';
+import { deviceOps, opKeyId } from './ops.js';
+import { opTree } from './op-tree.js';
 import { estimateOp, hasModel, type Family, type PerfEstimate, type Precision } from './perf-models/index.js';
 import type { RankData } from './timeline.js';
 
