@@ -10,6 +10,13 @@
  * under the cudnn op. Kernels with no modelled op above them stay with their launching op, listed
  * as "no model" with their time.
  *
+ * CUDA/HIP graph replay kernels carry no External id: those that the capture or mapping trace
+ * gave an op (graph-replay.ts) take it from there with its ancestors (replay-ops.ts), and the
+ * model reads that op's `Input Dims`, `Input type`, `Concrete Inputs` and `flops` arg in that
+ * trace; one call is one op instance in one replay. Replay kernels that matched nothing (or whose
+ * candidates disagree on the enclosing ops) stay linked to no op. `routes` and a note give the
+ * device time that reached the view per route (eager, capture, mapping).
+ *
  * A call's time is the sum of its kernels' durations (exact integer ns in the records). Achieved
  * TFLOP/s of a call = FLOPs / time; a row gives the mean and median over calls and the
  * time-weighted figure (Σ FLOPs / Σ time), which the percentages of peak and the bound use.

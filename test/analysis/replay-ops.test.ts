@@ -182,7 +182,7 @@ test('SGLang --by op: the ops enclosing a captured op carry the replayed device 
     const j = k.chain.findIndex((o) => o.name === qk.name);
     if (j > 0) kids.set(`${k.chain[j - 1]!.name} ${dimsOf(k.chain[j - 1]!)}`, { name: k.chain[j - 1]!.name, dims: k.chain[j - 1]!.args?.['Input Dims'] });
   }
-  assert.equal(kids.size, 4, "reshape and rmsnorm, once for q and once for k");
+  assert.equal(kids.size, 4, 'reshape and rmsnorm, once for q and once for k');
   assert.equal(us([...kids.values()].reduce((a, c) => a + rowOf(c.name, c.dims)!.deviceTotalUs, 0)), want.ns);
   // the GEMM wrapper: aiter::gemm_a16w16 > aten::linear > aten::matmul > aten::mm, every level with the mm kernels' time
   for (const [K, N] of [[4096, 24576], [12288, 4096]] as const) {
