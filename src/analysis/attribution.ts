@@ -201,10 +201,16 @@ export interface DeviceAttribution {
   site: Int32Array;
   route: Uint8Array;
   /**
-   * Per device activity attributed through another trace: a number naming the op instance
-   * there (so calls can be counted), else -1.
+   * Per device activity: the op its site names, as an index into the ops of the trace that
+   * recorded it — this trace when `opTrace[i]` is -1, else `opTraces[opTrace[i]]` (the capture or
+   * mapping trace of a replayed kernel) — or -1 when no op is known.
    */
-  opInstance: Float64Array;
+  op: Int32Array;
+  opTrace: Int32Array;
+  /** The capture and mapping traces that replayed kernels' ops are in. */
+  opTraces: TraceRecords[];
+  /** Per graph replay kernel: its graph launch (index into the trace's launches), else -1. */
+  replay: Int32Array;
   sites: Site[];
 }
 
@@ -217,19 +223,21 @@ export function attributeEager(r: TraceRecords, table: SiteTable, library?: RegE
   const ls = launchSites(r, table, undefined, library);
   const site = new Int32Array(d.count).fill(-1);
   const route = new Uint8Array(d.count);
-  const opInstance = new Float64Array(d.count).fill(-1);
+  const opOf = new Int32Array(d.count).fill(-1);
+  const replay = new Int32Array(d.count).fill(-1);
   const o = r.ops;
   const byExt = indexOfIds(o?.ext ?? new Float64Array(0));
   /** Site of an op key without source or module, per key id (-1: not made yet). */
   const opOnly = new Int32Array(r.opKeys.length).fill(-1);
   for (let i = 0; i < d.count; i++) {
     const li = links.launchOf[i]!;
-    if (li >= 0 && links.kinds[r.launches!.name[li]!] === 'graph') { route[i] = Route.GraphUnattributed; continue; }
+    if (li >= 0 && links.kinds[r.launches!.name[li]!] === 'graph') { route[i] = Route.GraphUnattributed; replay[i] = li; continue; }
     const op = byExt.get(d.ext[i]!);
     const extOp = op >= 0 ? op : undefined;
     if (li >= 0 && ls.site[li]! >= 0) {
       site[i] = ls.site[li]!;
       route[i] = Route.Eager;
+      opOf[i] = extOp ?? ls.op[li]!;
       // the kernel's own External id wins over containment
       if (extOp !== undefined && extOp !== ls.op[li]) {
         const s = table.list[site[i]!]!;
@@ -245,7 +253,8 @@ export function attributeEager(r: TraceRecords, table: SiteTable, library?: RegE
       }
       site[i] = id;
       route[i] = Route.Eager;
+      opOf[i] = extOp;
     }
   }
-  return { site, route, opInstance, sites: table.list };
+  return { site, route, op: opOf, opTrace: new Int32Array(d.count).fill(-1), opTraces: [], replay, sites: table.list };
 }

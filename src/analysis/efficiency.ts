@@ -10,6 +10,13 @@
  * under the cudnn op. Kernels with no modelled op above them stay with their launching op, listed
  * as "no model" with their time.
  *
+ * CUDA/HIP graph replay kernels carry no External id: those that the capture or mapping trace
+ * gave an op (graph-replay.ts) take it from there with its ancestors (replay-ops.ts), and the
+ * model reads that op's `Input Dims`, `Input type`, `Concrete Inputs` and `flops` arg in that
+ * trace; one call is one op instance in one replay. Replay kernels that matched nothing (or whose
+ * candidates disagree on the enclosing ops) stay linked to no op. `routes` and a note give the
+ * device time that reached the view per route (eager, capture, mapping).
+ *
  * A call's time is the sum of its kernels' durations (exact integer ns in the records). Achieved
  * TFLOP/s of a call = FLOPs / time; a row gives the mean and median over calls and the
  * time-weighted figure (Σ FLOPs / Σ time), which the percentages of peak and the bound use.
@@ -21,8 +28,12 @@
  */
 import { medianOf } from './kernels.js';
 import { type DevicePeak, computeRoof, peakOf } from './device-peaks.js';
-import { deviceOps, opKeyId, opTree } from './ops.js';
+import { Route, type DeviceAttribution } from './attribution.js';
+import { deviceOps, opKeyId } from './ops.js';
+import { opTree } from './op-tree.js';
 import { estimateOp, hasModel, type Family, type PerfEstimate, type Precision } from './perf-models/index.js';
+import { callOf, eachReplayedOp } from './replay-ops.js';
+import type { TraceRecords } from './records/trace-records.js';
 import type { RankData } from './timeline.js';
 
 export interface EfficiencyKernel {
@@ -112,6 +123,8 @@ export interface EfficiencySummary {
   devices: EfficiencyDevice[];
   /** Device time not linked to any op (µs). */
   unlinkedUs: number;
+  /** Device time in the view per route: eager (External id), capture, mapping (graph replays). */
+  routes: EfficiencyRoute[];
   notes: string[];
 }
 
@@ -170,75 +183,146 @@ function rankDevice(rank: RankData): { name: string | null; sms: number | null }
 const toNum = (b: bigint): number => Number(b);
 const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
-/** The efficiency view over all ranks (rows with the same op name, dims and types are one). */
-export function efficiencyOf(ranks: readonly RankData[], opts: EfficiencyOptions = {}): EfficiencySummary {
+/** Device time that reached the view by one attribution route. */
+export interface EfficiencyRoute {
+  /** `eager`: the op that launched it in this trace (External id); `capture` / `mapping`: a graph replay kernel given its op by a capture or graph-off trace. */
+  route: 'eager' | 'capture' | 'mapping';
+  kernels: number;
+  us: number;
+  /** Of all device time of the ranks. */
+  share: number;
+}
+
+/** One op call's device time (the kernels it owns), in the trace that recorded the op. */
+interface Call {
+  records: TraceRecords;
+  op: number;
+  ns: number;
+  kernels: Map<string, { calls: number; ns: number }>;
+}
+
+/** Per records: op key → whether its name has a model (memoized; capture traces are shared by ranks). */
+const modelledMemo = new WeakMap<TraceRecords, boolean[]>();
+function modelledKeys(r: TraceRecords): boolean[] {
+  let m = modelledMemo.get(r);
+  if (!m) modelledMemo.set(r, (m = r.opKeys.map((k) => hasModel(k.name))));
+  return m;
+}
+
+/** The innermost op with a model in a chain (launching op first, then its ancestors), else the launching op. */
+function ownerIn(r: TraceRecords, chain: ArrayLike<number>): number {
+  const modelled = modelledKeys(r);
+  for (let j = 0; j < chain.length; j++) if (modelled[r.ops!.key[chain[j]!]!]) return chain[j]!;
+  return chain[0]!;
+}
+
+const ROUTE_OF: Partial<Record<number, 'capture' | 'mapping'>> = { [Route.Capture]: 'capture', [Route.Mapping]: 'mapping' };
+
+/**
+ * The efficiency view over all ranks (rows with the same op name, dims and types are one).
+ * `atts` (per rank, from graph-sources.ts): graph replay kernels attributed through a capture or
+ * mapping trace join the op that launched them there, as if the replay trace had recorded it.
+ */
+export function efficiencyOf(ranks: readonly RankData[], opts: EfficiencyOptions = {}, atts?: readonly (DeviceAttribution | undefined)[]): EfficiencySummary {
   const acc = new Map<string, Acc>();
   const devices: EfficiencyDevice[] = [];
   const notes: string[] = [];
+  const byRoute = { eager: { kernels: 0, ns: 0 }, capture: { kernels: 0, ns: 0 }, mapping: { kernels: 0, ns: 0 } };
+  let totalNs = 0;
   let unlinkedNs = 0;
-  for (const rank of ranks) {
+  /** Unlinked device time: graph replay kernels nothing matched, replayed outside any op of the capture / mapping trace, op instance not known. */
+  let unattributedNs = 0, noOpReplayNs = 0, chainsDifferNs = 0;
+  const keyAcc = new WeakMap<TraceRecords, Acc[]>();
+  const accOfKey = (r: TraceRecords, key: number): Acc => {
+    let list = keyAcc.get(r);
+    if (!list) keyAcc.set(r, (list = []));
+    let a = list[key];
+    if (a) return a;
+    const k = r.opKeys[key]!;
+    const id = opKeyId(k);
+    a = acc.get(id);
+    if (!a) {
+      a = {
+        name: k.name, dims: k.dims, types: k.types, family: null, modelled: hasModel(k.name), params: new Set(), precision: null, missing: new Set(),
+        times: [], flops: [], bytes: [], ptFlops: [], peaks: new Map(), kernels: new Map(),
+      };
+      acc.set(id, a);
+    }
+    return (list[key] = a);
+  };
+  const cache = new WeakMap<TraceRecords, Map<string, PerfEstimate | { error: string } | undefined>>();
+  ranks.forEach((rank, rk) => {
     const dev = rankDevice(rank);
     const peak = opts.peak ?? (dev.name !== null ? peakOf(dev.name, dev.sms ?? undefined) : null);
     devices.push({ label: rank.label, name: dev.name, peak });
     const r = rank.records;
     const o = r.ops;
     const d = r.device;
-    if (!o || o.count === 0) { for (let i = 0; i < d.count; i++) unlinkedNs += d.dur[i]!; continue; }
-    const opOf = deviceOps(r);
-    const { parent } = opTree(r);
-    const modelled = r.opKeys.map((k) => hasModel(k.name));
+    const att = atts?.[rk];
     // device time per owning op call, and its kernels
-    const callNs = new Float64Array(o.count);
-    const callKernels = new Map<number, Map<string, { calls: number; ns: number }>>();
-    const owns = new Uint8Array(o.count);
-    for (let i = 0; i < d.count; i++) {
-      let x = opOf[i]!;
-      if (x < 0) { unlinkedNs += d.dur[i]!; continue; }
-      const launcher = x;
-      while (x >= 0 && !modelled[o.key[x]!]) x = parent[x]!;
-      const owner = x >= 0 ? x : launcher;
-      owns[owner] = 1;
-      callNs[owner]! += d.dur[i]!;
-      let km = callKernels.get(owner);
-      if (!km) { km = new Map(); callKernels.set(owner, km); }
+    const calls = new Map<number | string, Call>();
+    const charge = (key: number | string, records: TraceRecords, op: number, i: number): void => {
+      let c = calls.get(key);
+      if (!c) calls.set(key, (c = { records, op, ns: 0, kernels: new Map() }));
+      c.ns += d.dur[i]!;
       const name = r.names[d.name[i]!]!;
-      const k = km.get(name);
-      if (k) { k.calls++; k.ns += d.dur[i]!; } else km.set(name, { calls: 1, ns: d.dur[i]! });
-    }
-    const accOfKey = r.opKeys.map((k, ki) => {
-      const id = opKeyId(k);
-      let a = acc.get(id);
-      if (!a) {
-        a = {
-          name: k.name, dims: k.dims, types: k.types, family: null, modelled: modelled[ki]!, params: new Set(), precision: null, missing: new Set(),
-          times: [], flops: [], bytes: [], ptFlops: [], peaks: new Map(), kernels: new Map(),
-        };
-        acc.set(id, a);
-      }
-      return a;
+      const k = c.kernels.get(name);
+      if (k) { k.calls++; k.ns += d.dur[i]!; } else c.kernels.set(name, { calls: 1, ns: d.dur[i]! });
+    };
+    const replayed = new Uint8Array(d.count);
+    eachReplayedOp(att, (i, link) => {
+      replayed[i] = 1;
+      const owner = ownerIn(link.records, link.chain);
+      charge(callOf(link, owner), link.records, owner, i);
+      const x = byRoute[ROUTE_OF[link.route]!];
+      x.kernels++;
+      x.ns += d.dur[i]!;
     });
-    const cache = new Map<string, PerfEstimate | { error: string } | undefined>();
-    for (let c = 0; c < o.count; c++) {
-      if (!owns[c]) continue;
-      const key = o.key[c]!;
-      const a = accOfKey[key]!;
-      const ci = o.concrete?.[c] ?? -1;
+    const opOf = o && o.count > 0 ? deviceOps(r) : undefined;
+    const parent = opOf ? opTree(r).parent : undefined;
+    const chain: number[] = [];
+    for (let i = 0; i < d.count; i++) {
+      totalNs += d.dur[i]!;
+      if (replayed[i]) continue;
+      const x = opOf ? opOf[i]! : -1;
+      if (x < 0) {
+        unlinkedNs += d.dur[i]!;
+        const rt = att?.route[i];
+        if (rt === Route.GraphUnattributed) unattributedNs += d.dur[i]!;
+        else if (rt === Route.Capture || rt === Route.Mapping) { if (att!.sites[att!.site[i]!]?.op) chainsDifferNs += d.dur[i]!; else noOpReplayNs += d.dur[i]!; }
+        continue;
+      }
+      chain.length = 0;
+      for (let y = x; y >= 0; y = parent![y]!) chain.push(y);
+      const owner = ownerIn(r, chain);
+      charge(owner, r, owner, i);
+      byRoute.eager.kernels++;
+      byRoute.eager.ns += d.dur[i]!;
+    }
+    for (const c of calls.values()) {
+      const cr = c.records;
+      const co = cr.ops!;
+      const key = co.key[c.op]!;
+      const a = accOfKey(cr, key);
+      const ci = co.concrete?.[c.op] ?? -1;
       let est: PerfEstimate | { error: string } | undefined;
       if (a.modelled) {
+        let memo = cache.get(cr);
+        if (!memo) cache.set(cr, (memo = new Map()));
         const ck = `${key}\u0001${ci}`;
-        if (cache.has(ck)) est = cache.get(ck);
+        if (memo.has(ck)) est = memo.get(ck);
         else {
-          const k = r.opKeys[key]!;
+          const k = cr.opKeys[key]!;
           const dims = parseList(k.dims);
           const types = parseList(k.types);
-          const concrete = ci >= 0 ? parseList(r.opConcrete?.[ci] ?? '') : null;
+          const concrete = ci >= 0 ? parseList(cr.opConcrete?.[ci] ?? '') : null;
           est = dims && types
             ? estimateOp(k.name, { dims, types: types.map((t) => (typeof t === 'string' ? t : '')), concrete: concrete ? concrete.map((t) => (typeof t === 'string' ? t : String(t))) : null })
             : { error: 'no input shapes recorded (record_shapes=True)' };
-          cache.set(ck, est);
+          memo.set(ck, est);
         }
       }
-      a.times.push(callNs[c]!);
+      a.times.push(c.ns);
       a.peaks.set(peak?.device ?? '', peak);
       if (est && !('error' in est)) {
         a.family = est.family;
@@ -252,12 +336,12 @@ export function efficiencyOf(ranks: readonly RankData[], opts: EfficiencyOptions
         a.flops.push(null);
         a.bytes.push(null);
       }
-      const pf = o.flops?.[c];
+      const pf = co.flops?.[c.op];
       a.ptFlops.push(pf === undefined ? NaN : pf);
-      const km = callKernels.get(c);
-      const sole = km !== undefined && km.size === 1 && [...km.values()][0]!.calls === 1;
+      const km = c.kernels;
+      const sole = km.size === 1 && [...km.values()][0]!.calls === 1;
       const cf = a.flops[a.flops.length - 1]!, cb = a.bytes[a.bytes.length - 1]!;
-      for (const [name, k] of km ?? []) {
+      for (const [name, k] of km) {
         let t = a.kernels.get(name);
         if (!t) { t = { calls: 0, ns: 0, soleNs: 0, soleFlops: 0n, soleBytes: 0n }; a.kernels.set(name, t); }
         t.calls += k.calls;
@@ -269,7 +353,7 @@ export function efficiencyOf(ranks: readonly RankData[], opts: EfficiencyOptions
         }
       }
     }
-  }
+  });
   const rows: EfficiencyRow[] = [];
   for (const a of acc.values()) {
     if (a.times.length === 0) continue;
@@ -283,8 +367,24 @@ export function efficiencyOf(ranks: readonly RankData[], opts: EfficiencyOptions
   }
   const noModel = rows.filter((x) => x.family === null);
   if (noModel.length > 0) notes.push(`efficiency: ${noModel.length} op(s) have no performance model (${us(noModel.reduce((s, x) => s + x.totalUs * 1000, 0)).toLocaleString('en-US')} µs of device time); they are listed without FLOPs`);
-  if (unlinkedNs > 0) notes.push(`efficiency: ${us(unlinkedNs).toLocaleString('en-US')} µs of device time is linked to no op (launched outside any cpu_op, or replayed from a CUDA graph)`);
-  return { rows, categories: categoriesOf(rows), devices, unlinkedUs: us(unlinkedNs), notes };
+  const share = (ns: number): number => (totalNs > 0 ? ns / totalNs : 0);
+  const routes: EfficiencyRoute[] = (['eager', 'capture', 'mapping'] as const).map((route) => ({ route, kernels: byRoute[route].kernels, us: us(byRoute[route].ns), share: share(byRoute[route].ns) }));
+  const pct = (ns: number): string => `${(share(ns) * 100).toFixed(1)}%`;
+  const usText = (ns: number): string => `${us(ns).toLocaleString('en-US')} µs`;
+  if (byRoute.capture.kernels + byRoute.mapping.kernels > 0 || unattributedNs > 0) {
+    notes.push(`efficiency: ${pct(totalNs - unlinkedNs)} of device time is in the view: ${routes.filter((x) => x.kernels > 0 || x.route === 'eager').map((x) => `${x.route} ${pct(byRoute[x.route].ns)} (${usText(byRoute[x.route].ns)}, ${x.kernels} kernels)`).join(', ')}`);
+  }
+  if (unlinkedNs > 0) {
+    const parts = [
+      unattributedNs > 0 ? `${usText(unattributedNs)} graph replay, unattributed (give --capture or --mapping)` : '',
+      noOpReplayNs > 0 ? `${usText(noOpReplayNs)} replayed kernels launched outside any cpu_op of the capture or mapping trace` : '',
+      chainsDifferNs > 0 ? `${usText(chainsDifferNs)} replayed kernels whose matching candidates sit under different ops` : '',
+    ].filter((x) => x !== '');
+    const rest = unlinkedNs - unattributedNs - noOpReplayNs - chainsDifferNs;
+    if (rest > 0) parts.push(`${usText(rest)} launched outside any cpu_op`);
+    notes.push(`efficiency: ${usText(unlinkedNs)} of device time is linked to no op: ${parts.join('; ')}`);
+  }
+  return { rows, categories: categoriesOf(rows), devices, unlinkedUs: us(unlinkedNs), routes, notes };
 }
 
 function rowOf(a: Acc, topKernels: number): EfficiencyRow {

@@ -18,10 +18,10 @@
  * a kernel whose op differs between them is left unattributed. What matches nothing stays
  * "graph replay, unattributed".
  */
-import { indexOfIds } from '../model/id-index.js';
 import { sortIfNeeded } from '../model/order.js';
 import { attributeEager, launchSites, Route, type DeviceAttribution, type Site, type SiteTable } from './attribution.js';
 import { apiKindOf, linkLaunches, type LaunchLinks } from './launch-link.js';
+import { chainKey } from './replay-ops.js';
 import type { TraceRecords } from './records/trace-records.js';
 
 /** A trace to attribute replays from. */
@@ -33,16 +33,19 @@ export interface GraphSource {
   bs?: number | undefined;
 }
 
-/** One candidate sequence: tokens, and per token a site and an op instance. */
+/** One candidate sequence: tokens, and per token a site and the op there. */
 interface Seq {
   route: Route.Capture | Route.Mapping;
   file: string;
+  /** Index of its trace among the sources. */
+  src: number;
   /** Kernel names, or undefined for CUDA capture launches (no names). */
   names: string[] | undefined;
   /** 'k' kernel, 'c' copy, 's' set, per token. */
   kinds: string;
   site: Int32Array;
-  inst: Float64Array;
+  /** Per token: the op of the site, as an index into the source trace's ops (-1 none). */
+  op: Int32Array;
   bs: number | undefined;
   /** For mapping runs: the run starts a step. */
   anchored: boolean;
@@ -86,7 +89,7 @@ function bsAround(r: TraceRecords, thread: number, t: number): number | undefine
 }
 
 /** Capture regions of one trace as candidate sequences. */
-function captureSeqs(src: GraphSource, table: SiteTable, library: RegExp | undefined, instBase: number): Seq[] {
+function captureSeqs(src: GraphSource, srcIdx: number, table: SiteTable, library: RegExp | undefined): Seq[] {
   const r = src.records;
   const l = r.launches;
   if (!l) return [];
@@ -114,11 +117,11 @@ function captureSeqs(src: GraphSource, table: SiteTable, library: RegExp | undef
     const ls = launchSites(r, table, reg.rows, library);
     const named = reg.rows.every((i) => l.kernel[i]! >= 0 || kinds[l.name[i]!] !== 'kernel');
     seqs.push({
-      route: Route.Capture, file: src.file,
+      route: Route.Capture, file: src.file, src: srcIdx,
       names: named ? reg.rows.map((i) => (l.kernel[i]! >= 0 ? r.launchKernelNames[l.kernel[i]!]! : '')) : undefined,
       kinds: reg.rows.map((i) => { const k = kinds[l.name[i]!]; return k === 'memcpy' ? 'c' : k === 'memset' ? 's' : 'k'; }).join(''),
       site: Int32Array.from(reg.rows, (i) => ls.site[i]!),
-      inst: Float64Array.from(reg.rows, (i) => (ls.op[i]! >= 0 ? instBase + ls.op[i]! : -1)),
+      op: Int32Array.from(reg.rows, (i) => ls.op[i]!),
       bs: bsAround(r, reg.thread, reg.start) ?? src.bs, anchored: true,
     });
   }
@@ -126,14 +129,13 @@ function captureSeqs(src: GraphSource, table: SiteTable, library: RegExp | undef
 }
 
 /** The eager kernel stream of a mapping trace: per device, by start; graph replay kernels left out. */
-interface EagerStream { names: string[]; kinds: string; site: Int32Array; inst: Float64Array; stepStart: Uint8Array; bs: (number | undefined)[] }
+interface EagerStream { names: string[]; kinds: string; site: Int32Array; op: Int32Array; stepStart: Uint8Array; bs: (number | undefined)[] }
 
-function eagerStreams(src: GraphSource, table: SiteTable, library: RegExp | undefined, instBase: number): EagerStream[] {
+function eagerStreams(src: GraphSource, table: SiteTable, library: RegExp | undefined): EagerStream[] {
   const r = src.records;
   const d = r.device;
   const links = linkLaunches(r, 0);
   const att = attributeEager(r, table, library, links);
-  const byExt = indexOfIds(r.ops?.ext ?? new Float64Array(0));
   const l = r.launches;
   const steps = r.annotations.filter((a) => !a.gpu && /ProfilerStep#|step/i.test(a.name));
   const byPid = new Map<number, number[]>();
@@ -153,7 +155,7 @@ function eagerStreams(src: GraphSource, table: SiteTable, library: RegExp | unde
     out.push({
       names, kinds: names.map(tokenKind).join(''),
       site: Int32Array.from(rows, (i) => att.site[i]!),
-      inst: Float64Array.from(rows, (i) => { const op = byExt.get(d.ext[i]!); return op >= 0 ? instBase + op : -1; }),
+      op: Int32Array.from(rows, (i) => att.op[i]!),
       stepStart, bs,
     });
   }
@@ -186,7 +188,7 @@ function markStepStarts(r: TraceRecords, rows: number[], launchOf: Int32Array, s
 }
 
 /** Runs of the eager streams equal to the replay's tokens (KMP), as candidate sequences. */
-function mappingSeqs(src: GraphSource, streams: EagerStream[], names: string[], kinds: string): Seq[] {
+function mappingSeqs(src: GraphSource, srcIdx: number, streams: EagerStream[], names: string[], kinds: string): Seq[] {
   const keep = (k: string): boolean => k === 'k' || kinds.includes(k);
   const seqs: Seq[] = [];
   const m = names.length;
@@ -209,8 +211,8 @@ function mappingSeqs(src: GraphSource, streams: EagerStream[], names: string[], 
         let anchored = false;
         for (let p = i - m >= 0 ? idx[i - m]! + 1 : 0; p <= pos[0]! && !anchored; p++) anchored = s.stepStart[p] === 1;
         seqs.push({
-          route: Route.Mapping, file: src.file, names, kinds,
-          site: Int32Array.from(pos, (p) => s.site[p]!), inst: Float64Array.from(pos, (p) => s.inst[p]!),
+          route: Route.Mapping, file: src.file, src: srcIdx, names, kinds,
+          site: Int32Array.from(pos, (p) => s.site[p]!), op: Int32Array.from(pos, (p) => s.op[p]!),
           bs: s.bs[pos[0]!] ?? src.bs, anchored,
         });
       }
@@ -231,16 +233,29 @@ function narrow(cands: Seq[], bs: number | undefined): Seq[] {
 /** Two sites name different ops (or shapes); an unknown op differs from nothing. */
 const differ = (a: Site, b: Site): boolean => a.op !== '' && b.op !== '' && (a.op !== b.op || a.dims !== b.dims);
 
-/** Per index: the site all candidates agree on, else -1. */
-function agreed(cands: Seq[], n: number): { site: Int32Array; inst: Float64Array } {
+/**
+ * Per index: the site all candidates agree on, else -1; and the op of the first candidate (its
+ * trace `src`) when every candidate's op also sits under the same enclosing ops (names and
+ * shapes, op-tree.ts), else -1: the views count the replayed time for those ancestors.
+ */
+function agreed(cands: Seq[], n: number, sources: readonly GraphSource[]): { site: Int32Array; src: Int32Array; op: Int32Array } {
   const site = new Int32Array(n).fill(-1);
-  const inst = new Float64Array(n).fill(-1);
-  if (cands.length === 0) return { site, inst };
+  const src = new Int32Array(n).fill(-1);
+  const op = new Int32Array(n).fill(-1);
+  if (cands.length === 0) return { site, src, op };
+  const c0 = cands[0]!;
   for (let i = 0; i < n; i++) {
-    const s = cands[0]!.site[i]!;
-    if (s >= 0 && cands.every((c) => c.site[i] === s)) { site[i] = s; inst[i] = cands[0]!.inst[i]!; }
+    const s = c0.site[i]!;
+    if (s < 0 || !cands.every((c) => c.site[i] === s)) continue;
+    site[i] = s;
+    const o = c0.op[i]!;
+    if (o < 0) continue;
+    const key = cands.length > 1 ? chainKey(sources[c0.src]!.records, o) : '';
+    if (cands.length > 1 && !cands.every((c) => c.op[i]! >= 0 && chainKey(sources[c.src]!.records, c.op[i]!) === key)) continue;
+    src[i] = c0.src;
+    op[i] = o;
   }
-  return { site, inst };
+  return { site, src, op };
 }
 
 export interface ReplayAttribution {
@@ -251,6 +266,12 @@ export interface ReplayAttribution {
   /** Kernels where the two routes named different ops (left unattributed), and the first few names. */
   conflicts: number;
   conflictNames: string[];
+  /**
+   * Kernels given a site whose op sits under different enclosing ops in the matching candidates:
+   * no op instance is linked for them (the op view counts them for the op alone, the efficiency
+   * view not at all).
+   */
+  chainsDiffer: number;
 }
 
 /**
@@ -260,7 +281,7 @@ export interface ReplayAttribution {
 export function attributeReplays(r: TraceRecords, att: DeviceAttribution, sources: readonly GraphSource[], table: SiteTable, library?: RegExp, links: LaunchLinks = linkLaunches(r, 0)): ReplayAttribution {
   const d = r.device;
   const l = r.launches;
-  const res: ReplayAttribution = { graphs: [], launches: 0, kernels: 0, conflicts: 0, conflictNames: [] };
+  const res: ReplayAttribution = { graphs: [], launches: 0, kernels: 0, conflicts: 0, conflictNames: [], chainsDiffer: 0 };
   if (!l) return res;
   let any = false;
   for (let i = 0; i < d.count && !any; i++) any = att.route[i] === Route.GraphUnattributed;
@@ -287,43 +308,44 @@ export function attributeReplays(r: TraceRecords, att: DeviceAttribution, source
     g.replays.push({ launch: li, rows });
   }
   // sources: capture regions once, eager streams once
-  let instBase = 0;
+  att.opTraces = sources.map((s) => s.records);
   const captures: Seq[] = [];
-  const mappings: { src: GraphSource; streams: EagerStream[] }[] = [];
-  for (const s of sources) {
-    if (s.route === Route.Capture) captures.push(...captureSeqs(s, table, library, instBase));
-    else mappings.push({ src: s, streams: eagerStreams(s, table, library, instBase) });
-    instBase += (s.records.ops?.count ?? 0) + 1;
-  }
+  const mappings: { src: GraphSource; idx: number; streams: EagerStream[] }[] = [];
+  sources.forEach((s, idx) => {
+    if (s.route === Route.Capture) captures.push(...captureSeqs(s, idx, table, library));
+    else mappings.push({ src: s, idx, streams: eagerStreams(s, table, library) });
+  });
   for (const g of graphs.values()) {
     const n = g.names.length;
-    const mapCands = narrow(mappings.flatMap((m) => mappingSeqs(m.src, m.streams, g.names, g.kinds)), g.bs);
-    const map = agreed(mapCands, n);
+    const mapCands = narrow(mappings.flatMap((m) => mappingSeqs(m.src, m.idx, m.streams, g.names, g.kinds)), g.bs);
+    const map = agreed(mapCands, n, sources);
     let capCands = narrow(captures.filter((c) => c.kinds === g.kinds && (c.names === undefined || c.names.every((x, i) => x === g.names[i]))), g.bs);
     // several capture regions fit (nameless CUDA launches, no batch size): keep those whose ops agree with the mapping run
     if (capCands.length > 1 && mapCands.length > 0) {
       const fits = capCands.filter((c) => !c.site.some((s, i) => s >= 0 && map.site[i]! >= 0 && differ(table.list[s]!, table.list[map.site[i]!]!)));
       if (fits.length > 0) capCands = fits;
     }
-    const cap = agreed(capCands, n);
+    const cap = agreed(capCands, n, sources);
     let attributed = 0;
     for (let i = 0; i < n; i++) {
       let s = cap.site[i]!;
       let route = Route.Capture;
-      let inst = cap.inst[i]!;
+      let from = cap;
       if (s >= 0 && map.site[i]! >= 0 && differ(table.list[s]!, table.list[map.site[i]!]!)) {
         res.conflicts += g.replays.length;
         if (res.conflictNames.length < 5) res.conflictNames.push(`${g.names[i]!}: capture ${table.list[s]!.op}, mapping ${table.list[map.site[i]!]!.op}`);
         continue;
       }
-      if (s < 0) { s = map.site[i]!; route = Route.Mapping; inst = map.inst[i]!; }
+      if (s < 0) { s = map.site[i]!; route = Route.Mapping; from = map; }
       if (s < 0) continue;
       attributed++;
+      if (from.op[i]! < 0 && table.list[s]!.op !== '') res.chainsDiffer += g.replays.length;
       for (const rep of g.replays) {
         const k = rep.rows[i]!;
         att.site[k] = s;
         att.route[k] = route;
-        att.opInstance[k] = inst >= 0 ? inst * 1e6 + rep.launch : -1;
+        att.opTrace[k] = from.src[i]!;
+        att.op[k] = from.op[i]!;
       }
     }
     const useCap = capCands.length > 0;

@@ -3,14 +3,15 @@
  * trace: per (op name, `Input Dims`, `Input type`) the calls, CPU total and self time, device
  * self time (kernels whose `External id` is the op's) and device total (with the op's children).
  *
- * CPU ops nest per thread; the tree is rebuilt by a stack sweep over the thread's ops sorted by
- * start (longer first on ties). An op that starts inside another and ends after it (rare; the
- * profiler's clock or a missing end) is still taken as its child, and only the overlapping
- * part is subtracted from the parent's self time.
+ * CPU ops nest per thread (op-tree.ts); an op that starts inside another and ends after it is
+ * still taken as its child, and only the overlapping part is subtracted from the parent's self
+ * time. CUDA-graph replay kernels attributed through a capture or mapping trace count for the op
+ * that launched them there and for the ops enclosing it (replay-ops.ts).
  */
 import { Route, type DeviceAttribution } from './attribution.js';
 import { indexOfIds } from '../model/id-index.js';
-import { threadOrder } from '../model/order.js';
+import { opTree } from './op-tree.js';
+import { callOf, eachReplayedOp, isReplayLinked } from './replay-ops.js';
 import type { OpKey, TraceRecords } from './collect.js';
 import type { RankData } from './timeline.js';
 
@@ -67,9 +68,6 @@ function parseOr(raw: string): unknown {
   try { return JSON.parse(raw); } catch { return raw; }
 }
 
-/** Op indices grouped by thread, each group sorted by start ascending, duration descending. */
-const orderByThread = (r: TraceRecords): { order: Uint32Array; bounds: Int32Array } => threadOrder(r.ops!);
-
 const deviceOpsMemo = new WeakMap<TraceRecords, Int32Array>();
 
 /**
@@ -91,41 +89,6 @@ export function deviceOps(r: TraceRecords): Int32Array {
   return out;
 }
 
-/**
- * The CPU op tree of each thread: `parent` of every op (-1 for a root), `order` (per thread by
- * start, so a parent comes before its children), the CPU time of each op's children, and the
- * count of ops that start inside another and end after it.
- */
-export function opTree(r: TraceRecords): { order: Uint32Array; parent: Int32Array; childCpu: Float64Array; notNested: number } {
-  const o = r.ops!;
-  const { order, bounds } = orderByThread(r);
-  const parent = new Int32Array(o.count).fill(-1);
-  const childCpu = new Float64Array(o.count);
-  let notNested = 0;
-  const stack: number[] = [];
-  for (let t = 0; t + 1 < bounds.length; t++) {
-    stack.length = 0;
-    for (let k = bounds[t]!; k < bounds[t + 1]!; k++) {
-      const i = order[k]!;
-      const s = o.start[i]!;
-      const e = s + o.dur[i]!;
-      while (stack.length > 0) {
-        const top = stack[stack.length - 1]!;
-        if (o.start[top]! + o.dur[top]! <= s) stack.pop();
-        else break;
-      }
-      const top = stack[stack.length - 1];
-      if (top !== undefined) {
-        const topEnd = o.start[top]! + o.dur[top]!;
-        parent[i] = top;
-        if (e > topEnd) { notNested++; childCpu[top]! += topEnd - s; } else childCpu[top]! += e - s;
-      }
-      stack.push(i);
-    }
-  }
-  return { order, parent, childCpu, notNested };
-}
-
 function accOf(acc: Map<string, Acc>, name: string, dims: string, types: string): Acc {
   const id = opKeyId({ name, dims, types });
   let a = acc.get(id);
@@ -142,23 +105,41 @@ const addKernel = (a: Acc, name: string, ns: number): void => {
 };
 
 /**
- * Graph replay kernels that the capture or mapping trace gave an op: their time counts as the
- * op's device self (and total) time, one call per captured op instance and replay.
+ * Graph replay kernels that the capture or mapping trace gave an op, counted as if the replay
+ * trace had recorded that op and the ops enclosing it there (replay-ops.ts): the kernel's time
+ * is the op's device self and total time and every enclosing op's device total; one call per op
+ * instance and replay. Their CPU time is not known and not counted. A kernel whose op is known
+ * but not its instance (the matching candidates sit under different ops) counts for the op alone,
+ * one call per kernel.
  */
 function replayedOps(rank: RankData, att: DeviceAttribution | undefined, acc: Map<string, Acc>): { kernels: number; ns: number } {
   let kernels = 0, ns = 0;
   if (!att) return { kernels, ns };
   const r = rank.records;
   const d = r.device;
-  const seen = new Set<number>();
+  const seen = new Set<string>();
+  eachReplayedOp(att, (i, link) => {
+    const o = link.records.ops!;
+    const t = d.dur[i]!;
+    for (let depth = 0; depth < link.chain.length; depth++) {
+      const op = link.chain[depth]!;
+      const k = link.records.opKeys[o.key[op]!]!;
+      const a = accOf(acc, k.name, k.dims, k.types);
+      const call = callOf(link, op);
+      if (!seen.has(call)) { seen.add(call); a.calls++; }
+      a.devTotal += t;
+      if (depth === 0) { a.devSelf += t; addKernel(a, r.names[d.name[i]!]!, t); }
+    }
+    kernels++;
+    ns += t;
+  });
   for (let i = 0; i < d.count; i++) {
     const rt = att.route[i];
     const s = att.site[i]!;
-    if ((rt !== Route.Capture && rt !== Route.Mapping) || s < 0 || att.sites[s]!.op === '') continue;
+    if ((rt !== Route.Capture && rt !== Route.Mapping) || s < 0 || att.sites[s]!.op === '' || isReplayLinked(att, i)) continue;
     const site = att.sites[s]!;
     const a = accOf(acc, site.op, site.dims, site.types);
-    const inst = att.opInstance[i]!;
-    if (inst < 0 || !seen.has(inst)) { a.calls++; if (inst >= 0) seen.add(inst); }
+    a.calls++;
     a.devSelf += d.dur[i]!;
     a.devTotal += d.dur[i]!;
     addKernel(a, r.names[d.name[i]!]!, d.dur[i]!);

@@ -46,7 +46,7 @@ import { utilizationOf } from '../analysis/utilization.js';
 import { DEFAULT_VIEWS, STATS_VIEWS, type ApiCallStat, type StatsInput, type StatsResult, type StatsView } from '../analysis/result.js';
 import { traceStem } from './names.js';
 import { attributionSummary, kernelOrigins, sourceStats } from '../analysis/source-view.js';
-import { Route } from '../analysis/attribution.js';
+import { Route, type DeviceAttribution } from '../analysis/attribution.js';
 import { attributeRanks, attributionNotes, discoverCaptures, expandGraphPaths, graphFiles, libraryPattern } from './graph-sources.js';
 
 export type { StatsResult, StatsView } from '../analysis/result.js';
@@ -207,7 +207,7 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
   const jobs = await findJobs(inputs, opts.profileId, notes);
   // attribution (source / module views, graph replays): capture and mapping traces are read in the same batch
   const captures = expandGraphPaths(opts.capture ?? [], '--capture');
-  if (captures.length === 0 && opts.discoverCaptures !== false && (want('op') || want('source') || want('module'))) {
+  if (captures.length === 0 && opts.discoverCaptures !== false && (want('op') || want('source') || want('module') || want('efficiency'))) {
     captures.push(...discoverCaptures(jobs.filter((j) => !j.ascend).map((j) => j.path)));
     if (captures.length > 0) notes.push(`capture traces found next to the trace: ${captures.join(', ')}`);
   }
@@ -235,7 +235,8 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
     // attribution (source, module, kernel origins, graph replays) needs the whole chain
     ...(attribute ? { ops: true, launches: true, python: want('idle') || want('source') || want('module') || want('kernel') } : {}),
   };
-  const graphRequest: CollectRequest = { path: '', categories: request.categories, ops: true, groups: false, collectives: false, apiCalls: false, launches: true, python: true };
+  // the efficiency view's models read the captured ops' `Concrete Inputs` and `flops` too
+  const graphRequest: CollectRequest = { path: '', categories: request.categories, ops: true, opArgs: want('efficiency'), groups: false, collectives: false, apiCalls: false, launches: true, python: true };
   const ascendRequest = (p: AscendProfile): CollectRequest['ascend'] => ({
     output: p.output,
     ...(p.db !== undefined ? { db: p.db } : {}),
@@ -454,7 +455,7 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
     }
     if (want('launch')) result.launch = launchView(linked, opts.utilization?.buckets ?? 200);
   }
-  if (want('efficiency')) efficiencyView(result, ranks, npu, ascendOutputs.map((a) => ({ label: a.data.label, output: a.output })), opts.peak);
+  if (want('efficiency')) efficiencyView(result, ranks, npu, att?.atts, ascendOutputs.map((a) => ({ label: a.data.label, output: a.output })), opts.peak);
   if (want('comm')) {
     const npuComm: AscendCommInput[] = [];
     jobs.forEach((j) => {
@@ -476,14 +477,15 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
 }
 
 /** The efficiency view (Kineto ranks) and NPU pipe bounds (torch_npu ranks). */
-function efficiencyView(result: StatsResult, ranks: readonly RankData[], npu: readonly boolean[], ascend: { label: string; output: string }[], peakOpt: string | DevicePeak | undefined): void {
+function efficiencyView(result: StatsResult, ranks: readonly RankData[], npu: readonly boolean[], atts: readonly DeviceAttribution[] | undefined,
+  ascend: { label: string; output: string }[], peakOpt: string | DevicePeak | undefined): void {
   let peak: DevicePeak | undefined;
   if (typeof peakOpt === 'string') {
     try { peak = parsePeakOverride(peakOpt); } catch (e) { throw new TraceforgeError('E_USAGE', e instanceof Error ? e.message : String(e)); }
   } else peak = peakOpt;
   const kineto = ranks.filter((_, k) => !npu[k]);
   if (kineto.length > 0) {
-    result.efficiency = efficiencyOf(kineto, peak ? { peak } : {});
+    result.efficiency = efficiencyOf(kineto, peak ? { peak } : {}, atts?.filter((_, k) => !npu[k]));
     result.notes.push(...result.efficiency.notes);
   }
   if (ascend.length > 0) {
