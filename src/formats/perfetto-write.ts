@@ -25,7 +25,7 @@ import { F, type ScanHandler, type ScannedEvent } from '../io/scanner.js';
 import { argsOf, phaseOf, rawField } from '../io/fields.js';
 import { TraceIndex, eventKind, KIND_FLOW, KIND_SLICE } from './trace-index.js';
 import { TimeBase } from '../model/time.js';
-import { GrowableU32, GrowableU8 } from '../model/growable.js';
+import { GrowableF64, GrowableU32, GrowableU8 } from '../model/growable.js';
 import { ByteInterner } from '../model/interner.js';
 import { planLanes, trackDisplayName, type FixSummary, type LanePlan } from '../transforms/fix-plan.js';
 import { orderByTrack } from '../transforms/lanes.js';
@@ -208,6 +208,10 @@ function writeValue(w: ProtoWriter, b: Buffer, s: number, e: number): void {
   if (c === 0x22) { writeJsonString(w, DA_STRING, b, s, e); return; }
   if (c === 0x7b || c === 0x5b) {
     const obj = c === 0x7b;
+    let i = s + 1;
+    while (i < e && isWs(b[i])) i++;
+    // an empty container has no entries to tell a dict from an array: kept as its JSON
+    if (b[i] === 0x7d || b[i] === 0x5d) { w.string(DA_LEGACY_JSON, obj ? '{}' : '[]'); return; }
     forMembers(b, s, e, (ks, ke, vs, ve) => {
       const m = w.begin(obj ? DA_DICT : DA_ARRAY);
       if (obj) writeJsonString(w, DA_NAME, b, ks, ke);
@@ -255,6 +259,17 @@ class Pass1 implements ScanHandler {
   /** Counter tracks by `pid \x01 name \x01 key`, in order of appearance. */
   readonly counters = new Map<string, CounterTrack>();
   readonly skipped: Record<string, number> = {};
+  /** Exact ns of each slice (ts relative to the index's base, dur), replacing the index's after pass 1. */
+  private readonly ts = new GrowableF64();
+  private readonly dur = new GrowableF64();
+
+  /** Puts the exact integer ns into the index's slice arrays (lanes are then planned on them). */
+  exactTimes(): void {
+    const s = this.index.slices();
+    if (s.count !== this.ts.length) throw new Error('perfetto: slice count mismatch between passes');
+    s.ts.set(this.ts.view());
+    s.dur.set(this.dur.view());
+  }
 
   constructor(name: string) {
     this.index = new TraceIndex(name, { keep: { category: true } });
@@ -274,7 +289,15 @@ class Pass1 implements ScanHandler {
       this.flowPh.push(ph === PH_s ? 0 : ph === PH_f ? 2 : 1);
       return;
     }
-    if (kind === KIND_SLICE) return;
+    if (kind === KIND_SLICE) {
+      // exact integer ns from the decimal text (the index's doubles can round 0.0999… µs up)
+      const baseUs = this.index.time.baseUs ?? 0;
+      this.ts.push(relNs(ev.buf, f[2 * F.ts]!, f[2 * F.ts + 1]!, baseUs));
+      const ds = f[2 * F.dur]!;
+      const d = ds < 0 ? 0 : relNs(ev.buf, ds, f[2 * F.dur + 1]!, 0);
+      this.dur.push(Number.isFinite(d) && d > 0 ? d : 0);
+      return;
+    }
     const ph = phaseOf(ev);
     if (ph === PH_M || ph === 0) return;
     const ts = f[2 * F.ts]!;
@@ -826,6 +849,7 @@ export function perfettoConverter(name: string, sink: PacketSink): PerfettoConve
     pass1: p1,
     index: p1.index,
     plan() {
+      p1.exactTimes();
       plan = planLanes(p1.index);
       const tree = buildTree(p1, plan);
       tracks = tree.nodes.length;
