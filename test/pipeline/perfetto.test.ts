@@ -17,6 +17,7 @@ import protobuf from 'protobufjs';
 
 import { fixTrace } from '../../src/pipeline/fix.js';
 import { mergeTraces } from '../../src/pipeline/merge.js';
+import { checkTrace } from '../../src/pipeline/check.js';
 import {
   FlowBinder, PDL_EAGER, REPO_ROOT, argsOf, loadTraceFile, makeTempDir, realFixture, slicesOf, threadNames, usTextToFs,
   type Ev, type LoadedTrace, type Slice,
@@ -349,5 +350,46 @@ describe('merge --format perfetto', () => {
 
   it('--no-fix with --format perfetto is refused (begin/end pairs must nest)', async () => {
     await assert.rejects(mergeTraces({ inputs: [realFixture('h200', 'tp2')], format: 'perfetto', fix: false, output: path.join(tmp, 'x.pftrace') }), /--no-fix/);
+  });
+});
+
+describe('check on a Perfetto trace', () => {
+  it('decodes it and runs the same diagnostics: the fixed pdl-eager nests, the same dangling flows as the input', async () => {
+    const out = path.join(tmp, 'check.pftrace');
+    await fixTrace(PDL_EAGER, { format: 'perfetto', output: out });
+    const before = await checkTrace(PDL_EAGER);
+    const c = await checkTrace(out);
+    assert.ok(before.nonNesting > 0);
+    assert.equal(c.nonNesting, 0);
+    assert.equal(c.slices, before.slices);
+    assert.equal(c.diagnostics.count('flow_missing_end'), before.diagnostics.count('flow_missing_end'));
+    assert.equal(c.diagnostics.count('flow_missing_start'), before.diagnostics.count('flow_missing_start'));
+    assert.equal(c.diagnostics.count('track_unsorted'), 0);
+    for (const d of ['perfetto_end_without_begin', 'perfetto_begin_without_end', 'perfetto_unknown_iid', 'perfetto_undescribed_track'] as const) assert.equal(c.diagnostics.count(d), 0, d);
+  });
+
+  it('finds a BEGIN that no END closes and a truncated file', async () => {
+    const out = path.join(tmp, 'cut.pftrace');
+    await fixTrace(PDL_EAGER, { format: 'perfetto', output: out });
+    const bytes = readFileSync(out);
+    // drop the last END packet (found with protobufjs), then cut the file inside a packet
+    const Packet = root.lookupType('perfetto.protos.TracePacket');
+    let at = 0;
+    let drop: [number, number] | undefined;
+    while (at < bytes.length) {
+      let n = 0, shift = 0, i = at + 1;
+      for (;;) { const b = bytes[i++]!; n += (b & 0x7f) * 2 ** shift; shift += 7; if (!(b & 0x80)) break; }
+      const p = Packet.toObject(Packet.decode(bytes.subarray(i, i + n))) as { trackEvent?: { type?: number } };
+      if (p.trackEvent?.type === 2) drop = [at, i + n];
+      at = i + n;
+    }
+    assert.ok(drop);
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(out, Buffer.concat([bytes.subarray(0, drop[0]), bytes.subarray(drop[1])]));
+    const c = await checkTrace(out);
+    assert.equal(c.diagnostics.count('perfetto_begin_without_end'), 1);
+    assert.equal(c.clean, false);
+    writeFileSync(out, bytes.subarray(0, drop[0] + 3));
+    await assert.rejects(checkTrace(out), /truncated Perfetto trace/);
   });
 });
