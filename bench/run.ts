@@ -30,6 +30,7 @@ import { cpus, loadavg } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { gzipSync } from 'node:zlib';
 
 // ---------------------------------------------------------------------------------------------
 // Paths and inputs
@@ -66,7 +67,7 @@ const ASCEND_DB_FILE = join(ASCEND_DB_PROFILE, 'ASCEND_PROFILER_OUTPUT', 'ascend
 // Options
 // ---------------------------------------------------------------------------------------------
 
-const ALL_CASES = ['fix', 'merge', 'stats', 'stats-all', 'stats-source', 'ascend-db'] as const;
+const ALL_CASES = ['fix', 'fix-perfetto', 'merge', 'stats', 'stats-all', 'stats-source', 'ascend-db'] as const;
 const BIG_CASES = ['fix-big', 'merge-big'] as const;
 type CaseName = (typeof ALL_CASES)[number] | (typeof BIG_CASES)[number];
 
@@ -236,6 +237,8 @@ interface Case {
   inputs: string[];
   tools: Tool[];
   goals: Goals;
+  /** Lines about output sizes, computed after the runs. */
+  sizes?: () => string[];
 }
 
 function gzOutput(caseName: string, kind: ToolKind): string {
@@ -279,6 +282,33 @@ function buildCase(name: CaseName, opts: Options): Case {
           { kind: 'floor', label: 'zcat | gzip -1', command: { argv: floorPipeline([TP0], gzOutput(name, 'floor')) } },
           refTool(opts, 'fix_pdl.py (json)', { argv: ['python3', REF_FIX, TP0, refOut], output: refOut }),
         ],
+      };
+    }
+    case 'fix-perfetto': {
+      // Perfetto's native format: the same fix, written as TrackEvent protobuf. The floor is
+      // reading the input once (the output is not compressed); sizes against the gzip JSON.
+      const out = join(OUT, `${name}.traceforge.pftrace`);
+      return {
+        name,
+        description: `fix --format perfetto of one rank (${basename(TP0)}): TrackEvent protobuf, lanes as child tracks`,
+        inputs: [TP0],
+        goals: { maxRssMB: 400 },
+        tools: [
+          { kind: 'traceforge', label: 'traceforge fix --format perfetto', command: { argv: ['node', CLI, 'fix', TP0, '--format', 'perfetto', '-o', out], output: out } },
+          { kind: 'floor', label: 'zcat > /dev/null', command: { argv: ['zcat', '--', TP0], stdoutTo: '/dev/null' } },
+        ],
+        sizes: () => {
+          const mb = (n: number): string => `${(n / 1e6).toFixed(1)} MB`;
+          if (!existsSync(out)) return ['  sizes: no output'];
+          const pf = statSync(out).size;
+          const pfGz = gzipSync(readFileSync(out), { level: 1 }).length;
+          const inGz = statSync(TP0).size;
+          const inRaw = gzipIsize(TP0);
+          return [
+            `  sizes: .pftrace ${mb(pf)}, .pftrace gzip -1 ${mb(pfGz)}; input JSON ${inRaw !== null ? mb(inRaw) : '?'}, gzip JSON ${mb(inGz)}`,
+            `  .pftrace / gzip JSON = ${(pf / inGz).toFixed(2)}; .pftrace.gz / gzip JSON = ${(pfGz / inGz).toFixed(2)}; .pftrace / JSON = ${inRaw ? (pf / inRaw).toFixed(2) : '?'}`,
+          ];
+        },
       };
     }
     case 'merge': {
@@ -664,7 +694,7 @@ async function main(): Promise<void> {
     `  so speedups against the originals would be smaller.`,
     ``,
   ];
-  const caseLines = cases.map((c) => `- **${c.name}**: ${c.description}; input ${c.inputs.map(sizeNote).join(', ')}`);
+  const caseLines = cases.flatMap((c) => [`- **${c.name}**: ${c.description}; input ${c.inputs.map(sizeNote).join(', ')}`, ...(c.sizes?.() ?? [])]);
   const table = renderTable(cases, results, opts);
   const md = `${[...header, ...caseLines, '', table].join('\n')}\n`;
   writeFileSync(join(OUT, 'results.md'), md);

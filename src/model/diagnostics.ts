@@ -44,6 +44,22 @@ export const DIAGNOSTICS = {
     severity: 'warning',
     description: 'a device slice (kernel, copy, set) lasts longer than it can: it contains several later slices of its stream, or is over 10x the median of the other calls of its name and runs into the next; fix puts it on a "(suspect duration)" track',
   },
+  perfetto_end_without_begin: {
+    severity: 'error',
+    description: 'Perfetto trace: a TYPE_SLICE_END with no open slice on its track (trace processor drops it; the slices around it get wrong ends)',
+  },
+  perfetto_begin_without_end: {
+    severity: 'warning',
+    description: 'Perfetto trace: a TYPE_SLICE_BEGIN that no TYPE_SLICE_END closes (shown as lasting to the end of the trace)',
+  },
+  perfetto_unknown_iid: {
+    severity: 'error',
+    description: 'Perfetto trace: an event refers to an interned name or category its sequence never defined (shown without a name)',
+  },
+  perfetto_undescribed_track: {
+    severity: 'warning',
+    description: 'Perfetto trace: events on a track uuid with no TrackDescriptor (unnamed, outside the track tree)',
+  },
   flow_missing_end: {
     severity: 'warning',
     description: 'a flow start (s) has no matching finish (f) with the same category and id',

@@ -11,6 +11,12 @@ import { findCrossings, orderByTrack } from '../transforms/lanes.js';
 import { suspectSlices, trackDisplayName } from '../transforms/fix-plan.js';
 import type { Diagnostics } from '../model/diagnostics.js';
 import { rereadable } from './spool.js';
+import { isPerfettoName } from './perfetto.js';
+import { perfettoAsJson } from '../formats/perfetto-read.js';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export interface TrackCheck {
   pid: string;
@@ -54,8 +60,41 @@ async function labelEvents(path: string, wanted: Set<number>): Promise<Map<numbe
   return out;
 }
 
+/**
+ * A Perfetto TrackEvent trace (`.pftrace`, `.perfetto-trace`, optionally gzip): decoded, its
+ * slices paired as trace processor pairs them and written as Chrome-trace JSON to a temp file,
+ * then checked like any JSON trace, plus what only the native format can get wrong (an END
+ * without a BEGIN, interned ids never defined, tracks without a descriptor).
+ */
+async function checkPerfetto(input: string): Promise<CheckResult> {
+  const dir = await mkdtemp(join(tmpdir(), 'traceforge-check-'));
+  try {
+    const json = join(dir, 'decoded.json');
+    const ws = createWriteStream(json);
+    const stats = await perfettoAsJson(input, (t) => { ws.write(t); });
+    await new Promise<void>((res, rej) => { ws.end(() => res()); ws.once('error', rej); });
+    const r = await checkJson(json, input);
+    const add = (n: number, name: 'perfetto_end_without_begin' | 'perfetto_begin_without_end' | 'perfetto_unknown_iid' | 'perfetto_undescribed_track'): void => {
+      if (n > 0) r.diagnostics.add(name, { file: input, index: -1, detail: `${n} in ${stats.trackEvents} track events` }, n);
+    };
+    add(stats.endWithoutBegin, 'perfetto_end_without_begin');
+    add(stats.beginWithoutEnd, 'perfetto_begin_without_end');
+    add(stats.unknownIids, 'perfetto_unknown_iid');
+    add(stats.undescribedTracks, 'perfetto_undescribed_track');
+    r.clean = r.diagnostics.list().every((d) => d.severity === 'info');
+    r.events = stats.trackEvents;
+    return r;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 export async function checkTrace(input: string): Promise<CheckResult> {
-  const name = input === '-' ? '<stdin>' : input;
+  if (input !== '-' && isPerfettoName(input)) return checkPerfetto(input);
+  return checkJson(input, input === '-' ? '<stdin>' : input);
+}
+
+async function checkJson(input: string, name: string): Promise<CheckResult> {
   const src = await rereadable(input);
   try {
     const index = new TraceIndex(name, { pairFlows: true, keep: { eventIndex: true } });

@@ -19,6 +19,8 @@ import { TraceforgeError } from '../errors.js';
 import type { Diagnostics } from '../model/diagnostics.js';
 import { rereadable } from './spool.js';
 import { siblingOutput } from './names.js';
+import { outputFormat, perfettoSibling, writePerfettoFile, type OutputFormat } from './perfetto.js';
+import type { PerfettoSummary } from '../formats/perfetto-write.js';
 
 export interface FixOptions {
   /** Output path (`-` for stdout). Default: `<stem>.fixed.json.gz` next to the input. */
@@ -29,6 +31,11 @@ export interface FixOptions {
   salvage?: boolean;
   /** Progress callback: pass (1 or 2), compressed bytes read in this pass. */
   onProgress?: (pass: number, compressedBytes: number) => void;
+  /**
+   * `perfetto`: write Perfetto's native TrackEvent protobuf (lanes as child tracks) instead of
+   * JSON. Default: by the output's name (`.pftrace`, `.perfetto-trace`, optionally `.gz`), else JSON.
+   */
+  format?: OutputFormat;
 }
 
 export interface FixResult {
@@ -44,15 +51,26 @@ export interface FixResult {
   droppedBytes: number;
   /** When timestamps were made relative: the output's baseTimeNanoseconds. */
   timeBaseNs?: string;
+  /** For Perfetto output: what was written. */
+  perfetto?: PerfettoSummary;
 }
 
-export function defaultFixOutput(input: string): string {
-  return input === '-' ? '-' : siblingOutput(input, 'fixed');
+export function defaultFixOutput(input: string, format: OutputFormat = 'json'): string {
+  if (input === '-') return '-';
+  return format === 'perfetto' ? perfettoSibling(input, 'fixed') : siblingOutput(input, 'fixed');
 }
 
 export async function fixTrace(input: string, opts: FixOptions = {}): Promise<FixResult> {
   const name = input === '-' ? '<stdin>' : input;
-  const output = opts.output ?? defaultFixOutput(input);
+  const format = outputFormat(opts.format, opts.output);
+  const output = opts.output ?? defaultFixOutput(input, format);
+  if (format === 'perfetto') {
+    const r = await writePerfettoFile(input, output, { gzipLevel: opts.gzipLevel, inPlace: opts.inPlace, salvage: opts.salvage, onProgress: opts.onProgress });
+    return {
+      input: r.input, output, outputBytes: r.outputBytes, inputBytes: r.inputBytes, events: r.events, summary: r.perfetto.fix,
+      diagnostics: r.diagnostics, droppedBytes: r.droppedBytes, perfetto: r.perfetto,
+    };
+  }
   const src = await rereadable(input);
   try {
     const index = new TraceIndex(name, { keep: { category: true, tidSpans: true } });

@@ -95,3 +95,18 @@ test('open: a port in use is a clear error (exit 2) that names the port', async 
     blocker.close();
   }
 });
+
+test('open --format perfetto serves a Perfetto TrackEvent trace (protobuf packets, lanes as tracks)', async (t) => {
+  const port = await freePort();
+  const file = fixture('real/h200/pdl-eager.trace.json.gz');
+  const o = startOpen([file, '--no-browser', '--port', String(port), '--format', 'perfetto']);
+  t.after(() => o.child.kill());
+  const url = await o.url;
+  assert.match(url, /pdl-eager\.trace\.pftrace$/);
+  const res = await fetch(url, { headers: { Origin: 'https://ui.perfetto.dev' } });
+  assert.equal(res.headers.get('access-control-allow-origin'), 'https://ui.perfetto.dev');
+  const body = Buffer.from(await res.arrayBuffer());
+  assert.equal(body[0], 0x0a, 'a Trace: repeated packet = 1, length-delimited');
+  assert.ok(body.includes(Buffer.from('stream 7 (overlap 1)')), 'the overlap lane is a described track');
+  assert.equal(await o.exit, 0);
+});

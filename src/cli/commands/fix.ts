@@ -8,6 +8,12 @@ import { TraceforgeError } from '../../errors.js';
 import { progressBar } from '../progress.js';
 import { bytes, n, openHint } from '../format.js';
 import type { CommandOutcome } from '../main.js';
+import { outputFormat, type OutputFormat } from '../../pipeline/perfetto.js';
+
+/** --format (json | perfetto), else by the output's name. */
+export function cliFormat(format: string | undefined, output: string | undefined): OutputFormat {
+  try { return outputFormat(format, output); } catch (e) { throw new TraceforgeError('E_USAGE', (e as Error).message); }
+}
 
 export function register(program: Command, run: (fn: () => Promise<CommandOutcome | void>) => Promise<void>): void {
   program
@@ -16,21 +22,23 @@ export function register(program: Command, run: (fn: () => Promise<CommandOutcom
     .argument('<trace>', 'a .json or .json.gz trace, a torch_npu *_ascend_pt directory, or - for stdin')
     .option('-o, --output <path>', 'output (.json.gz compressed, .json plain, - stdout); default <stem>.fixed.json.gz next to the input')
     .option('--gzip-level <n>', 'gzip level for .gz output (0-9)', '1')
+    .option('--format <fmt>', 'json, or perfetto: Perfetto\'s native TrackEvent protobuf (default: by the output name, .pftrace / .perfetto-trace [.gz] are perfetto, else json)')
     .option('--in-place', 'allow the output to replace the input')
     .option('--salvage', 'accept a trace cut off inside its events array (crashed run): keep the complete events')
     .option('-q, --quiet', 'print nothing but errors')
-    .action((given: string, o: { output?: string; gzipLevel: string; inPlace?: boolean; salvage?: boolean; quiet?: boolean }) => run(async () => {
+    .action((given: string, o: { output?: string; format?: string; gzipLevel: string; inPlace?: boolean; salvage?: boolean; quiet?: boolean }) => run(async () => {
       const trace = resolveTracePath(given);
       const level = Number(o.gzipLevel);
       if (!Number.isInteger(level) || level < 0 || level > 9) throw new TraceforgeError('E_USAGE', `--gzip-level takes 0-9, not ${o.gzipLevel}`);
       // a Db export's output goes next to its .db, not next to the converted trace in the cache
       const db = given !== '-' ? ascendProfileOf(given)?.db : undefined;
-      const output = o.inPlace && !o.output && db === undefined ? trace : o.output ?? defaultFixOutput(db !== undefined ? db.replace(/\.db$/, '.json') : trace);
+      const format = cliFormat(o.format, o.output);
+      const output = o.inPlace && !o.output && db === undefined && format === 'json' ? trace : o.output ?? defaultFixOutput(db !== undefined ? db.replace(/\.db$/, '.json') : trace, format);
       let size = 0;
       try { size = trace === '-' ? 0 : statSync(trace).size; } catch { /* reported by the reader */ }
       const bar = progressBar(size * 2, 'fix');
       const r = await fixTrace(trace, {
-        output, gzipLevel: level, inPlace: o.inPlace, salvage: o.salvage,
+        output, format, gzipLevel: level, inPlace: o.inPlace, salvage: o.salvage,
         onProgress: (pass, c) => bar.update((pass - 1) * size + c, pass === 1 ? 'fix: index' : 'fix: write'),
       }).finally(() => bar.stop());
       if (o.quiet || output === '-') return;
@@ -46,6 +54,7 @@ export function register(program: Command, run: (fn: () => Promise<CommandOutcom
         if (s.tracks.length > 8) log(`  ... and ${s.tracks.length - 8} more tracks`);
       }
       if (r.droppedBytes > 0) log(`  salvaged: the trace was cut off; ${n(r.events)} complete events kept, ${n(r.droppedBytes)} bytes after the last one dropped`);
+      if (r.perfetto) log(`  Perfetto TrackEvent: ${n(r.perfetto.slices)} slices, ${n(r.perfetto.instants)} instants, ${n(r.perfetto.counterValues)} counter values, ${n(r.perfetto.flowEnds)} flow ends on ${n(r.perfetto.tracks)} tracks${Object.keys(r.perfetto.skipped).length > 0 ? `; not converted: ${Object.entries(r.perfetto.skipped).map(([ph, c]) => `${n(c)} ph "${ph}"`).join(', ')}` : ''}`);
       if (r.timeBaseNs !== undefined) log(`  timestamps made relative to baseTimeNanoseconds ${r.timeBaseNs} (every digit kept)`);
       if (!r.diagnostics.isEmpty) log(`  data notes:\n${formatDiagnostics(r.diagnostics)}`);
       log(`wrote ${r.output} (${bytes(r.outputBytes)})`);

@@ -6,6 +6,7 @@ import { TraceforgeError } from '../../errors.js';
 import { progressBar, type Progress } from '../progress.js';
 import { bytes, n, openHint } from '../format.js';
 import type { CommandOutcome } from '../main.js';
+import { cliFormat } from './fix.js';
 
 interface MergeCliOptions {
   output?: string;
@@ -19,6 +20,7 @@ interface MergeCliOptions {
   ranks?: string;
   skipBad?: boolean;
   gzipLevel: string;
+  format?: string;
   cpuFirst?: boolean;
   quiet?: boolean;
 }
@@ -49,6 +51,7 @@ export function register(program: Command, run: (fn: () => Promise<CommandOutcom
     .option('--ranks <list>', 'keep only these ranks, e.g. 0,2-3')
     .option('--skip-bad', 'merge the readable ranks when some file is corrupt, and list the ones skipped')
     .option('--cpu-first', 'list CPU processes before GPU ones within a rank')
+    .option('--format <fmt>', 'json, or perfetto: Perfetto\'s native TrackEvent protobuf, merged-<id>.pftrace (default: by the output name, else json)')
     .option('--gzip-level <n>', 'gzip level for .gz output (0-9)', '1')
     .option('-q, --quiet', 'print nothing but errors')
     .action((inputs: string[], o: MergeCliOptions) => run(async () => {
@@ -62,7 +65,7 @@ export function register(program: Command, run: (fn: () => Promise<CommandOutcom
       const window = o.window ? parseWindow(o.window, false) : o.windowAbs ? parseWindow(o.windowAbs, true) : undefined;
       let bar: Progress | undefined;
       const outcome = await mergeTraces({
-        inputs, fix: o.fix, tracks: o.tracks as 'gpu' | 'cpu' | 'all', gzipLevel: level,
+        inputs, fix: o.fix, format: cliFormat(o.format, o.output), tracks: o.tracks as 'gpu' | 'cpu' | 'all', gzipLevel: level,
         ...(o.output !== undefined ? { output: o.output } : {}),
         ...(o.profileId !== undefined ? { profileId: o.profileId } : {}),
         ...(window ? { window } : {}),
