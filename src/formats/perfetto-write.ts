@@ -22,7 +22,7 @@
  * until that slice was written (`holds`). Memory: the heap of open slices and the held packets.
  */
 import { F, type ScanHandler, type ScannedEvent } from '../io/scanner.js';
-import { argsOf, phaseOf, rawField } from '../io/fields.js';
+import { argsOf, hasByte, phaseOf, rawField } from '../io/fields.js';
 import { TraceIndex, eventKind, KIND_FLOW, KIND_SLICE } from './trace-index.js';
 import { TimeBase } from '../model/time.js';
 import { GrowableF64, GrowableU32, GrowableU8 } from '../model/growable.js';
@@ -190,15 +190,13 @@ function forMembers(b: Buffer, s: number, e: number, fn: (ks: number, ke: number
 
 /** The decoded string of the JSON string token b[s,e) (with quotes). */
 function jsonString(b: Buffer, s: number, e: number): string {
-  const bs = b.indexOf(0x5c, s);
-  if (bs < 0 || bs >= e) return b.toString('utf8', s + 1, e - 1);
+  if (!hasByte(b, 0x5c, s, e)) return b.toString('utf8', s + 1, e - 1);
   return JSON.parse(b.toString('utf8', s, e)) as string;
 }
 
 /** Writes a JSON string token as a proto string field: bytes copied unless it has escapes. */
 function writeJsonString(w: ProtoWriter, field: number, b: Buffer, s: number, e: number): void {
-  const bs = b.indexOf(0x5c, s);
-  if (bs < 0 || bs >= e) w.bytes(field, b, s + 1, e - 1);
+  if (!hasByte(b, 0x5c, s, e)) w.bytes(field, b, s + 1, e - 1);
   else w.string(field, JSON.parse(b.toString('utf8', s, e)) as string);
 }
 

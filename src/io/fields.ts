@@ -16,8 +16,17 @@ export function stringField(ev: ScannedEvent, fid: FieldId): string | undefined 
   const b = ev.buf;
   if (b[s] !== 0x22) return b.toString('utf8', s, e);
   // fast path: no escapes
-  if (b.indexOf(0x5c, s) < 0 || b.indexOf(0x5c, s) >= e) return b.toString('utf8', s + 1, e - 1);
+  if (!hasByte(b, 0x5c, s, e)) return b.toString('utf8', s + 1, e - 1);
   return JSON.parse(b.toString('utf8', s, e)) as string;
+}
+
+/**
+ * True when byte c occurs in b[s,e). A loop, not `b.indexOf(c, s)`: that one searches on to the
+ * end of the (multi-MB) scanner buffer when c is absent, which made a per-value check quadratic.
+ */
+export function hasByte(b: Uint8Array, c: number, s: number, e: number): boolean {
+  for (let i = s; i < e; i++) if (b[i] === c) return true;
+  return false;
 }
 
 /** The phase character code (e.g. 0x58 'X'), or 0 when absent / not a string. */

@@ -84,6 +84,9 @@ CLASS[0x7d] = CLASS[0x5d] = 4;
 
 const NEED_MORE = -1;
 
+/** A decimal digit byte (undefined past the end of the buffer is not one). */
+const isDigit = (x: number | undefined): boolean => x !== undefined && x >= 0x30 && x <= 0x39;
+
 /** Grammar states inside nested values: what may come next. */
 const X_VALUE = 0, X_VALUE_OR_CLOSE = 1, X_KEY = 2, X_KEY_OR_CLOSE = 3, X_COLON = 4, X_COMMA_OR_CLOSE = 5;
 const EXPECTED = ['a JSON value', "a JSON value or ']'", 'a key string', "a key string or '}'", "':'", "',' or a closing bracket"];
@@ -293,7 +296,6 @@ export class TraceScanner {
     let j = i;
     if (c === 0x2d) j++;
     if (j >= n) return NEED_MORE;
-    const isDigit = (x: number | undefined): boolean => x !== undefined && x >= 0x30 && x <= 0x39;
     if (!isDigit(b[j])) throw this.unexpected(j, c === 0x2d ? 'a digit' : 'a JSON value');
     if (b[j] === 0x30) {
       j++;
