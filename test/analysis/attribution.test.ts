@@ -6,22 +6,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { gunzipSync } from 'node:zlib';
 
 import { statsOf } from '../../src/pipeline/stats.js';
 import { realFixture, runCli, withTempDir } from '../helpers.js';
+import { DEVICE, RUNTIME, corrOf, load, ns, type Ev } from '../oracle-events.js';
 
-type Ev = { ph: string; cat?: string; name: string; pid?: unknown; tid?: unknown; ts?: number; dur?: number; args?: Record<string, unknown> };
-
-const load = (file: string): Ev[] => {
-  const raw = readFileSync(file);
-  const t = JSON.parse((raw[0] === 0x1f ? gunzipSync(raw) : raw).toString('utf8')) as { traceEvents: Ev[] } | Ev[];
-  return Array.isArray(t) ? t : t.traceEvents;
-};
-const ns = (us: number | undefined): number => Math.round((us ?? 0) * 1000);
-const DEVICE = new Set(['kernel', 'gpu_memcpy', 'gpu_memset']);
-const RUNTIME = new Set(['cuda_runtime', 'cuda_driver']);
-const corrOf = (e: Ev): unknown => e.args?.['correlation'];
 
 /** Replay kernels of every graph launch, ts order, one list per launch. */
 function replays(ev: Ev[]): Ev[][] {
