@@ -636,6 +636,7 @@ interface CollectOutcome {
 /** Both handlers, in turn, on every event. */
 function both(a: ScanHandler, b: ScanHandler): ScanHandler {
   return {
+    argMembers: a.argMembers === true || b.argMembers === true,
     topLevel: (entry, after) => { a.topLevel?.(entry, after); b.topLevel?.(entry, after); },
     event: (ev) => { a.event(ev); b.event(ev); },
   };
