@@ -232,8 +232,10 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
     apiCalls: opts.apiCalls === true,
     launches: want('idle') || want('launch'),
     python: want('idle'),
-    // attribution (source, module, kernel origins, graph replays) needs the whole chain
-    ...(attribute ? { ops: true, launches: true, python: want('idle') || want('source') || want('module') || want('kernel') } : {}),
+    // attribution (source, module, kernel origins, graph replays) needs the whole chain, Python
+    // frames included: else its note would count replayed kernels (sourced from the capture
+    // trace's frames) against eager ones that were never given a chance to have a source
+    ...(attribute ? { ops: true, launches: true, python: true } : {}),
   };
   // the efficiency view's models read the captured ops' `Concrete Inputs` and `flops` too
   const graphRequest: CollectRequest = { path: '', categories: request.categories, ops: true, opArgs: want('efficiency'), groups: false, collectives: false, apiCalls: false, launches: true, python: true };
