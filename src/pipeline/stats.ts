@@ -247,8 +247,9 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
     durations: want('op') || want('op-type'),
   });
   const all = await collectAll([...jobs.map((j) => (j.ascend
-    // the op view of a torch_npu profile comes from kernel_details.csv, not from its cpu_ops
-    ? { ...request, path: j.path, ops: false, ascend: ascendRequest(j.ascend) }
+    // the op view of a torch_npu profile comes from kernel_details.csv, not from its cpu_ops;
+    // the idle view reads them (what the CPU was doing while the NPU waited)
+    ? { ...request, path: j.path, ops: want('idle'), ascend: ascendRequest(j.ascend) }
     : { ...request, path: j.path })), ...gfiles.map((g) => ({ ...graphRequest, path: g.path }))], progress);
   const outcomes = all.slice(0, jobs.length);
   gfiles.forEach((g, k) => {

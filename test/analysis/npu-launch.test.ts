@@ -260,3 +260,16 @@ test('a torch_npu trace with no CANN calls and no flows: the idle and launch vie
   assert.equal(r.launch!.unavailable.length, 1);
   assert.ok(r.notes.some((n) => /not available for torch_npu rank\(s\) .*no CANN calls and no torch_to_npu \/ HostToDevice flows/.test(n)), r.notes.join('\n'));
 });
+
+test('torch_npu Level 1: what the CPU was doing while the NPU waited includes its CPU ops (self time, no more than the host-bound time)', async () => {
+  const file = TV('level1', 0);
+  const raw = JSON.parse(readFileSync(file, 'utf8')) as { ph?: string; cat?: string; name?: string }[];
+  const opNames = new Set(raw.filter((e) => e.ph === 'X' && e.cat === 'cpu_op').map((e) => e.name));
+  const r = await statsOf([file], { views: ['idle'] });
+  const ops = r.idle!.cpu.filter((c) => c.kind === 'op');
+  assert.ok(ops.length > 10, `${ops.length} op rows`);
+  for (const o of ops) assert.ok(opNames.has(o.name), `${o.name} is a cpu_op of the trace`);
+  // innermost self time: the op rows never cover more than the host-bound time together
+  const total = ops.reduce((a, o) => a + ns(o.us), 0);
+  assert.ok(total > 0 && total <= ns(r.idle!.hostBoundUs), `${total} ns of ops within ${r.idle!.hostBoundUs} µs host-bound`);
+});
