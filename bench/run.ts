@@ -67,7 +67,7 @@ const ASCEND_DB_FILE = join(ASCEND_DB_PROFILE, 'ASCEND_PROFILER_OUTPUT', 'ascend
 // Options
 // ---------------------------------------------------------------------------------------------
 
-const ALL_CASES = ['fix', 'fix-perfetto', 'merge', 'stats', 'stats-all', 'stats-source', 'ascend-db'] as const;
+const ALL_CASES = ['fix', 'fix-perfetto', 'merge', 'stats', 'stats-all', 'stats-source', 'ascend-db', 'export'] as const;
 const BIG_CASES = ['fix-big', 'merge-big'] as const;
 type CaseName = (typeof ALL_CASES)[number] | (typeof BIG_CASES)[number];
 
@@ -345,6 +345,33 @@ function buildCase(name: CaseName, opts: Options): Case {
           { kind: 'floor', label: 'zcat > /dev/null', command: { argv: ['zcat', '--', TP0], stdoutTo: '/dev/null' } },
           refTool(opts, 'none', null, 'no reference (torch key_averages needs the live process)'),
         ],
+      };
+    }
+    case 'export': {
+      // Parquet tables of one rank (docs/SCHEMA.md) into a fresh dataset directory each run
+      const dir = join(OUT, 'export-dataset');
+      return {
+        name,
+        description: `Parquet export of one rank (${basename(TP0)}): kernels, ops, ranks, steps, collectives, idle`,
+        inputs: [TP0],
+        goals: { maxFloorRatio: 2, maxRssMB: 300 },
+        tools: [
+          {
+            kind: 'traceforge',
+            label: 'traceforge export -o DIR',
+            command: { argv: ['bash', '-c', `rm -rf ${shq(dir)} && exec node ${shq(CLI)} export ${shq(TP0)} -o ${shq(dir)} -q`], stdoutTo: '/dev/null' },
+          },
+          { kind: 'floor', label: 'zcat > /dev/null', command: { argv: ['zcat', '--', TP0], stdoutTo: '/dev/null' } },
+          refTool(opts, 'none', null, 'no reference (HTA\'s Parquet parser needs its Python stack)'),
+        ],
+        sizes: () => {
+          if (!existsSync(dir)) return [];
+          const tables = readdirSync(dir).sort().map((t) => {
+            const part = join(dir, t, 'rank=0', 'part-0.parquet');
+            return existsSync(part) ? `${t} ${(statSync(part).size / 1024).toFixed(0)} KB` : `${t} missing`;
+          });
+          return [`  - dataset: ${tables.join(', ')}`];
+        },
       };
     }
     case 'ascend-db': {

@@ -26,6 +26,7 @@ const COMMANDS: Loader[] = [
   () => import('./commands/info.js'),
   () => import('./commands/diff.js'),
   () => import('./commands/report.js'),
+  () => import('./commands/export.js'),
 ];
 
 function fail(e: unknown): never {

@@ -87,6 +87,27 @@ export interface StatsOptions {
   library?: string | RegExp;
   /** Progress: compressed bytes read so far, and the total. */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Called once, after every view was computed, with the ranks' records and what the views
+   * computed from them (export reads its tables from these: analysis/export-rows.ts).
+   */
+  onRanks?: (ranks: StatsRanks) => void;
+}
+
+/** What statsOf read and computed per rank, for callers that need more than the views (export). */
+export interface StatsRanks {
+  ranks: readonly RankData[];
+  /** Per rank: a torch_npu rank. */
+  npu: readonly boolean[];
+  /** Per rank: the top-level keys of its file (deviceProperties, distributedInfo, baseTimeNs). */
+  tops: readonly (FileTopLevel | undefined)[];
+  /** Per rank: its device timeline (undefined for CSV-only torch_npu ranks). */
+  timelines: readonly (RankTimeline | undefined)[];
+  /** Per rank: the attribution of every device activity, when source / module was asked for. */
+  atts: readonly DeviceAttribution[] | undefined;
+  cats: Categorizer;
+  /** The step annotations (--step, ProfilerStep#N, else the detected family). */
+  steps: RegExp;
 }
 
 interface FileJob {
@@ -266,6 +287,7 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
   const missing: { k: number; message: string }[] = [];
   /** torch_npu ranks without a device timeline (CSV-only directories). */
   const partial: { k: number; profile: AscendProfile }[] = [];
+  const tops: (FileTopLevel | undefined)[] = [];
   const ascendOutputs: { data: RankData; output: string }[] = [];
   jobs.forEach((job, k) => {
     const out = outcomes[k]!;
@@ -282,6 +304,7 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
       if (out.detailsMissing !== undefined) missing.push({ k: ranks.length, message: out.detailsMissing });
       ranks.push(data);
       ascendOutputs.push({ data, output: job.ascend.output });
+      tops.push(undefined);
       details.push(out.details);
       npu.push(true);
       inputsOut.push(input);
@@ -300,6 +323,7 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
       for (const sp of split.ranks) {
         const part = restrictToPids(records, sp.keep);
         ranks.push({ label: sp.label, file: job.path, rank: sp.rank, records: part });
+        tops.push(undefined);
         details.push(undefined);
         npu.push(part.ascendTasks > 0);
         inputsOut.push({ label: sp.label, file: job.path, rank: sp.rank, events: out.events, bytes: out.bytes });
@@ -309,6 +333,7 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
     const input: StatsInput = { label: job.label ?? '', file: job.path, rank: distRank, events: out.events, bytes: out.bytes };
     const data: RankData = { label: input.label, file: job.path, rank: distRank, records };
     ranks.push(data);
+    tops.push(out.top);
     details.push(undefined);
     npu.push(records.ascendTasks > 0);
     inputsOut.push(input);
@@ -476,6 +501,10 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
   }
   if (opts.apiCalls) result.apiCalls = apiCallsOf(jobs, outcomes);
   if (opts.utilization) result.utilization = utilizationOf(timed, timelines, opts.utilization.buckets);
+  if (opts.onRanks) {
+    const byRank = new Map(timed.map((r, k) => [r, timelines[k]!] as const));
+    opts.onRanks({ ranks, npu, tops, timelines: ranks.map((r) => byRank.get(r)), atts: att?.atts, cats, steps });
+  }
   return result;
 }
 

@@ -1,0 +1,127 @@
+/**
+ * `export` and `sql`: the Parquet tables summed by DuckDB equal `stats`' own figures, re-exporting
+ * a rank touches only its partitions, a merged trace and its separate ranks give the same answer,
+ * docs/SCHEMA.md is the schema, and errors are one line with exit status 2.
+ */
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { statsOf } from '../../src/pipeline/stats.js';
+import { exportTraces } from '../../src/pipeline/export.js';
+import { sqlQuery } from '../../src/pipeline/sql.js';
+import { schemaMarkdown, SCHEMA, TABLE_NAMES } from '../../src/analysis/export-rows.js';
+import { REPO_ROOT, realFixture, runCli, withTempDir } from '../helpers.js';
+
+const TP2 = realFixture('h200', 'tp2');
+const TP1 = path.join(TP2, '1763900000-TP-1.trace.json.gz');
+
+const num = (v: unknown): number => Number(v);
+
+test('export: kernel totals per rank and per name, and op counts, summed by DuckDB equal stats', async () => {
+  await withTempDir('export-sums', async (dir) => {
+    const s = await statsOf([TP2], { views: ['summary', 'kernel', 'op'] });
+    const x = await exportTraces([TP2], dir);
+    assert.deepEqual(x.ranks.map((r) => [r.rank, r.label]), [[0, 'TP00'], [1, 'TP01']]);
+    const perRank = await sqlQuery('SELECT rank, count(*) AS n, sum(dur_ns) AS ns FROM kernels GROUP BY rank ORDER BY rank', [dir]);
+    assert.deepEqual(perRank.rows.map((r) => num(r[1])), s.summary!.map((r) => r.kernels));
+    const perName = await sqlQuery('SELECT name, count(*) AS n, sum(dur_ns) AS ns, any_value(category) AS cat FROM kernels GROUP BY name', [dir]);
+    assert.equal(perName.rows.length, s.kernels!.length);
+    const byName = new Map(perName.rows.map((r) => [String(r[0]), r]));
+    for (const k of s.kernels!) {
+      const r = byName.get(k.name);
+      assert.ok(r, k.name);
+      assert.equal(num(r[1]), k.calls, k.name);
+      assert.equal(num(r[2]) / 1000, k.totalUs, k.name);
+      assert.equal(r[3], k.category, k.name);
+    }
+    // every op event is a row; the op view counts the same calls per name
+    const ops = await sqlQuery('SELECT name, count(*) FROM ops GROUP BY name', [dir]);
+    const calls = new Map<string, number>();
+    for (const o of s.ops!) calls.set(o.name, (calls.get(o.name) ?? 0) + o.calls);
+    assert.deepEqual(new Map(ops.rows.map((r) => [String(r[0]), num(r[1])])), calls);
+    const ranks = await sqlQuery('SELECT rank, label, ops, kernels, time_base_ns, device FROM ranks ORDER BY rank', [dir]);
+    assert.deepEqual(ranks.rows.map((r) => [r[0], r[1]]), [[0, 'TP00'], [1, 'TP01']]);
+    const opRows = await sqlQuery('SELECT rank, count(*) FROM ops GROUP BY rank ORDER BY rank', [dir]);
+    assert.deepEqual(ranks.rows.map((r) => num(r[2])), opRows.rows.map((r) => num(r[1])));
+    // every kernel of this eager trace has its launch call and op
+    const linked = await sqlQuery('SELECT count(*) FILTER (launch_name IS NULL), count(*) FILTER (op IS NULL) FROM kernels', [dir]);
+    assert.deepEqual(linked.rows[0]!.map(num), [0, 0]);
+    // steps: the kernels counted per step by stats are the kernels whose step column names it
+    const steps = await sqlQuery('SELECT s.rank, s.step, s.kernels, (SELECT count(*) FROM kernels k WHERE k.rank = s.rank AND k.step = s.step) FROM steps s ORDER BY 1, 2', [dir]);
+    assert.ok(steps.rows.length > 0);
+    for (const r of steps.rows) assert.equal(num(r[3]), num(r[2]), `rank ${r[0]} step ${r[1]}`);
+  });
+});
+
+test('export: exporting one rank again replaces only its partitions', async () => {
+  await withTempDir('export-rerank', async (dir) => {
+    await exportTraces([TP2], dir);
+    const files = (rank: number): Map<string, { mtimeMs: number; size: number; ino: number }> => new Map(TABLE_NAMES.map((t) => {
+      const f = path.join(dir, t, `rank=${rank}`, 'part-0.parquet');
+      const st = statSync(f);
+      return [f, { mtimeMs: st.mtimeMs, size: st.size, ino: st.ino }];
+    }));
+    const before0 = files(0);
+    const before1 = files(1);
+    await new Promise((r) => setTimeout(r, 20));
+    const x = await exportTraces([TP1], dir, { categories: ['mine=^void'] });
+    assert.deepEqual(x.ranks.map((r) => r.rank), [1]);
+    assert.deepEqual(files(0), before0);
+    for (const [f, b] of before1) assert.notEqual(statSync(f).ino, b.ino, `${f} was not replaced`);
+    // nothing left behind: only the table directories
+    assert.deepEqual(readdirSync(dir).sort(), [...TABLE_NAMES].sort());
+    const cats = await sqlQuery("SELECT rank, count(*) FILTER (category = 'mine') > 0 FROM kernels GROUP BY rank ORDER BY rank", [dir]);
+    assert.deepEqual(cats.rows, [[0, false], [1, true]]);
+  });
+});
+
+test('sql: a merged trace and its separate ranks give the same answer', async () => {
+  await withTempDir('export-merged', async (dir) => {
+    const merged = path.join(dir, 'merged.trace.json.gz');
+    const m = runCli(['merge', TP2, '-o', merged]);
+    assert.equal(m.status, 0, m.stderr);
+    const q = 'SELECT rank, name, category, count(*) AS n, sum(dur_ns) AS ns, count(op) AS ops FROM kernels GROUP BY ALL ORDER BY ALL';
+    const a = await sqlQuery(q, [merged]);
+    const b = await sqlQuery(q, [TP2]);
+    assert.ok(a.rows.length > 10);
+    assert.deepEqual(a.rows, b.rows);
+    const c = runCli(['sql', 'SELECT rank, count(*) AS n FROM ops GROUP BY rank ORDER BY rank', merged, '--format', 'csv', '-q']);
+    const d = runCli(['sql', 'SELECT rank, count(*) AS n FROM ops GROUP BY rank ORDER BY rank', TP2, '--format', 'csv', '-q']);
+    assert.equal(c.status, 0, c.stderr);
+    assert.equal(c.stdout, d.stdout);
+    assert.match(c.stdout, /^rank,n\r\n0,\d+\r\n1,\d+\r\n$/);
+  });
+});
+
+test('sql CLI: table and json output; export and sql errors are one line, exit 2', async () => {
+  await withTempDir('export-cli', async (dir) => {
+    const ds = path.join(dir, 'ds');
+    const e = runCli(['export', TP2, '-o', ds, '-q']);
+    assert.equal(e.status, 0, e.stderr);
+    assert.match(e.stdout, /^rank=0 \(TP00\): 978 kernels, /m);
+    const t = runCli(['sql', 'SELECT rank, count(*) AS kernels FROM kernels GROUP BY rank ORDER BY rank', ds]);
+    assert.equal(t.status, 0, t.stderr);
+    assert.match(t.stdout, /rank\s+kernels\n/);
+    const j = runCli(['sql', 'SELECT label, time_base_ns FROM ranks ORDER BY rank', ds, '--format', 'json']);
+    assert.equal(j.status, 0, j.stderr);
+    const rows = JSON.parse(j.stdout) as { label: string; time_base_ns: string }[];
+    assert.deepEqual(rows.map((r) => r.label), ['TP00', 'TP01']);
+    assert.match(rows[0]!.time_base_ns, /^\d{19}$/);
+    const file = path.join(dir, 'a-file');
+    writeFileSync(file, 'x');
+    const bad = runCli(['export', TP2, '-o', file]);
+    assert.equal(bad.status, 2);
+    assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
+    assert.ok(bad.stderr.includes(file), bad.stderr);
+    const q = runCli(['sql', 'SELECT nope FROM kernels', ds]);
+    assert.equal(q.status, 2);
+    assert.equal(q.stderr.trim().split('\n').length, 1, q.stderr);
+  });
+});
+
+test('docs/SCHEMA.md lists every table and column of the export', () => {
+  const doc = readFileSync(path.join(REPO_ROOT, 'docs', 'SCHEMA.md'), 'utf8');
+  assert.ok(doc.endsWith(schemaMarkdown()), 'docs/SCHEMA.md is out of date: regenerate its tables from schemaMarkdown()');
+  for (const t of TABLE_NAMES) for (const c of SCHEMA[t].columns) assert.ok(doc.includes(`| \`${c.name}\` |`), `${t}.${c.name}`);
+});
