@@ -90,6 +90,11 @@ export interface MergeResult {
   diagnostics: Diagnostics;
   /** For Perfetto output: what was written. */
   perfetto?: PerfettoSummary;
+  /**
+   * Ranks whose pass 2 started while other ranks were still in pass 1 (see MergeRequest.pipeline),
+   * and how many of those segments the final plan could use as they were.
+   */
+  earlySegments: { started: number; used: number };
 }
 
 export interface MergeOutcome {
@@ -303,6 +308,8 @@ async function mergeJobIn(segDir: string, job: Job, output: string, req: MergeRe
     return rs.map((r, j) => ({ j, r })).sort((x, y) => x.r - y.r).map(({ j, r }) => ({ j, label: `RANK${pad(r, width)}` }));
   }
   let specNext = 0;
+  let earlyStarted = 0;
+  let earlyUsed = 0;
   let indexing = true;
   const speculate = (): Promise<SegmentResult> | undefined => {
     if (!indexing || !specOrder || specNext >= specOrder.length || specs.size >= cores) return undefined;
@@ -326,6 +333,7 @@ async function mergeJobIn(segDir: string, job: Job, output: string, req: MergeRe
     const result = runSegment(j, segRequest(rp, splice, join(segDir, `early${j}.json${gz ? '.gz' : ''}`)));
     specs.set(j, { key: requestKey(segRequest(rp, splice, '')), result });
     specNext++;
+    earlyStarted++;
     return result;
   };
   await new Promise<void>((resolve, reject) => {
@@ -425,7 +433,7 @@ async function mergeJobIn(segDir: string, job: Job, output: string, req: MergeRe
         const early = specs.get(j);
         if (early) {
           specs.delete(j);
-          if (early.key === requestKey({ ...request, path: '' })) return early.result;
+          if (early.key === requestKey({ ...request, path: '' })) { earlyUsed++; return early.result; }
           discarded.push(discard(early.result));
         }
         return runSegment(j, request);
@@ -467,6 +475,7 @@ async function mergeJobIn(segDir: string, job: Job, output: string, req: MergeRe
         lanesAdded: ranks.reduce((n, r) => n + (r.scan.summary?.lanesAdded ?? 0), 0),
         suspectSlices: ranks.reduce((n, r) => n + (r.scan.summary?.suspect.slices ?? 0), 0),
         diagnostics,
+        earlySegments: { started: earlyStarted, used: earlyUsed },
       };
     } catch (e) {
       await out.abort();
