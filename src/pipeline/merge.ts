@@ -1,7 +1,9 @@
 /**
- * `merge`: per-rank traces into one timeline. Pass 1 indexes every rank in parallel on worker
- * threads; the merge plan is computed; pass 2 streams rank after rank into one output, rewriting
- * only what the merge must change. Memory does not grow with trace size beyond a few bytes per
+ * `merge`: per-rank traces into one timeline. The headers are read first (rank, clock); pass 1
+ * indexes the ranks in parallel on worker threads, and a rank's pass 2 starts as soon as its pass 1
+ * is done and the output's clock is known, on a core that pass 1 leaves free; the merge plan is
+ * computed; the segments are written into one output in rank order, rewriting only what the merge
+ * must change. Memory does not grow with trace size beyond a few bytes per
  * slice, and no rank is ever held in memory.
  */
 import { basename, dirname, join, resolve } from 'node:path';
@@ -44,7 +46,10 @@ export interface MergeRequest {
   tracks?: TrackFilter;
   name?: string;
   exclude?: string;
-  /** Keep only these ranks (rank numbers: distributedInfo.rank, else position). */
+  /**
+   * Keep only these ranks (rank numbers: distributedInfo.rank, else position among the files).
+   * Applied before pass 1 to files whose header holds distributedInfo: the others are not read.
+   */
   ranks?: number[];
   skipBad?: boolean;
   gzipLevel?: number;
@@ -298,7 +303,7 @@ async function mergeJobIn(segDir: string, job: Job, output: string, req: MergeRe
   // is dropped and written again, so the output never depends on the guess.
   const outcomes = new Array<IndexOutcome>(n);
   const specs = new Map<number, { key: string; result: Promise<SegmentResult> }>();
-  const specOrder = (req.pipeline ?? true) && !inProcess && req.window === undefined ? speculativeOrder() : undefined;
+  let specOrder = (req.pipeline ?? true) && !inProcess && req.window === undefined ? speculativeOrder() : undefined;
   function speculativeOrder(): { j: number; label: string }[] | undefined {
     if (!job.loose) return selected.map((i, j) => ({ j, label: job.files[i]!.label ?? '' }));
     // loose files: ordered by rank, so every rank must be in its header
@@ -336,8 +341,11 @@ async function mergeJobIn(segDir: string, job: Job, output: string, req: MergeRe
     earlyStarted++;
     return result;
   };
+  const limit1 = indexConcurrency(files.map((f) => f.path));
+  // Memory: a pass-2 worker holds less than a pass-1 one (no per-slice arrays), so it may take a
+  // core only where the budget let a pass 1 run; when it kept pass 1 below the cores, no early start.
+  if (limit1 < cores) specOrder = undefined;
   await new Promise<void>((resolve, reject) => {
-    const limit1 = indexConcurrency(files.map((f) => f.path));
     let next1 = 0;
     let running1 = 0;
     let running2 = 0;
