@@ -55,14 +55,20 @@ export async function* readTraceBytes(path: string, info?: SourceInfo, chunkSize
   }
   const head = first.value;
   src.gzip = head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
+  // a reader that stops early (merge reads only the header) must not leave the file open
+  const release = (): void => { if (raw !== process.stdin) raw.destroy(); };
   if (!src.gzip) {
-    src.compressedBytes += head.length;
-    yield head;
-    for (;;) {
-      const r = await it.next();
-      if (r.done) return;
-      src.compressedBytes += r.value.length;
-      yield r.value;
+    try {
+      src.compressedBytes += head.length;
+      yield head;
+      for (;;) {
+        const r = await it.next();
+        if (r.done) return;
+        src.compressedBytes += r.value.length;
+        yield r.value;
+      }
+    } finally {
+      release();
     }
   }
   // gzip: feed the raw chunks into a gunzip stream and yield what comes out.
@@ -88,5 +94,8 @@ export async function* readTraceBytes(path: string, info?: SourceInfo, chunkSize
     if (err instanceof TraceforgeError) throw err;
     const what = err.code === 'Z_BUF_ERROR' || /unexpected end/i.test(err.message) ? 'the gzip stream is truncated' : `the gzip stream is damaged (${err.message})`;
     throw new TraceforgeError('E_GZIP', `${name}: ${what} (at compressed byte ${src.compressedBytes})`, name, src.compressedBytes);
+  } finally {
+    gunzip.destroy();
+    release();
   }
 }

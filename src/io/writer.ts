@@ -125,6 +125,26 @@ export class OutputFile {
     this.used += data.length;
   }
 
+  /**
+   * Writes `src[from, to)`: the same as `write(src.subarray(from, to))` without making a view per
+   * call (merge's splice writes millions of short runs between patches).
+   */
+  writeRange(src: Buffer, from: number, to: number): void {
+    const len = to - from;
+    if (len > STAGE - this.used) {
+      this.flushStage();
+      if (len > STAGE / 2) { this.push(Buffer.from(src.subarray(from, to))); return; }
+    }
+    if (len <= 16) {
+      const stage = this.stage;
+      let u = this.used;
+      for (let i = from; i < to; i++) stage[u++] = src[i]!;
+    } else {
+      src.copy(this.stage, this.used, from, to);
+    }
+    this.used += len;
+  }
+
   private flushStage(): void {
     if (this.used === 0) return;
     const out = this.stage.subarray(0, this.used);

@@ -114,20 +114,20 @@ export async function spliceRankSegment(req: SegmentRequest, progress?: (compres
         const pLen = useTid ? sp.tidLen[t]! : log.len;
         if (pAt >= stop || pAt >= end) break;
         if (pAt + pLen > end) { // the span continues in the next chunk: keep it for then
-          if (pAt > at) out.write(chunk.subarray(at - base, pAt - base));
+          if (pAt > at) out.writeRange(chunk, at - base, pAt - base);
           at = pAt;
           carry = chunk.subarray(pAt - base);
           break;
         }
-        if (pAt > at) out.write(chunk.subarray(at - base, pAt - base));
+        if (pAt > at) out.writeRange(chunk, at - base, pAt - base);
         const text = useTid ? sp.tidText[t]! : replacement(log.kind, log.aux, chunk, pAt - base, pAt - base + pLen);
-        out.write(text ?? chunk.subarray(pAt - base, pAt - base + pLen));
+        if (text !== undefined) out.write(text); else out.writeRange(chunk, pAt - base, pAt - base + pLen);
         at = pAt + pLen;
         if (useTid) t++; else log.next();
       }
       if (carry) { /* the rest of this chunk waits in carry */ } else {
         const copyEnd = Math.min(end, stop);
-        if (copyEnd > at) out.write(chunk.subarray(at - base, copyEnd - base));
+        if (copyEnd > at) out.writeRange(chunk, at - base, copyEnd - base);
       }
       progress?.(info.compressedBytes);
       await out.ready();

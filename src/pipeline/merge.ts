@@ -1,7 +1,9 @@
 /**
- * `merge`: per-rank traces into one timeline. Pass 1 indexes every rank in parallel on worker
- * threads; the merge plan is computed; pass 2 streams rank after rank into one output, rewriting
- * only what the merge must change. Memory does not grow with trace size beyond a few bytes per
+ * `merge`: per-rank traces into one timeline. The headers are read first (rank, clock); pass 1
+ * indexes the ranks in parallel on worker threads, and a rank's pass 2 starts as soon as its pass 1
+ * is done and the output's clock is known, on a core that pass 1 leaves free; the merge plan is
+ * computed; the segments are written into one output in rank order, rewriting only what the merge
+ * must change. Memory does not grow with trace size beyond a few bytes per
  * slice, and no rank is ever held in memory.
  */
 import { basename, dirname, join, resolve } from 'node:path';
@@ -16,10 +18,10 @@ import { rankFromLooseName } from '../formats/filenames.js';
 import { ascendProfileOf } from '../formats/ascend.js';
 import { Diagnostics } from '../model/diagnostics.js';
 import type { PerfettoSummary } from '../formats/perfetto-write.js';
-import { planMerge, type MergePlan } from '../transforms/merge-plan.js';
+import { outputBase, planMerge, planRank, type MergePlan, type RankPlan } from '../transforms/merge-plan.js';
 import type { TrackFilter } from '../transforms/merge-rewrite.js';
-import { indexAll } from './parallel-index.js';
-import type { RankScan } from './rank-index.js';
+import { indexConcurrency, indexOne, type IndexFile, type IndexOutcome } from './parallel-index.js';
+import { readRankHeader, type RankScan } from './rank-index.js';
 import { spliceRankSegment, writeRankSegment, type SegmentRequest, type SegmentResult } from './merge-segment.js';
 import { runInWorker } from './workers.js';
 import { traceStem } from './names.js';
@@ -44,11 +46,20 @@ export interface MergeRequest {
   tracks?: TrackFilter;
   name?: string;
   exclude?: string;
-  /** Keep only these ranks (rank numbers: distributedInfo.rank, else position). */
+  /**
+   * Keep only these ranks (rank numbers: distributedInfo.rank, else position among the files).
+   * Applied before pass 1 to files whose header holds distributedInfo: the others are not read.
+   */
   ranks?: number[];
   skipBad?: boolean;
   gzipLevel?: number;
   cpuFirst?: boolean;
+  /**
+   * Start a rank's pass 2 as soon as its pass 1 is done and the output's clock is known, while
+   * other ranks are still in pass 1 (default true). false: every pass 1 first. The output is the
+   * same bytes either way.
+   */
+  pipeline?: boolean;
   /**
    * `perfetto`: Perfetto's native TrackEvent protobuf (`merged-<id>[-STAGE].pftrace`), the
    * overlap fix as child tracks. Default: by the output's name, else JSON.
@@ -84,6 +95,11 @@ export interface MergeResult {
   diagnostics: Diagnostics;
   /** For Perfetto output: what was written. */
   perfetto?: PerfettoSummary;
+  /**
+   * Ranks whose pass 2 started while other ranks were still in pass 1 (see MergeRequest.pipeline),
+   * and how many of those segments the final plan could use as they were.
+   */
+  earlySegments: { started: number; used: number };
 }
 
 export interface MergeOutcome {
@@ -213,127 +229,266 @@ async function mergeJob(job: Job, output: string, req: MergeRequest, allInputs: 
   }
 }
 
+/** A rank number as merge reads it from distributedInfo. */
+function rankOf(di: Record<string, unknown> | undefined): number | null {
+  const v = di?.['rank'];
+  return typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : null;
+}
+
+/** What makes two segment requests write the same bytes (the rank's pass 1 aside). */
+function requestKey(r: SegmentRequest): string {
+  const p = r.plan;
+  return JSON.stringify([
+    p.label, p.k, p.idOffset.toString(), p.tsShiftNs.toString(), r.window ? p.originNs : 0,
+    [...p.pids].map(([raw, pp]) => [raw, pp.newPid, pp.label, pp.gpu]),
+    r.splice ?? false, r.tracks, r.window ?? null, r.names ?? null, r.gzipLevel ?? null,
+  ]);
+}
+
 async function mergeJobIn(segDir: string, job: Job, output: string, req: MergeRequest, allInputs: string[], progress: (bytes: number, label: string) => void): Promise<MergeResult> {
   const fix = req.fix ?? true;
   const names = req.name !== undefined || req.exclude !== undefined ? { ...(req.name !== undefined ? { include: req.name } : {}), ...(req.exclude !== undefined ? { exclude: req.exclude } : {}) } : undefined;
   // Without filters, pass 2 can splice each rank with the spans pass 1 recorded (no second parse).
   const filtered = names !== undefined || req.window !== undefined || (req.tracks ?? 'all') !== 'all';
+  const size = (p: string): number => { try { return statSync(p).size; } catch { return 0; } };
+
+  // The headers first (the first few KB of each file): the rank (distributedInfo) and the clock
+  // (baseTimeNanoseconds) are there in Kineto traces, before any event.
+  const heads = await Promise.all(job.files.map((f) => readRankHeader(f.path)));
+  const headRank = heads.map((h) => rankOf(h?.distributedInfo));
+  // --ranks before pass 1: a file whose header names a rank not asked for is never read further.
+  // A file without a rank in its header is read, and kept or not after pass 1 (as before).
+  const want = req.ranks ? new Set(req.ranks) : undefined;
+  const selected: number[] = [];
+  const dropped: number[] = [];
+  job.files.forEach((_, i) => (want && headRank[i] !== null && !want.has(headRank[i]!) ? dropped : selected).push(i));
+  const droppedRanks = dropped.map((i) => headRank[i]!);
+  const noneMatch = (): TraceforgeError => new TraceforgeError('E_NOT_FOUND', `--ranks ${compactRanks(req.ranks ?? [])} matches none of the ${job.files.length} ranks found (${compactRanks(headRank.filter((r): r is number => r !== null))})`);
+  if (selected.length === 0) throw noneMatch();
+  for (const i of dropped) progress(2 * size(job.files[i]!.path), 'merge: index');
+
+  const n = selected.length;
   // The first file of an SGLang group is first in the output (files come in rank order): its ids
   // stay as they are, so pass 1 need not find them. Loose files are ordered only after pass 1.
-  const outcomes = await indexAll(job.files.map((f, i) => ({
-    path: f.path, name: f.path,
-    ...(filtered ? {} : { patchLog: join(segDir, `rank${i}.patches`), recordIds: job.loose || i > 0 }),
-  })), { fix, ...(names ? { names } : {}) }, (i) => {
-    try { progress(statSync(job.files[i]!.path).size, 'merge: index'); } catch { /* progress only */ }
+  const files: IndexFile[] = selected.map((i, j) => ({
+    path: job.files[i]!.path, name: job.files[i]!.path,
+    ...(filtered ? {} : { patchLog: join(segDir, `rank${j}.patches`), recordIds: job.loose || j > 0 }),
+  }));
+  const indexOpts = { fix, ...(names ? { names } : {}) };
+  const inProcess = n === 1;
+  const cores = Math.max(1, availableParallelism());
+  const gz = output !== '-' && isGzipName(output);
+  const segRequest = (rp: RankPlan, splice: boolean, path: string): SegmentRequest => ({
+    plan: rp, tracks: req.tracks ?? 'all', path, splice,
+    ...(windowNs ? { window: windowNs } : {}), ...(names ? { names } : {}), ...(req.gzipLevel !== undefined ? { gzipLevel: req.gzipLevel } : {}),
   });
-  const skipped: { file: string; error: string }[] = [];
-  const warnings: string[] = [];
-  let ranks: { scan: RankScan; label: string; rank: number | null }[] = [];
-  outcomes.forEach((o, i) => {
-    const f = job.files[i]!;
-    if ('error' in o) {
-      if (!req.skipBad) throw new TraceforgeError(o.error.code, `${o.error.message} — the merge was stopped, nothing was written (use --skip-bad to merge the other ranks)`, o.error.file, o.error.offset);
-      skipped.push({ file: f.path, error: o.error.message });
-      return;
+  let windowNs: [number, number] | undefined;
+  const sent = new Array<number>(n).fill(0); // compressed input bytes reported by file j's pass 2
+  const runSegment = (j: number, request: SegmentRequest): Promise<SegmentResult> => {
+    const onProgress = (c: number): void => { if (c > sent[j]!) { progress(c - sent[j]!, 'merge: write'); sent[j] = c; } };
+    const p = inProcess
+      ? (request.splice ? spliceRankSegment(request, onProgress) : writeRankSegment(request, onProgress))
+      : runInWorker<SegmentResult>(new URL('./merge-worker.js', import.meta.url), request, onProgress).then((r) => {
+        if ('error' in r) throw r.error;
+        return r.ok;
+      });
+    p.catch(() => undefined); // awaited where it is used; a discarded one must not go unhandled
+    return p;
+  };
+
+  // Pass 1, and pass 2 of a rank started as soon as its pass 1 is done and the output's clock is
+  // known — while later ranks are still in pass 1 — on at most `cores` worker threads in all.
+  // Such a segment is a guess about the final plan (its position, the splice decision); when the
+  // final plan differs (a rank failed or was filtered, a rank needs its clock moved), the segment
+  // is dropped and written again, so the output never depends on the guess.
+  const outcomes = new Array<IndexOutcome>(n);
+  const specs = new Map<number, { key: string; result: Promise<SegmentResult> }>();
+  let specOrder = (req.pipeline ?? true) && !inProcess && req.window === undefined ? speculativeOrder() : undefined;
+  function speculativeOrder(): { j: number; label: string }[] | undefined {
+    if (!job.loose) return selected.map((i, j) => ({ j, label: job.files[i]!.label ?? '' }));
+    // loose files: ordered by rank, so every rank must be in its header
+    const rs = selected.map((i) => headRank[i]!);
+    if (rs.some((r) => r === null)) return undefined;
+    const width = Math.max(2, String(Math.max(...rs, ...droppedRanks)).length);
+    return rs.map((r, j) => ({ j, r })).sort((x, y) => x.r - y.r).map(({ j, r }) => ({ j, label: `RANK${pad(r, width)}` }));
+  }
+  let specNext = 0;
+  let earlyStarted = 0;
+  let earlyUsed = 0;
+  let indexing = true;
+  const speculate = (): Promise<SegmentResult> | undefined => {
+    if (!indexing || !specOrder || specNext >= specOrder.length || specs.size >= cores) return undefined;
+    if (outcomes.some((o) => o !== undefined && 'error' in o)) return undefined;
+    const { j, label } = specOrder[specNext]!;
+    const o = outcomes[j];
+    if (o === undefined || !('ok' in o)) return undefined;
+    // the output's clock: every rank's base, from its pass 1 or else from its header
+    const clocks: { baseTimeNs: string | undefined; stringTs: boolean; baseUs: number }[] = [];
+    for (let x = 0; x < n; x++) {
+      const ox = outcomes[x];
+      if (ox !== undefined && 'ok' in ox) { clocks.push(ox.ok); continue; }
+      const h = heads[selected[x]!];
+      if (h?.baseTimeNs === undefined) return undefined; // known only after that rank's pass 1
+      clocks.push({ baseTimeNs: h.baseTimeNs, stringTs: false, baseUs: 0 });
     }
-    const di = o.ok.distributedInfo?.['rank'];
-    const rank = typeof di === 'number' ? di : typeof di === 'string' && /^\d+$/.test(di) ? Number(di) : null;
-    // rank inside the file first, then the one from the torch_npu profile directory or the name
-    ranks.push({ scan: o.ok, label: f.label ?? '', rank: rank ?? (job.loose ? f.nameRank ?? rankFromLooseName(basename(f.path)) : null) });
-  });
-  if (ranks.length === 0) throw new TraceforgeError('E_INPUT', `no readable rank file: ${skipped.map((s) => s.error).join('; ')}`);
-  if (job.loose) {
-    ranks.forEach((r, i) => { if (r.rank === null) { r.rank = i; warnings.push(`${r.scan.name}: no rank in the file or its name; using its position, ${i}`); } });
-    ranks.sort((a, b) => a.rank! - b.rank!);
-    for (let i = 1; i < ranks.length; i++) {
-      if (ranks[i]!.rank === ranks[i - 1]!.rank) {
-        throw new TraceforgeError('E_RANKS', `two files claim rank ${ranks[i]!.rank}: ${ranks[i - 1]!.scan.name} and ${ranks[i]!.scan.name}`, ranks[i]!.scan.name);
+    const baseOut = outputBase(clocks);
+    const rp = planRank(o.ok, label, specNext, baseOut, 0n, { cpuFirst: req.cpuFirst ?? false });
+    const splice = !filtered && clocks.every((c) => !c.stringTs && (baseOut === undefined || BigInt(c.baseTimeNs ?? '0') === baseOut))
+      && o.ok.splice !== undefined && (specNext === 0 || o.ok.splicedIds === true);
+    const result = runSegment(j, segRequest(rp, splice, join(segDir, `early${j}.json${gz ? '.gz' : ''}`)));
+    specs.set(j, { key: requestKey(segRequest(rp, splice, '')), result });
+    specNext++;
+    earlyStarted++;
+    return result;
+  };
+  const limit1 = indexConcurrency(files.map((f) => f.path));
+  // Memory: a pass-2 worker holds less than a pass-1 one (no per-slice arrays), so it may take a
+  // core only where the budget let a pass 1 run; when it kept pass 1 below the cores, no early start.
+  if (limit1 < cores) specOrder = undefined;
+  await new Promise<void>((resolve, reject) => {
+    let next1 = 0;
+    let running1 = 0;
+    let running2 = 0;
+    const pump = (): void => {
+      while (running1 + running2 < cores) {
+        if (next1 < n && running1 < limit1) {
+          const j = next1++;
+          running1++;
+          indexOne(files[j]!, indexOpts, inProcess).then((r) => {
+            outcomes[j] = r;
+            running1--;
+            progress(size(files[j]!.path), 'merge: index');
+            pump();
+          }, reject);
+          continue;
+        }
+        const seg = speculate();
+        if (!seg) break;
+        running2++;
+        const done = (): void => { running2--; pump(); };
+        seg.then(done, done);
       }
-    }
-    const width = Math.max(2, String(ranks[ranks.length - 1]!.rank).length);
-    for (const r of ranks) r.label = `RANK${pad(r.rank!, width)}`;
-  }
-  // world_size: which ranks are missing?
-  const ws = ranks.map((r) => r.scan.distributedInfo?.['world_size']).find((w): w is number => typeof w === 'number');
-  if (ws !== undefined && skipped.length === 0) {
-    const have = new Set(ranks.map((r) => r.rank));
-    const missing = Array.from({ length: ws }, (_, i) => i).filter((i) => !have.has(i));
-    if (missing.length > 0 && missing.length < ws) warnings.push(`world_size is ${ws} but ranks ${compactRanks(missing)} are missing`);
-  }
-  if (req.ranks) {
-    const want = new Set(req.ranks);
-    const before = ranks.length;
-    ranks = ranks.filter((r, i) => want.has(r.rank ?? i));
-    if (ranks.length === 0) throw new TraceforgeError('E_NOT_FOUND', `--ranks ${compactRanks(req.ranks)} matches none of the ${before} ranks found (${compactRanks(outcomes.flatMap((o) => ('ok' in o && typeof o.ok.distributedInfo?.['rank'] === 'number' ? [o.ok.distributedInfo['rank']] : [])))})`);
-  }
-  const plan = planMerge(ranks, { cpuFirst: req.cpuFirst ?? false });
-  const windowNs = windowInNs(req.window, plan);
-  const out = await OutputFile.open(output, { gzipLevel: req.gzipLevel, inputs: allInputs });
-  const diagnostics = new Diagnostics();
-  const merged: MergedRank[] = [];
-  // Ranks are rewritten (and compressed) in parallel on worker threads, each into a segment
-  // file next to the output; the segments are spliced into the output in rank order.
-  // Splicing needs every rank on the output's clock already (no ts to shift or unquote).
-  const splice = !filtered && plan.ranks.every((r) => r.scan.splice !== undefined && r.tsShiftNs === 0n && !r.scan.stringTs && (r.idOffset === 0n || r.scan.splicedIds === true));
+      if (next1 >= n && running1 === 0) { indexing = false; resolve(); }
+    };
+    pump();
+  });
+  const segments = new Map<number, Promise<SegmentResult>>();
+  const discard = (p: Promise<SegmentResult>): Promise<unknown> => p.then((r) => rm(r.segment.path, { force: true }), () => undefined);
+  const discarded: Promise<unknown>[] = [];
   try {
-    const w = new TraceWriter(out, 'object');
-    w.begin(plan.header);
-    const gz = output !== '-' && isGzipName(output);
-    const sent = new Array<number>(plan.ranks.length).fill(0);
-    const segments = new Map<number, Promise<SegmentResult>>();
-    const start = (k: number): Promise<SegmentResult> => {
-      const rp = plan.ranks[k]!;
-      const request: SegmentRequest = {
-        plan: rp, tracks: req.tracks ?? 'all', path: join(segDir, `rank${k}.json${gz ? '.gz' : ''}`), splice,
-        ...(windowNs ? { window: windowNs } : {}), ...(names ? { names } : {}), ...(req.gzipLevel !== undefined ? { gzipLevel: req.gzipLevel } : {}),
-      };
-      const onProgress = (c: number): void => { progress(c - sent[k]!, 'merge: write'); sent[k] = c; };
-      return plan.ranks.length === 1
-        ? (splice ? spliceRankSegment(request, onProgress) : writeRankSegment(request, onProgress))
-        : runInWorker<SegmentResult>(new URL('./merge-worker.js', import.meta.url), request, onProgress).then((r) => {
-          if ('error' in r) throw r.error;
-          return r.ok;
-        });
-    };
-    // at most `cores` segments in flight, started in rank order and consumed in rank order
-    const limit = Math.max(1, availableParallelism());
-    let next = 0;
-    const launch = (): void => { while (next < plan.ranks.length && next - merged.length < limit) { segments.set(next, start(next)); next++; } };
-    launch();
-    let anyEvents = false;
-    for (const rp of plan.ranks) {
-      const seg = await segments.get(rp.k)!;
-      segments.delete(rp.k);
-      if (seg.written > 0) {
-        if (anyEvents) out.write(',');
-        await out.appendSegment(seg.segment);
-        await rm(seg.segment.path, { force: true });
-        anyEvents = true;
+    return await finishJob();
+  } finally {
+    // no worker may still write into the scratch directory when it is removed
+    for (const p of [...segments.values(), ...[...specs.values()].map((x) => x.result)]) discarded.push(discard(p));
+    await Promise.all(discarded);
+  }
+
+  async function finishJob(): Promise<MergeResult> {
+    const skipped: { file: string; error: string }[] = [];
+    const warnings: string[] = [];
+    let ranks: { scan: RankScan; label: string; rank: number | null; j: number; file: number }[] = [];
+    outcomes.forEach((o, j) => {
+      const i = selected[j]!;
+      const f = job.files[i]!;
+      if ('error' in o) {
+        if (!req.skipBad) throw new TraceforgeError(o.error.code, `${o.error.message} — the merge was stopped, nothing was written (use --skip-bad to merge the other ranks)`, o.error.file, o.error.offset);
+        skipped.push({ file: f.path, error: o.error.message });
+        return;
       }
-      w.events += seg.written;
-      merged.push({ label: rp.label, file: rp.scan.name, rank: ranks[rp.k]!.rank, events: rp.scan.events, kept: seg.kept });
-      launch();
-      for (const d of rp.scan.diagnostics) {
-        for (const ex of d.examples) diagnostics.add(d.name, ex, 0);
-        diagnostics.add(d.name, undefined, d.count);
+      const rank = rankOf(o.ok.distributedInfo);
+      // rank inside the file first, then the one from the torch_npu profile directory or the name
+      ranks.push({ scan: o.ok, label: f.label ?? '', rank: rank ?? (job.loose ? f.nameRank ?? rankFromLooseName(basename(f.path)) : null), j, file: i });
+    });
+    if (ranks.length === 0) throw new TraceforgeError('E_INPUT', `no readable rank file: ${skipped.map((s) => s.error).join('; ')}`);
+    if (job.loose) {
+      ranks.forEach((r) => { if (r.rank === null) { r.rank = r.file; warnings.push(`${r.scan.name}: no rank in the file or its name; using its position, ${r.file}`); } });
+      ranks.sort((a, b) => a.rank! - b.rank!);
+      for (let i = 1; i < ranks.length; i++) {
+        if (ranks[i]!.rank === ranks[i - 1]!.rank) {
+          throw new TraceforgeError('E_RANKS', `two files claim rank ${ranks[i]!.rank}: ${ranks[i - 1]!.scan.name} and ${ranks[i]!.scan.name}`, ranks[i]!.scan.name);
+        }
       }
+      const width = Math.max(2, String(Math.max(ranks[ranks.length - 1]!.rank!, ...droppedRanks)).length);
+      for (const r of ranks) r.label = `RANK${pad(r.rank!, width)}`;
     }
-    w.end(plan.trailer);
-    const outputBytes = await out.commit();
-    const eventsIn = merged.reduce((n, r) => n + r.events, 0);
-    const kept = merged.reduce((n, r) => n + r.kept, 0);
-    return {
-      output, outputBytes, ranks: merged, eventsIn, eventsOut: w.events, filtered: eventsIn - kept,
-      ...(windowNs ? { windowMs: [windowNs[0] / 1e6, windowNs[1] / 1e6] as [number, number] } : {}),
-      skipped, warnings,
-      slicesMoved: ranks.reduce((n, r) => n + (r.scan.summary?.slicesMoved ?? 0), 0),
-      lanesAdded: ranks.reduce((n, r) => n + (r.scan.summary?.lanesAdded ?? 0), 0),
-      suspectSlices: ranks.reduce((n, r) => n + (r.scan.summary?.suspect.slices ?? 0), 0),
-      diagnostics,
-    };
-  } catch (e) {
-    await out.abort();
-    throw e;
+    // world_size: which ranks are missing?
+    const ws = [...ranks.map((r) => r.scan.distributedInfo), ...dropped.map((i) => heads[i]?.distributedInfo)]
+      .map((d) => d?.['world_size']).find((w): w is number => typeof w === 'number');
+    if (ws !== undefined && skipped.length === 0) {
+      const have = new Set([...ranks.map((r) => r.rank), ...droppedRanks]);
+      const missing = Array.from({ length: ws }, (_, i) => i).filter((i) => !have.has(i));
+      if (missing.length > 0 && missing.length < ws) warnings.push(`world_size is ${ws} but ranks ${compactRanks(missing)} are missing`);
+    }
+    // files without a rank in their header: kept by their rank after pass 1, else their position
+    if (want) ranks = ranks.filter((r) => want.has(r.rank ?? r.file));
+    if (ranks.length === 0) throw noneMatch();
+    const plan = planMerge(ranks, { cpuFirst: req.cpuFirst ?? false });
+    windowNs = windowInNs(req.window, plan);
+    const out = await OutputFile.open(output, { gzipLevel: req.gzipLevel, inputs: allInputs });
+    const diagnostics = new Diagnostics();
+    const merged: MergedRank[] = [];
+    // Ranks are rewritten (and compressed) in parallel on worker threads, each into a segment
+    // file next to the output; the segments are spliced into the output in rank order.
+    // Splicing needs every rank on the output's clock already (no ts to shift or unquote).
+    const splice = !filtered && plan.ranks.every((r) => r.scan.splice !== undefined && r.tsShiftNs === 0n && !r.scan.stringTs && (r.idOffset === 0n || r.scan.splicedIds === true));
+    try {
+      const w = new TraceWriter(out, 'object');
+      w.begin(plan.header);
+      const start = (k: number): Promise<SegmentResult> => {
+        const rp = plan.ranks[k]!;
+        const j = ranks[k]!.j;
+        const request = segRequest(rp, splice, join(segDir, `rank${k}.json${gz ? '.gz' : ''}`));
+        const early = specs.get(j);
+        if (early) {
+          specs.delete(j);
+          if (early.key === requestKey({ ...request, path: '' })) { earlyUsed++; return early.result; }
+          discarded.push(discard(early.result));
+        }
+        return runSegment(j, request);
+      };
+      // segments not needed by the final plan (a rank skipped or filtered out) are dropped now
+      const used = new Set(ranks.map((r) => r.j));
+      for (const [j, early] of specs) if (!used.has(j)) { specs.delete(j); discarded.push(discard(early.result)); }
+      // at most `cores` segments in flight, started in rank order and consumed in rank order
+      let next = 0;
+      const launch = (): void => { while (next < plan.ranks.length && next - merged.length < cores) { segments.set(next, start(next)); next++; } };
+      launch();
+      let anyEvents = false;
+      for (const rp of plan.ranks) {
+        const seg = await segments.get(rp.k)!;
+        segments.delete(rp.k);
+        if (seg.written > 0) {
+          if (anyEvents) out.write(',');
+          await out.appendSegment(seg.segment);
+          await rm(seg.segment.path, { force: true });
+          anyEvents = true;
+        }
+        w.events += seg.written;
+        merged.push({ label: rp.label, file: rp.scan.name, rank: ranks[rp.k]!.rank, events: rp.scan.events, kept: seg.kept });
+        launch();
+        for (const d of rp.scan.diagnostics) {
+          for (const ex of d.examples) diagnostics.add(d.name, ex, 0);
+          diagnostics.add(d.name, undefined, d.count);
+        }
+      }
+      w.end(plan.trailer);
+      const outputBytes = await out.commit();
+      const eventsIn = merged.reduce((n, r) => n + r.events, 0);
+      const kept = merged.reduce((n, r) => n + r.kept, 0);
+      return {
+        output, outputBytes, ranks: merged, eventsIn, eventsOut: w.events, filtered: eventsIn - kept,
+        ...(windowNs ? { windowMs: [windowNs[0] / 1e6, windowNs[1] / 1e6] as [number, number] } : {}),
+        skipped, warnings,
+        slicesMoved: ranks.reduce((n, r) => n + (r.scan.summary?.slicesMoved ?? 0), 0),
+        lanesAdded: ranks.reduce((n, r) => n + (r.scan.summary?.lanesAdded ?? 0), 0),
+        suspectSlices: ranks.reduce((n, r) => n + (r.scan.summary?.suspect.slices ?? 0), 0),
+        diagnostics,
+        earlySegments: { started: earlyStarted, used: earlyUsed },
+      };
+    } catch (e) {
+      await out.abort();
+      throw e;
+    }
   }
 }
 

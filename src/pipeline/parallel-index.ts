@@ -15,20 +15,35 @@ const INDEX_BYTES_PER_GZ_BYTE = 2.5;
  * Indexes every file; results in input order. Errors that are the input's fault come back as
  * values so the caller can name the file (or skip it with --skip-bad).
  */
-export async function indexAll(files: { path: string; name: string; patchLog?: string; recordIds?: boolean }[], opts: RankIndexOptions, onDone?: (i: number) => void, memoryBudget = DEFAULT_INDEX_BUDGET): Promise<IndexOutcome[]> {
+export interface IndexFile { path: string; name: string; patchLog?: string; recordIds?: boolean }
+
+/** How many ranks pass 1 may index at once within `memoryBudget` bytes (at least 1, at most the cores). */
+export function indexConcurrency(paths: readonly string[], memoryBudget = DEFAULT_INDEX_BUDGET): number {
   // Pass 1 of a rank holds ~20 bytes per slice in typed arrays: about 2.5 bytes per byte of gzip
   // input (measured on the tiled 1 GB bench ranks). Run as many at once as fit the budget.
-  const perRank = Math.max(...files.map((f) => { try { return statSync(f.path).size * INDEX_BYTES_PER_GZ_BYTE; } catch { return 0; } }), 1);
-  const limit = Math.max(1, Math.min(availableParallelism(), Math.floor(memoryBudget / perRank)));
+  const perRank = Math.max(...paths.map((p) => { try { return statSync(p).size * INDEX_BYTES_PER_GZ_BYTE; } catch { return 0; } }), 1);
+  return Math.max(1, Math.min(availableParallelism(), Math.floor(memoryBudget / perRank)));
+}
+
+/** Pass 1 of one file: in this thread (`inProcess`) or on a worker thread. */
+export function indexOne(f: IndexFile, opts: RankIndexOptions, inProcess: boolean): Promise<IndexOutcome> {
+  const fileOpts: RankIndexOptions = f.patchLog !== undefined ? { ...opts, patchLog: f.patchLog, ...(f.recordIds !== undefined ? { recordIds: f.recordIds } : {}) } : opts;
+  return inProcess
+    ? indexRank(f.path, f.name, fileOpts).then((ok) => ({ ok }), (e: unknown) => {
+      if (e instanceof TraceforgeError) return { error: e };
+      throw e;
+    })
+    : runInWorker<RankScan>(new URL('./index-worker.js', import.meta.url), { path: f.path, name: f.name, opts: fileOpts });
+}
+
+/**
+ * Indexes every file; results in input order. Errors that are the input's fault come back as
+ * values so the caller can name the file (or skip it with --skip-bad).
+ */
+export async function indexAll(files: IndexFile[], opts: RankIndexOptions, onDone?: (i: number) => void, memoryBudget = DEFAULT_INDEX_BUDGET): Promise<IndexOutcome[]> {
+  const limit = indexConcurrency(files.map((f) => f.path), memoryBudget);
   return pool(files.length, limit, async (i) => {
-    const f = files[i]!;
-    const fileOpts: RankIndexOptions = f.patchLog !== undefined ? { ...opts, patchLog: f.patchLog, ...(f.recordIds !== undefined ? { recordIds: f.recordIds } : {}) } : opts;
-    const r: IndexOutcome = files.length === 1
-      ? await indexRank(f.path, f.name, fileOpts).then((ok) => ({ ok }), (e: unknown) => {
-        if (e instanceof TraceforgeError) return { error: e };
-        throw e;
-      })
-      : await runInWorker<RankScan>(new URL('./index-worker.js', import.meta.url), { path: f.path, name: f.name, opts: fileOpts });
+    const r = await indexOne(files[i]!, opts, files.length === 1);
     onDone?.(i);
     return r;
   });

@@ -284,3 +284,43 @@ class PatchRecorder {
     this.log.close();
   }
 }
+
+/** What a rank's header (the top-level keys before `traceEvents`) says, read before pass 1. */
+export interface RankHeader {
+  /** distributedInfo as it is in the header, when it is there. */
+  distributedInfo: Record<string, unknown> | undefined;
+  /** baseTimeNanoseconds of the header as decimal text (the one pass 1 will report), when there. */
+  baseTimeNs: string | undefined;
+  /** The events array was reached: the header is complete (a trailer may still follow). */
+  complete: boolean;
+}
+
+const HEADER_DONE = new Error('header read');
+
+/**
+ * Reads only the header of a trace (decompressing its first chunk or so): merge learns ranks and
+ * clocks from it before pass 1. Undefined when the file cannot be read (pass 1 will say why).
+ */
+export async function readRankHeader(path: string): Promise<RankHeader | undefined> {
+  const header: RawEntry[] = [];
+  let complete = false;
+  try {
+    await scanFile(path, {
+      topLevel(e, after) { if (!after) header.push({ key: e.key, rawKey: e.rawKey, rawValue: e.rawValue }); },
+      event() { complete = true; throw HEADER_DONE; },
+    }, { chunkSize: 1 << 16 });
+    complete = true;
+  } catch (e) {
+    if (e !== HEADER_DONE) return undefined;
+  }
+  // as indexRank reads them (the header is looked at before the trailer)
+  const base = header.find((h) => h.key === 'baseTimeNanoseconds');
+  const baseText = base ? Buffer.from(base.rawValue).toString('latin1').trim().replace(/^"|"$/g, '') : undefined;
+  const di = header.find((h) => h.key === 'distributedInfo');
+  const distributedInfo = di ? parseJson(di.rawValue) : undefined;
+  return {
+    distributedInfo: distributedInfo && typeof distributedInfo === 'object' ? distributedInfo as Record<string, unknown> : undefined,
+    baseTimeNs: baseText !== undefined && /^\d+$/.test(baseText) ? baseText : undefined,
+    complete,
+  };
+}

@@ -78,12 +78,45 @@ function absOrigin(scan: RankScan): bigint {
   return (scan.baseTimeNs !== undefined ? BigInt(scan.baseTimeNs) : 0n) + BigInt(Math.trunc(scan.baseUs)) * 1000n;
 }
 
+/**
+ * Output base: the smallest baseTimeNanoseconds; ranks with epoch-µs string timestamps
+ * (torch_npu) and no base contribute their first timestamp, so their ts become relative.
+ */
+export function outputBase(scans: readonly Pick<RankScan, 'baseTimeNs' | 'stringTs' | 'baseUs'>[]): bigint | undefined {
+  const bases = scans.flatMap((s) => s.baseTimeNs !== undefined ? [BigInt(s.baseTimeNs)]
+    : s.stringTs ? [BigInt(Math.trunc(s.baseUs)) * 1000n] : []);
+  return bases.length > 0 ? bases.reduce((a, b) => (b < a ? b : a)) : undefined;
+}
+
+/**
+ * The plan of one rank at output position k: needs of the other ranks only the output base (and,
+ * for windows, the earliest event), so it can be made as soon as those are known.
+ */
+export function planRank(scan: RankScan, label: string, k: number, baseOut: bigint | undefined, earliestNs: bigint, opts: MergeOptions = {}): RankPlan {
+  const order = [...scan.pids].sort((a, b) => {
+    const ga = isDevicePid(scan, a) ? 0 : a.startsWith('"') ? 2 : 1;
+    const gb = isDevicePid(scan, b) ? 0 : b.startsWith('"') ? 2 : 1;
+    const fa = opts.cpuFirst && ga < 2 ? 1 - ga : ga;
+    const fb = opts.cpuFirst && gb < 2 ? 1 - gb : gb;
+    if (fa !== fb) return fa - fb;
+    const na = Number(a);
+    const nb = Number(b);
+    if (Number.isFinite(na) && Number.isFinite(nb)) return na - nb;
+    return a < b ? -1 : a > b ? 1 : 0;
+  });
+  const pids = new Map<string, ProcessPlan>();
+  order.forEach((p, j) => pids.set(p, { newPid: (k + 1) * PID_STRIDE + j, label: processLabel(scan, label, p), gpu: isDevicePid(scan, p) }));
+  const rankBase = scan.baseTimeNs !== undefined ? BigInt(scan.baseTimeNs) : 0n;
+  return {
+    scan, label, k, pids,
+    idOffset: BigInt(k) * ID_STRIDE,
+    tsShiftNs: baseOut !== undefined ? rankBase - baseOut : 0n,
+    originNs: Number(absOrigin(scan) - earliestNs),
+  };
+}
+
 export function planMerge(ranks: { scan: RankScan; label: string; rank?: number | null }[], opts: MergeOptions = {}): MergePlan {
-  // Output base: the smallest baseTimeNanoseconds; ranks with epoch-µs string timestamps
-  // (torch_npu) and no base contribute their first timestamp, so their ts become relative.
-  const bases = ranks.flatMap((r) => r.scan.baseTimeNs !== undefined ? [BigInt(r.scan.baseTimeNs)]
-    : r.scan.stringTs ? [BigInt(Math.trunc(r.scan.baseUs)) * 1000n] : []);
-  const baseOut = bases.length > 0 ? bases.reduce((a, b) => (b < a ? b : a)) : undefined;
+  const baseOut = outputBase(ranks.map((r) => r.scan));
   let earliest: bigint | undefined;
   for (const r of ranks) {
     if (!Number.isFinite(r.scan.minTs)) continue;
@@ -91,29 +124,7 @@ export function planMerge(ranks: { scan: RankScan; label: string; rank?: number 
     if (earliest === undefined || t < earliest) earliest = t;
   }
   const earliestNs = earliest ?? 0n;
-  const plans: RankPlan[] = ranks.map((r, k) => {
-    const scan = r.scan;
-    const order = [...scan.pids].sort((a, b) => {
-      const ga = isDevicePid(scan, a) ? 0 : a.startsWith('"') ? 2 : 1;
-      const gb = isDevicePid(scan, b) ? 0 : b.startsWith('"') ? 2 : 1;
-      const fa = opts.cpuFirst && ga < 2 ? 1 - ga : ga;
-      const fb = opts.cpuFirst && gb < 2 ? 1 - gb : gb;
-      if (fa !== fb) return fa - fb;
-      const na = Number(a);
-      const nb = Number(b);
-      if (Number.isFinite(na) && Number.isFinite(nb)) return na - nb;
-      return a < b ? -1 : a > b ? 1 : 0;
-    });
-    const pids = new Map<string, ProcessPlan>();
-    order.forEach((p, j) => pids.set(p, { newPid: (k + 1) * PID_STRIDE + j, label: processLabel(scan, r.label, p), gpu: isDevicePid(scan, p) }));
-    const rankBase = scan.baseTimeNs !== undefined ? BigInt(scan.baseTimeNs) : 0n;
-    return {
-      scan, label: r.label, k, pids,
-      idOffset: BigInt(k) * ID_STRIDE,
-      tsShiftNs: baseOut !== undefined ? rankBase - baseOut : 0n,
-      originNs: Number(absOrigin(scan) - earliestNs),
-    };
-  });
+  const plans: RankPlan[] = ranks.map((r, k) => planRank(r.scan, r.label, k, baseOut, earliestNs, opts));
   return { ranks: plans, baseTimeNs: baseOut, earliestNs, ...topLevel(plans, baseOut, ranks.map((r) => r.rank ?? null)) };
 }
 
