@@ -6,6 +6,7 @@
 export type ErrorCode =
   | 'E_INPUT'        // the input cannot be read (missing, unreadable, empty)
   | 'E_PARSE'        // the input is not a valid trace (not JSON, truncated, wrong shape)
+  | 'E_NOT_TRACE'    // valid JSON, but not a trace (an object without "traceEvents")
   | 'E_GZIP'         // the gzip stream is damaged or truncated
   | 'E_OUTPUT'       // the output cannot be written, or would overwrite an input
   | 'E_USAGE'        // the command line is wrong

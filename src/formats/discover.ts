@@ -8,6 +8,7 @@ import type { Dirent } from 'node:fs';
 import path from 'node:path';
 
 import { TraceforgeError } from '../errors.js';
+import { isTraceJson } from '../io/sniff.js';
 import {
   compareProfileIds,
   compareRanks,
@@ -75,6 +76,11 @@ export interface DiscoveryResult {
   loose: LooseInput[];
   /** Paths skipped by {@link isIgnoredFile}, in input order. */
   ignored: string[];
+  /**
+   * JSON files found in a directory or by a glob that are not traces (an object without
+   * `traceEvents`: a config, a truth file), skipped; also listed in `ignored`.
+   */
+  notTraces?: string[];
   /** Present when several profile ids were found, or one was asked for. */
   profileChoice?: ProfileChoice;
 }
@@ -251,6 +257,10 @@ const LOOKED_FOR = '*.json, *.json.gz and *_ascend_pt/ (skipping merged-*, *-mem
 export async function discoverInputs(args: readonly string[], opts: DiscoverOptions = {}): Promise<DiscoveryResult> {
   const found: string[] = [];
   const searched: string[] = [];
+  /** Files found in a directory or by a glob (not named): sniffed for being traces. */
+  const listed = new Set<string>();
+  /** Subdirectories of a directory argument (not searched; named when nothing is found). */
+  const subdirs: string[] = [];
 
   for (const arg of args) {
     const dir = path.dirname(arg);
@@ -266,7 +276,7 @@ export async function discoverInputs(args: readonly string[], opts: DiscoverOpti
         if (!matcher.test(entry.name)) continue;
         const p = path.join(dir, entry.name);
         const kind = await entryKind(p, entry);
-        if (kind === 'file' || (kind === 'dir' && isAscendProfileDirName(entry.name))) found.push(p);
+        if (kind === 'file' || (kind === 'dir' && isAscendProfileDirName(entry.name))) { found.push(p); listed.add(p); }
       }
       continue;
     }
@@ -279,14 +289,23 @@ export async function discoverInputs(args: readonly string[], opts: DiscoverOpti
         if (entry.name.startsWith('.')) continue;
         const p = path.join(arg, entry.name);
         const kind = await entryKind(p, entry);
-        if (kind === 'file' || (kind === 'dir' && isAscendProfileDirName(entry.name))) found.push(p);
+        if (kind === 'file' || (kind === 'dir' && isAscendProfileDirName(entry.name))) { found.push(p); listed.add(p); }
+        else if (kind === 'dir') subdirs.push(p);
       }
     } else {
       found.push(arg);
     }
   }
 
-  const result = groupRankFiles(dedupe(found), opts);
+  const notTraces: string[] = [];
+  for (const p of listed) {
+    if (!isIgnoredFile(path.basename(p)) && /\.json(\.gz)?$/i.test(p) && !(await isTraceJson(p))) notTraces.push(p);
+  }
+  const result = groupRankFiles(dedupe(found.filter((p) => !notTraces.includes(p))), opts);
+  if (notTraces.length > 0) {
+    result.notTraces = notTraces;
+    result.ignored.push(...notTraces);
+  }
   if (result.groups.length === 0 && result.loose.length === 0) {
     const where = searched.length > 0 ? `looked in ${searched.join('; ')}` : `looked at ${args.join(', ')}`;
     const skipped =
@@ -296,9 +315,18 @@ export async function discoverInputs(args: readonly string[], opts: DiscoverOpti
             .slice(0, 5)
             .map((p) => path.basename(p))
             .join(', ')}${result.ignored.length > 5 ? ', ...' : ''}`;
-    throw new TraceforgeError('E_NOT_FOUND', `no trace files found: ${where}${skipped}`);
+    const deeper = subdirs.length === 0 ? '' : `; subdirectories are not searched: pass one of ${subdirs.slice(0, 5).join(', ')}${subdirs.length > 5 ? ', ...' : ''}`;
+    throw new TraceforgeError('E_NOT_FOUND', `no trace files found: ${where}${skipped}${deeper}`);
   }
   return result;
+}
+
+/** The note for JSON files skipped because they are not traces, if any. */
+export function notTracesNote(found: DiscoveryResult): string | undefined {
+  const n = found.notTraces ?? [];
+  if (n.length === 0) return undefined;
+  const names = n.slice(0, 5).map((p) => path.basename(p)).join(', ');
+  return `skipped ${n.length} JSON file(s) that are not traces (no "traceEvents"): ${names}${n.length > 5 ? ', ...' : ''}`;
 }
 
 function hasGlob(s: string): boolean {

@@ -142,6 +142,8 @@ export class TraceScanner {
   private needBytes = 0;
   private eventIndex = 0;
   private sawEvents = false;
+  /** The first top-level keys before `traceEvents` (for the not-a-trace message). */
+  private readonly keysBefore: string[] = [];
   private readonly ev: ScannedEvent;
   /** Container kinds (1 object, 2 array) of the value being validated, by depth. */
   private readonly containers = new Uint8Array(512);
@@ -158,6 +160,8 @@ export class TraceScanner {
   get eventCount(): number { return this.eventIndex; }
   /** Bytes consumed so far. */
   get bytesConsumed(): number { return this.base + this.pos; }
+  /** True once the events array was opened: the input is a trace. */
+  get inTrace(): boolean { return this.sawEvents; }
   /** True once the whole trace was read (closing bracket seen). */
   get complete(): boolean { return this.state === S.Done; }
   /** Absolute offset just after the last complete event (for salvage). */
@@ -410,7 +414,7 @@ export class TraceScanner {
           if (c === 0x5b) { this.shape = 'array'; this.state = S.Events; this.sawEvents = true; this.eventsOpen = this.base + i; i++; continue; }
           throw this.unexpected(i, "a trace ('{' or '[')");
         case S.ObjKey: {
-          if (c === 0x7d) { this.state = S.Done; i++; continue; }
+          if (c === 0x7d) { this.endObject(i); i++; continue; }
           if (c !== 0x22) throw this.unexpected(i, 'a key string or \'}\'');
           const ke = this.stringEnd(i);
           if (ke < 0) return this.needMore(i);
@@ -432,6 +436,7 @@ export class TraceScanner {
           }
           const ve = this.valueEnd(j);
           if (ve < 0) return this.needMore(i);
+          if (!this.sawEvents && this.keysBefore.length < 6) this.keysBefore.push(key);
           h.topLevel?.({ key, rawKey: Buffer.from(b.subarray(i, ke)), rawValue: Buffer.from(b.subarray(j, ve)) }, this.sawEvents);
           this.state = S.ObjAfterValue;
           i = ve;
@@ -439,7 +444,7 @@ export class TraceScanner {
         }
         case S.ObjAfterValue:
           if (c === 0x2c) { this.state = S.ObjKey; i++; continue; }
-          if (c === 0x7d) { this.state = S.Done; i++; continue; }
+          if (c === 0x7d) { this.endObject(i); i++; continue; }
           throw this.unexpected(i, "',' or '}'");
         case S.Events:
         case S.EventsElem:
@@ -463,6 +468,19 @@ export class TraceScanner {
           throw this.err('unexpected data after the end of the trace', this.base + i);
       }
     }
+  }
+
+  /**
+   * The '}' closing the top-level object: a JSON object without a `traceEvents` array is not a
+   * trace (a config, a truth file, torch_npu's profiler_info.json), and reading it as an empty
+   * one would report a rank with no activity.
+   */
+  private endObject(i: number): void {
+    if (!this.sawEvents) {
+      const keys = this.keysBefore.length === 0 ? 'it is empty' : `its keys: ${this.keysBefore.map((k) => JSON.stringify(k)).join(', ')}${this.keysBefore.length >= 6 ? ', ...' : ''}`;
+      throw new TraceforgeError('E_NOT_TRACE', `${this.opts.name}: not a trace: the JSON object has no "traceEvents" array (${keys})`, this.opts.name, this.base + i);
+    }
+    this.state = S.Done;
   }
 
   private scanEventAt(i: number): number {

@@ -13,7 +13,7 @@ import { statSync } from 'node:fs';
 import { OutputFile, isGzipName } from '../io/writer.js';
 import { TraceWriter } from '../io/trace-writer.js';
 import { TraceforgeError } from '../errors.js';
-import { discoverInputs } from '../formats/discover.js';
+import { discoverInputs, notTracesNote } from '../formats/discover.js';
 import { rankFromLooseName } from '../formats/filenames.js';
 import { ascendProfileOf } from '../formats/ascend.js';
 import { Diagnostics } from '../model/diagnostics.js';
@@ -124,6 +124,8 @@ export async function mergeTraces(req: MergeRequest): Promise<MergeOutcome> {
   const found = await discoverInputs(req.inputs, req.profileId !== undefined ? { profileId: req.profileId } : {});
   const notes: string[] = [];
   if (found.profileChoice) notes.push(found.profileChoice.message.replace('Ask for another by its profile id.', 'Pick another with --profile-id.'));
+  const skipped = notTracesNote(found);
+  if (skipped) notes.push(skipped);
   const jobs: Job[] = found.groups.map((g) => ({
     files: g.files.map((f) => ({ path: f.path, label: f.label })),
     outputName: g.outputName,

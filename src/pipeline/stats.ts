@@ -20,7 +20,7 @@ import { ascendProfileOf, partialMessage, type AscendProfile } from '../formats/
 import { readKernelDetails, type KernelDetails } from '../formats/ascend-csv.js';
 import { readDbKernelDetails } from '../formats/ascend-db.js';
 import { vendorOpStatistic } from '../formats/ascend-partial.js';
-import { discoverInputs, type DiscoveryResult } from '../formats/discover.js';
+import { discoverInputs, notTracesNote, type DiscoveryResult } from '../formats/discover.js';
 import { rankFromLooseName } from '../formats/filenames.js';
 import { Diagnostics, type DiagnosticEntry } from '../model/diagnostics.js';
 import { TraceDurationMatcher, kernelDurations, npuOpStats } from '../analysis/ascend-kernels.js';
@@ -149,6 +149,8 @@ async function findFiles(inputs: readonly string[], profileId: string | undefine
     throw failure;
   }
   if (found.profileChoice) notes.push(found.profileChoice.message.replace('Ask for another by its profile id.', 'Pick another with --profile-id.'));
+  const skipped = notTracesNote(found);
+  if (skipped) notes.push(skipped);
   const jobs: FileJob[] = [];
   const several = found.groups.length > 1;
   for (const g of found.groups) {

@@ -118,6 +118,12 @@ describe('fix: bad inputs exit 2 with one line naming the file and the byte', ()
     });
   }
 
+  it('a JSON object without traceEvents (a config, a truth file) is not a trace', () => {
+    const f = fixFails(writeInput('config.json', '{"model": "llama", "tp": 2, "dims": [1, 2]}'));
+    assert.match(f.line, /not a trace: the JSON object has no "traceEvents" array \(its keys: "model", "tp", "dims"\)/);
+    assert.match(fixFails(writeInput('empty-object.json', ' {} ')).line, /not a trace: .*\(it is empty\)/);
+  });
+
   it('the same NaN inside a .gz names the decompressed byte', () => {
     const text = events(`${X},\n{"ph": "X", "name": "n", "pid": 0, "tid": 7, "ts": NaN, "dur": 1}`);
     const f = fixFails(writeInput('nan.json.gz', gzipSync(text)));

@@ -1,11 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { gzipSync } from 'node:zlib';
 import os from 'node:os';
 import path from 'node:path';
 
 import { discoverInputs, groupRankFiles } from '../../src/formats/discover.js';
 import { TraceforgeError } from '../../src/errors.js';
+import { FIXTURES } from '../helpers.js';
 
 /** A predicate for assert.throws/rejects: the error is a TraceforgeError with this code. */
 function codeOf(code: string): (e: unknown) => boolean {
@@ -272,5 +274,39 @@ test('discoverInputs: nothing found names the directory and the patterns', async
       return true;
     });
     await assert.rejects(discoverInputs([path.join(dir, 'missing.trace.json.gz')]), codeOf('E_INPUT'));
+  });
+});
+
+test('discoverInputs: JSON in a directory that is not a trace is skipped and listed, a named one is kept', async () => {
+  const tiny = path.join(FIXTURES, 'real', 'h200', 'tiny');
+  await withTempDir(async (dir) => {
+    // two real traces, the real truth file beside them, a config, a gzipped metadata file, an array-form trace
+    await copyFile(path.join(tiny, 'tiny-eager.trace.json.gz'), path.join(dir, 'tiny-eager.trace.json.gz'));
+    await copyFile(path.join(tiny, 'tiny-graph.trace.json.gz'), path.join(dir, 'tiny-graph.trace.json.gz'));
+    await copyFile(path.join(tiny, 'tiny-truth.json'), path.join(dir, 'tiny-truth.json'));
+    await writeFile(path.join(dir, 'config.json'), '{"model": "x", "traceEventsLike": []}');
+    await writeFile(path.join(dir, 'meta.json.gz'), gzipSync('{"ENV_VARIABLES": {"A": "1"}}'));
+    await writeFile(path.join(dir, 'array.json'), '[{"ph": "X", "name": "k", "pid": 0, "tid": 0, "ts": 1, "dur": 1}]');
+    const r = await discoverInputs([dir]);
+    assert.deepEqual(r.loose.map((l) => path.basename(l.path)).sort(), ['array.json', 'tiny-eager.trace.json.gz', 'tiny-graph.trace.json.gz']);
+    assert.deepEqual((r.notTraces ?? []).map((p) => path.basename(p)).sort(), ['config.json', 'meta.json.gz', 'tiny-truth.json']);
+    assert.ok(r.notTraces!.every((p) => r.ignored.includes(p)));
+    // named on the command line it is read (and then fails as not a trace, see errors.test.ts)
+    const named = await discoverInputs([path.join(dir, 'config.json')]);
+    assert.deepEqual(named.loose.map((l) => path.basename(l.path)), ['config.json']);
+    assert.equal(named.notTraces, undefined);
+  });
+});
+
+test('discoverInputs: nothing found in a directory of directories names them', async () => {
+  await withTempDir(async (dir) => {
+    await mkdir(path.join(dir, 'level0'));
+    await mkdir(path.join(dir, 'level1'));
+    await touch(dir, 'LICENSE.txt');
+    await assert.rejects(discoverInputs([dir]), (e: unknown) => {
+      assert.ok(e instanceof TraceforgeError && e.code === 'E_NOT_FOUND');
+      assert.match(e.message, /skipped 1 non-trace file\(s\): LICENSE\.txt; subdirectories are not searched: pass one of .*level0, .*level1$/);
+      return true;
+    });
   });
 });
