@@ -94,5 +94,9 @@ export function resolveTracePath(path: string, what = 'this command'): string {
   if (path === '-') return path;
   const p = ascendProfileOf(path);
   if (p?.partial) throw new TraceforgeError('E_INPUT', partialMessage(p, what), path);
-  return p?.trace ?? path;
+  if (p) return p.trace ?? path;
+  let dir = false;
+  try { dir = statSync(path).isDirectory(); } catch { /* the reader says what is wrong */ }
+  if (dir) throw new TraceforgeError('E_INPUT', `${path}: is a directory; ${what} takes trace files and torch_npu *_ascend_pt directories, not a directory of ranks (that is for merge, stats, report)`, path);
+  return path;
 }

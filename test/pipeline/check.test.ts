@@ -4,13 +4,13 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
+import { copyFile, mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 
 import { checkTrace, type CheckResult } from '../../src/pipeline/check.js';
 import { fixTrace } from '../../src/pipeline/fix.js';
 import {
-  FLOW_PHASES, PDL_EAGER, crossingsByTrack, edgeFixture, loadTraceFile, makeTempDir, realKinetoTraces, relToRepo, runCli,
+  FIXTURES, FLOW_PHASES, PDL_EAGER, crossingsByTrack, edgeFixture, loadTraceFile, makeTempDir, realKinetoTraces, relToRepo, runCli,
   slicesOf, sum, trackKey,
 } from '../helpers.js';
 
@@ -153,6 +153,23 @@ describe('traceforge check (CLI)', () => {
     assert.equal(two.status, 1);
     const out = JSON.parse(two.stdout) as { nonNesting: number; clean: boolean }[];
     assert.deepEqual(out.map((r) => [r.nonNesting, r.clean]), [[0, true], [2, false]]);
+  });
+
+  it('a directory of ranks is checked file by file; JSON that is not a trace is skipped with a note', async () => {
+    const dir = path.join(tmp, 'ranks');
+    await mkdir(dir);
+    const tiny = path.join(FIXTURES, 'real', 'h200', 'tiny');
+    for (const f of ['tiny-eager.trace.json.gz', 'tiny-graph.trace.json.gz', 'tiny-truth.json']) await copyFile(path.join(tiny, f), path.join(dir, f));
+    const run = runCli(['check', '--json', dir]);
+    assert.equal(run.status, 1, run.stderr);
+    const out = JSON.parse(run.stdout) as { file: string; events: number }[];
+    assert.deepEqual(out.map((r) => path.basename(r.file)).sort(), ['tiny-eager.trace.json.gz', 'tiny-graph.trace.json.gz']);
+    for (const r of out) assert.equal(r.events, oracleCounts(r.file).events);
+    assert.match(run.stderr, /note: skipped 1 JSON file\(s\) that are not traces \(no "traceEvents"\): tiny-truth\.json/);
+    // fix takes one trace: a directory is a one-line error, exit 2, nothing written
+    const fix = runCli(['fix', dir, '-o', path.join(tmp, 'dir-fixed.json.gz')]);
+    assert.equal(fix.status, 2);
+    assert.match(fix.stderr, /^traceforge: .*ranks: is a directory; fix takes trace files and torch_npu \*_ascend_pt directories, not a directory of ranks \(that is for merge, stats, report\)\n$/);
   });
 
   it('the fixed pdl-eager has no non-nesting slices in --json', async () => {

@@ -3,7 +3,11 @@ import type { Command } from 'commander';
 import { checkTrace, type CheckResult } from '../../pipeline/check.js';
 import { formatDiagnostics } from '../../model/diagnostics.js';
 import { n } from '../format.js';
+import { statSync } from 'node:fs';
+import { basename } from 'node:path';
 import { resolveTracePath } from '../../formats/ascend.js';
+import { discoverInputs, notTracesNote } from '../../formats/discover.js';
+import { isAscendProfileDirName } from '../../formats/filenames.js';
 import type { CommandOutcome } from '../main.js';
 
 function human(r: CheckResult): string {
@@ -19,15 +23,25 @@ function human(r: CheckResult): string {
   return lines.join('\n');
 }
 
+/** A directory of ranks stands for its traces (found as merge and stats find them); notes to stderr. */
+async function expand(t: string): Promise<string[]> {
+  let dir = false;
+  try { dir = t !== '-' && statSync(t).isDirectory(); } catch { /* the reader says what is wrong */ }
+  if (!dir || isAscendProfileDirName(basename(t))) return [t];
+  const found = await discoverInputs([t]);
+  for (const note of [found.profileChoice?.message, notTracesNote(found)]) if (note) process.stderr.write(`note: ${note}\n`);
+  return [...found.groups.flatMap((g) => g.files.map((f) => f.path)), ...found.loose.map((l) => l.path)];
+}
+
 export function register(program: Command, run: (fn: () => Promise<CommandOutcome | void>) => Promise<void>): void {
   program
     .command('check')
     .description('Report complete events that do not nest (Perfetto drops or spills them), device slices whose duration cannot be real, flows missing an end, unsorted tracks and events missing fields. Exit 0 clean, 1 problems, 2 error.')
-    .argument('<trace...>', 'trace files (.json / .json.gz), or - for stdin')
+    .argument('<trace...>', 'trace files (.json / .json.gz), torch_npu *_ascend_pt directories, directories of ranks, or - for stdin')
     .option('--json', 'machine-readable output')
     .action((traces: string[], o: { json?: boolean }) => run(async () => {
       const results: CheckResult[] = [];
-      for (const t of traces) results.push(await checkTrace(resolveTracePath(t)));
+      for (const arg of traces) for (const t of await expand(arg)) results.push(await checkTrace(resolveTracePath(t, 'check')));
       if (o.json) {
         process.stdout.write(JSON.stringify(results.map((r) => ({ ...r, diagnostics: r.diagnostics.list() })), null, 2) + '\n');
       } else {

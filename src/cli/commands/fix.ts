@@ -27,7 +27,7 @@ export function register(program: Command, run: (fn: () => Promise<CommandOutcom
     .option('--salvage', 'accept a trace cut off inside its events array (crashed run): keep the complete events')
     .option('-q, --quiet', 'print nothing but errors')
     .action((given: string, o: { output?: string; format?: string; gzipLevel: string; inPlace?: boolean; salvage?: boolean; quiet?: boolean }) => run(async () => {
-      const trace = resolveTracePath(given);
+      const trace = resolveTracePath(given, 'fix');
       const level = Number(o.gzipLevel);
       if (!Number.isInteger(level) || level < 0 || level > 9) throw new TraceforgeError('E_USAGE', `--gzip-level takes 0-9, not ${o.gzipLevel}`);
       // a Db export's output goes next to its .db, not next to the converted trace in the cache
