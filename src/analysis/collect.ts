@@ -168,7 +168,9 @@ export class StatsCollector implements ScanHandler {
     if (opts.ops) this.ops = new OpBuilder(opts.opArgs === true);
     if (opts.python) this.python = new PythonBuilder();
     if (opts.collectives) this.ascend.collectives = this.coll = new CollectiveBuilder();
-    if (opts.launches) { this.flows = new FlowBuilder(); this.ascend.launches = true; }
+    if (opts.launches) this.flows = new FlowBuilder();
+    // the CANN process's calls are launches (idle, launch views) and the NPU's API calls (diff)
+    if (opts.launches || opts.apiCalls) this.ascend.launches = true;
     this.countApi = opts.apiCalls === true || opts.launches === true;
     this.file = opts.file ?? '<trace>';
   }
@@ -383,7 +385,8 @@ export class StatsCollector implements ScanHandler {
     const ascendTasks = (this.ascendTasks ??= this.ascend.resolve({
       pids: this.pids, names: this.names.names, nameCategory: this.nameCategory,
       categorize: this.opts.categorize, communication: this.opts.communication, device: this.device,
-      launches: this.opts.launches ? this.launches : undefined, canon,
+      // the CANN calls: launch records (idle, launch views) and API call totals (diff)
+      launches: this.opts.launches || this.opts.apiCalls ? this.launches : undefined, canon,
     }));
     return {
       names: this.names.names,

@@ -424,22 +424,30 @@ function stepRows(b: readonly StepStat[] | undefined, c: readonly StepStat[] | u
   return rows;
 }
 
+const sumOver = (s: StatsResult, f: (r: RankSummary) => number): number => sumOf(s.summary, f);
+const launches = (d: DiffSide, f: (x: ApiCallStat) => number): number => (d.apiCalls ?? []).filter((x) => isLaunchCall(x.name)).reduce((a, x) => a + f(x), 0);
+
+/**
+ * A side with device activity but no launch call at all does not record the launch layer
+ * (torch_npu Level 0 writes no CANN calls; a CUDA trace without its cuda_runtime events): its
+ * API call figures are missing, not zero.
+ */
+const launchesUnrecorded = (d: DiffSide): boolean => launches(d, (x) => x.calls) === 0 && sumOver(d.stats, (r) => r.kernels) > 0;
+
 function totalsOf(b: DiffSide, c: DiffSide, n: Normalization, apiBoth: boolean): TotalRow[] {
-  const sumOf = (s: StatsResult, f: (r: RankSummary) => number): number => (s.summary ?? []).reduce((a, r) => a + f(r), 0);
   const kernelTime = (s: StatsResult): number => (s.kernels ?? []).reduce((a, k) => a + k.totalUs, 0);
-  const launches = (d: DiffSide, f: (x: ApiCallStat) => number): number => (d.apiCalls ?? []).filter((x) => isLaunchCall(x.name)).reduce((a, x) => a + f(x), 0);
   const t = (metric: TotalMetric, title: string, unit: TotalRow['unit'], vb: number, vc: number): TotalRow => {
     const x = vb / n.baselineUnits;
     const y = vc / n.candidateUnits;
     return { metric, title, unit, baseline: x, candidate: y, delta: y - x, change: changeOf(x, y) };
   };
   const rows = [
-    t('busy', 'GPU busy', 'us', sumOf(b.stats, (r) => r.busyUs), sumOf(c.stats, (r) => r.busyUs)),
-    t('compute', 'compute (union)', 'us', sumOf(b.stats, (r) => r.computeUs), sumOf(c.stats, (r) => r.computeUs)),
-    t('communication', 'communication (union)', 'us', sumOf(b.stats, (r) => r.communicationUs), sumOf(c.stats, (r) => r.communicationUs)),
-    t('exposedCommunication', 'exposed communication', 'us', sumOf(b.stats, (r) => r.exposedCommunicationUs), sumOf(c.stats, (r) => r.exposedCommunicationUs)),
+    t('busy', 'GPU busy', 'us', sumOver(b.stats, (r) => r.busyUs), sumOver(c.stats, (r) => r.busyUs)),
+    t('compute', 'compute (union)', 'us', sumOver(b.stats, (r) => r.computeUs), sumOver(c.stats, (r) => r.computeUs)),
+    t('communication', 'communication (union)', 'us', sumOver(b.stats, (r) => r.communicationUs), sumOver(c.stats, (r) => r.communicationUs)),
+    t('exposedCommunication', 'exposed communication', 'us', sumOver(b.stats, (r) => r.exposedCommunicationUs), sumOver(c.stats, (r) => r.exposedCommunicationUs)),
     t('kernelTime', 'kernel time (sum of durations)', 'us', kernelTime(b.stats), kernelTime(c.stats)),
-    t('kernels', 'device activities', 'count', sumOf(b.stats, (r) => r.kernels), sumOf(c.stats, (r) => r.kernels)),
+    t('kernels', 'device activities', 'count', sumOver(b.stats, (r) => r.kernels), sumOver(c.stats, (r) => r.kernels)),
   ];
   const ib = b.stats.idle;
   const ic = c.stats.idle;
@@ -478,7 +486,13 @@ export function diffStats(baseline: DiffSide, candidate: DiffSide, opts: DiffOpt
   if (b.inputs.length !== c.inputs.length) {
     notes.push(`the baseline has ${b.inputs.length} rank(s), the candidate ${c.inputs.length}: totals are sums over ranks`);
   }
-  const apiBoth = baseline.apiCalls !== undefined && candidate.apiCalls !== undefined;
+  let apiBoth = baseline.apiCalls !== undefined && candidate.apiCalls !== undefined;
+  const unrecorded = [baseline, candidate].map(launchesUnrecorded);
+  if (apiBoth && (unrecorded[0] || unrecorded[1])) {
+    apiBoth = false;
+    const which = unrecorded[0] && unrecorded[1] ? 'neither side records' : unrecorded[0] ? 'the baseline does not record' : 'the candidate does not record';
+    notes.push(`launch calls and runtime API calls: left out — ${which} them (device activity but no launch call: a torch_npu Level 0 profile has no CANN calls, a CUDA trace may lack its cuda_runtime events)`);
+  }
   const result: DiffResult = {
     views, exact: opts.exact ?? false,
     baseline: { inputs: b.inputs, notes: b.notes, diagnostics: b.diagnostics }, candidate: { inputs: c.inputs, notes: c.notes, diagnostics: c.diagnostics },

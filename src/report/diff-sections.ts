@@ -74,7 +74,7 @@ function totalsSection(r: DiffResult): Section {
     ]),
     notes: [
       `normalized ${r.normalization.reason}`,
-      `baseline: ${counts(r.baseline)}; candidate: ${counts(r.candidate)}. GPU busy: union of device activity per device; launch calls: CUDA/HIP runtime and driver launch calls on the CPU`,
+      `baseline: ${counts(r.baseline)}; candidate: ${counts(r.candidate)}. GPU busy: union of device activity per device; launch calls: ${r.device === 'NPU' ? 'CANN launch calls (AscendCL, Node@launch)' : 'CUDA/HIP runtime and driver launch calls'} on the CPU`,
     ],
   };
 }
@@ -145,7 +145,7 @@ function apiSection(r: DiffResult, opts: DiffSectionOptions): Section {
   const list = limit<ApiDiffRow>(r.apiCalls ?? [], opts.top, 'calls', notes);
   notes.push('launch: kernel and graph launch calls (their time is CPU launch overhead); the rest is other runtime / driver work, e.g. synchronization waits');
   return {
-    view: 'kernel', name: 'apiCalls', title: `CUDA / HIP runtime and driver calls on the CPU (${unitWord(r)})`,
+    view: 'kernel', name: 'apiCalls', title: `${r.device === 'NPU' ? 'CANN (AscendCL) calls' : 'CUDA / HIP runtime and driver calls'} on the CPU (${unitWord(r)})`,
     columns: [col('call', 'name', 'left', { shrink: true, min: 20 }), col('launch', 'launch', 'left', { drop: 4 }), ...measureColumns()],
     rows: list.map((a) => [txt(a.name), txt(a.launch ? 'launch' : '', a.launch ? 'true' : 'false'), ...measureCells(a)]),
     notes,

@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 
@@ -173,6 +173,30 @@ test('user errors exit 2 with one line', async () => {
     assert.match(r.stderr, re, args.join(' '));
     assert.ok(!/internal error/.test(r.stderr), r.stderr);
   }
+});
+
+test('torch_npu: the CANN calls are the NPU\'s API calls, per name as trace_view.json counts them; Level 0 records none: left out with a note', () => {
+  const level1 = realFixture('ascend', 'level1');
+  // independent count: complete events of each rank's CANN process, by name, over both ranks
+  const want = new Map<string, number>();
+  for (const rank of ['rank0_ascend_pt', 'rank1_ascend_pt']) {
+    const events = (JSON.parse(readFileSync(path.join(level1, rank, 'ASCEND_PROFILER_OUTPUT', 'trace_view.json'), 'utf8')) as { ph?: string; name?: string; pid?: unknown; args?: { name?: string } }[]);
+    const cann = new Set(events.filter((e) => e.ph === 'M' && e.name === 'process_name' && e.args?.name === 'CANN').map((e) => e.pid));
+    for (const e of events) if (e.ph === 'X' && cann.has(e.pid)) want.set(e.name!, (want.get(e.name!) ?? 0) + 1);
+  }
+  assert.ok(want.size > 10 && (want.get('Node@launch') ?? 0) > 300);
+  const same = runCli(['diff', level1, level1, '--format', 'json']);
+  assert.equal(same.status, 0, same.stderr);
+  const r = JSON.parse(same.stdout) as { apiCalls: { name: string; baseline: { calls: number } | null }[]; totals: { metric: string; baseline: number }[] };
+  assert.deepEqual(new Map(r.apiCalls.map((a) => [a.name, a.baseline?.calls ?? 0])), want);
+  assert.ok((r.totals.find((t) => t.metric === 'launchCalls')?.baseline ?? 0) > 0);
+  // Level 0 text export: device tasks but no CANN process — missing, not zero
+  const mixed = runCli(['diff', realFixture('ascend', 'level0'), level1, '--format', 'json']);
+  assert.equal(mixed.status, 0, mixed.stderr);
+  const m = JSON.parse(mixed.stdout) as { apiCalls?: unknown[]; totals: { metric: string }[]; notes: string[] };
+  assert.equal(m.totals.find((t) => t.metric === 'launchCalls'), undefined);
+  assert.equal(m.apiCalls, undefined);
+  assert.ok(m.notes.some((n) => n.startsWith('launch calls and runtime API calls: left out — the baseline does not record them')), m.notes.join('\n'));
 });
 
 test('cleanup', async () => {

@@ -250,7 +250,7 @@ export class AscendDeviceBuilder {
     for (let i = 0; i < pidOf.length; i++) {
       if (!cann[pidOf[i]!] || apiOf[i]! < 0) continue;
       const th = threadOf[i]!;
-      launches.addCall(this.apiNames.names[apiOf[i]!]!, start[i]!, dur[i]!, canon?.[th] ?? th, corrOf[i]!);
+      launches.addCall(this.apiNames.names[apiOf[i]!]!, start[i]!, dur[i]!, canon?.[th] ?? th, corrOf[i]!, true);
     }
   }
 }

@@ -95,9 +95,10 @@ export class LaunchBuilder {
 
   /**
    * Keeps one call known by its name rather than its bytes (torch_npu's CANN slices, resolved
-   * after the pass; the task queue's dequeues). Not counted in the totals of `apiCalls`.
+   * after the pass; the task queue's dequeues). `counted`: also in the totals of `apiCalls`
+   * (the CANN calls are the NPU's runtime API; a dequeue is not an API call).
    */
-  addCall(name: string, start: number, dur: number, thread: number, corr: number): void {
+  addCall(name: string, start: number, dur: number, thread: number, corr: number, counted = false): void {
     let id = this.byName.get(name);
     if (id === undefined) {
       id = this.table.names.length;
@@ -106,6 +107,7 @@ export class LaunchBuilder {
       this.ns.push(0);
       this.byName.set(name, id);
     }
+    if (counted) { this.calls[id]!++; this.ns[id]! += dur; }
     this.start.push(start);
     this.dur.push(dur);
     this.name.push(id);
