@@ -76,6 +76,10 @@ export const DIAGNOSTICS = {
     severity: 'info',
     description: 'a torch_npu device task has no CANN call with its connection_id and no HostToDevice or torch_to_npu flow that leads to a recorded launch (Level 0 records no CANN calls); the idle view counts its gap as other, the launch view as unmatched',
   },
+  activity_before_launch: {
+    severity: 'info',
+    description: 'a device activity starts before the launch call linked to it: the host and device clocks disagree (torch_npu converts the device clock to the host\'s; up to 23.75 µs on the level-1 fixtures); its launch delay is negative as recorded, and a gap it ends is host-bound up to its start',
+  },
   flow_unbound: {
     severity: 'info',
     description: 'a flow event does not fall inside any complete event of its track, so it binds to no slice',

@@ -444,7 +444,19 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
     let noCorrelation = 0;
     let npuUnmatched = 0;
     const npuLinked: string[] = [];
+    let early = 0;
     for (const x of linked) {
+      if (x.links && x.rank.records.launches) {
+        // an activity before its own launch call: clocks that disagree, named rather than hidden
+        const d = x.rank.records.device;
+        const l = x.rank.records.launches;
+        const of = x.links.launchOf;
+        for (let i = 0; i < of.length; i++) {
+          const k = of[i]!;
+          if (k < 0 || !(d.start[i]! < l.start[k]!)) continue;
+          if (early++ < 3) diagnostics.add('activity_before_launch', { file: x.rank.file, index: -1, name: x.rank.records.names[d.name[i]!], detail: `${x.rank.label ? `${x.rank.label}, ` : ''}starts ${((l.start[k]! - d.start[i]!) / 1000).toFixed(3)} µs before ${x.rank.records.apiNames[l.name[k]!]}` }, 0);
+        }
+      }
       if (x.npu && x.links) {
         // torch_npu: every unmatched task is named, with or without a connection_id
         const v = x.links.via;
@@ -468,7 +480,8 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
     }
     if (unmatched > 0) diagnostics.add('device_activity_unmatched_launch', undefined, unmatched);
     if (npuUnmatched > 0) diagnostics.add('npu_task_unmatched_launch', undefined, npuUnmatched);
-    if (unmatched > 0 || npuUnmatched > 0) result.diagnostics = diagnostics.list();
+    if (early > 0) diagnostics.add('activity_before_launch', undefined, early);
+    if (unmatched > 0 || npuUnmatched > 0 || early > 0) result.diagnostics = diagnostics.list();
     if (noCorrelation > 0) notes.push(`idle and launch views: ${noCorrelation} device activities carry no correlation id, so their launch calls are unknown (their gaps count as other)`);
     if (npuLinked.length > 0) notes.push(`idle and launch views: torch_npu device tasks linked to their launch (${npuLinked.join('; ')})`);
     const npuLabels = linked.filter((x) => !x.links).map((x) => x.rank.label);

@@ -198,6 +198,10 @@ test('torch_npu Level 1: every device task matched to its CANN call (connection_
     assert.deepEqual(r.launch!.unavailable, []);
     assert.ok(!r.notes.some((n) => /not available|not read yet/.test(n)), `${file}: no n/a note`);
     assert.ok(!r.diagnostics.some((x) => x.name === 'npu_task_unmatched_launch'), file);
+    // tasks that start before their own CANN call (the two clocks disagree): named, counted exactly
+    const early = o.tasks.filter((t, k) => t.s < o.launch[k]!.s).length;
+    assert.ok(early > 20, `${file}: ${early} tasks before their launch`);
+    assert.equal(r.diagnostics.find((x) => x.name === 'activity_before_launch')?.count, early, file);
   }
 });
 
