@@ -146,7 +146,9 @@ export async function mergeTraces(req: MergeRequest): Promise<MergeOutcome> {
       dir: dirname(first),
       loose: true,
     });
-    notes.push(`${loose.length} file(s) without SGLang rank names: rank taken from distributedInfo.rank inside each file, else from rank-N in the name, else the file's position`);
+    const npu = found.loose.filter((l) => l.kind === 'ascend-dir').length;
+    if (npu > 0) notes.push(`${npu} torch_npu profile(s): rank taken from rank_id in each profiler_info*.json (else its _N suffix), else the profile's position`);
+    if (loose.length > npu) notes.push(`${loose.length - npu} file(s) without SGLang rank names: rank taken from distributedInfo.rank inside each file, else from rank-N in the name, else the file's position`);
   }
   let outDir: string | undefined;
   if (req.output !== undefined && req.output !== '-') {
