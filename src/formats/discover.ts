@@ -326,7 +326,7 @@ export function notTracesNote(found: DiscoveryResult): string | undefined {
   const n = found.notTraces ?? [];
   if (n.length === 0) return undefined;
   const names = n.slice(0, 5).map((p) => path.basename(p)).join(', ');
-  return `skipped ${n.length} JSON file(s) that are not traces (no "traceEvents"): ${names}${n.length > 5 ? ', ...' : ''}`;
+  return `skipped ${n.length} JSON file(s) that are not traces (no "traceEvents" array, not an array of events): ${names}${n.length > 5 ? ', ...' : ''}`;
 }
 
 function hasGlob(s: string): boolean {

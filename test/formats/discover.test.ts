@@ -287,9 +287,11 @@ test('discoverInputs: JSON in a directory that is not a trace is skipped and lis
     await writeFile(path.join(dir, 'config.json'), '{"model": "x", "traceEventsLike": []}');
     await writeFile(path.join(dir, 'meta.json.gz'), gzipSync('{"ENV_VARIABLES": {"A": "1"}}'));
     await writeFile(path.join(dir, 'array.json'), '[{"ph": "X", "name": "k", "pid": 0, "tid": 0, "ts": 1, "dur": 1}]');
+    // SGLang's capture_traces/execution_details.json: an array, but of records that are not events
+    await writeFile(path.join(dir, 'execution_details.json'), '[\n  {\n    "file": "bs_32_rank0.json.gz",\n    "batch_size": 32,\n    "mode": "FULL"\n  }\n]\n');
     const r = await discoverInputs([dir]);
     assert.deepEqual(r.loose.map((l) => path.basename(l.path)).sort(), ['array.json', 'tiny-eager.trace.json.gz', 'tiny-graph.trace.json.gz']);
-    assert.deepEqual((r.notTraces ?? []).map((p) => path.basename(p)).sort(), ['config.json', 'meta.json.gz', 'tiny-truth.json']);
+    assert.deepEqual((r.notTraces ?? []).map((p) => path.basename(p)).sort(), ['config.json', 'execution_details.json', 'meta.json.gz', 'tiny-truth.json']);
     assert.ok(r.notTraces!.every((p) => r.ignored.includes(p)));
     // named on the command line it is read (and then fails as not a trace, see errors.test.ts)
     const named = await discoverInputs([path.join(dir, 'config.json')]);

@@ -165,7 +165,7 @@ describe('traceforge check (CLI)', () => {
     const out = JSON.parse(run.stdout) as { file: string; events: number }[];
     assert.deepEqual(out.map((r) => path.basename(r.file)).sort(), ['tiny-eager.trace.json.gz', 'tiny-graph.trace.json.gz']);
     for (const r of out) assert.equal(r.events, oracleCounts(r.file).events);
-    assert.match(run.stderr, /note: skipped 1 JSON file\(s\) that are not traces \(no "traceEvents"\): tiny-truth\.json/);
+    assert.match(run.stderr, /note: skipped 1 JSON file\(s\) that are not traces \(no "traceEvents" array, not an array of events\): tiny-truth\.json/);
     // fix takes one trace: a directory is a one-line error, exit 2, nothing written
     const fix = runCli(['fix', dir, '-o', path.join(tmp, 'dir-fixed.json.gz')]);
     assert.equal(fix.status, 2);
