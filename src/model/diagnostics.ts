@@ -76,6 +76,10 @@ export const DIAGNOSTICS = {
     severity: 'info',
     description: 'a torch_npu device task has no CANN call with its connection_id and no HostToDevice or torch_to_npu flow that leads to a recorded launch (Level 0 records no CANN calls); the idle view counts its gap as other, the launch view as unmatched',
   },
+  perfetto_ui_memory: {
+    severity: 'warning',
+    description: 'the JSON written is estimated to need more memory than the Perfetto UI has in the browser (~2 GB; JSON costs about 3x its size there), so the UI will probably fail to load it: cut it with --split steps:N or time:MS, write --format perfetto, or open it through trace_processor --httpd',
+  },
   flow_unbound: {
     severity: 'info',
     description: 'a flow event does not fall inside any complete event of its track, so it binds to no slice',
