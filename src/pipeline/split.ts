@@ -29,6 +29,7 @@ import { argsOf, fieldEquals, phaseOf, rawField, stringField } from '../io/field
 import { OutputFile } from '../io/writer.js';
 import { TraceWriter } from '../io/trace-writer.js';
 import { GrowableF64, GrowableU32 } from '../model/growable.js';
+import { ByteInterner } from '../model/interner.js';
 import { TimeBase, durationNs } from '../model/time.js';
 import { TraceforgeError } from '../errors.js';
 import { Diagnostics } from '../model/diagnostics.js';
@@ -148,7 +149,8 @@ class SplitIndex implements ScanHandler {
   maxTs = -Infinity;
   metadata = 0;
   events = 0;
-  private readonly groups = new Map<string, number>();
+  /** (cat, id) bytes -> flow group (no string per flow event). */
+  private readonly groups = new ByteInterner();
   /** Flow group of each flow event, in file order. */
   readonly flowGroup = new GrowableU32(1024);
   readonly groupMin = new GrowableF64(256);
@@ -186,11 +188,10 @@ class SplitIndex implements ScanHandler {
     }
     if (ph === PH_S || ph === PH_T || ph === PH_F) {
       // the key `check` pairs flows by: (cat, id) as written
-      const key = (rawField(ev, F.cat) ?? '') + '\u0001' + (rawField(ev, F.id) ?? '');
-      let g = this.groups.get(key);
-      if (g === undefined) {
-        g = this.groupMin.length;
-        this.groups.set(key, g);
+      const cs = f[2 * F.cat]!;
+      const is = f[2 * F.id]!;
+      const g = this.groups.intern(ev.buf, cs < 0 ? 0 : cs, cs < 0 ? 0 : f[2 * F.cat + 1]!, is < 0 ? 0 : is, is < 0 ? 0 : f[2 * F.id + 1]!);
+      if (g === this.groupMin.length) {
         this.groupMin.push(Infinity);
         this.groupMax.push(-Infinity);
       }
