@@ -11,6 +11,8 @@ export { fixTrace, defaultFixOutput, type FixOptions, type FixResult } from './p
 export { checkTrace, type CheckResult, type TrackCheck } from './pipeline/check.js';
 export { mergeTraces, parseRankList, type MergeRequest, type MergeResult, type MergeOutcome, type MergeWindow } from './pipeline/merge.js';
 export { serveTrace, perfettoLink, type ServeHandle } from './pipeline/serve.js';
+export { splitTrace, parseSplit, partPath, MAX_PARTS, type SplitSpec, type SplitOptions, type SplitResult, type PartInfo } from './pipeline/split.js';
+export { estimateUiLoad, PERFETTO_UI_MEMORY_BYTES, JSON_MEMORY_FACTOR, type UiLoadEstimate } from './pipeline/ui-load.js';
 export { statsOf, STATS_VIEWS, DEFAULT_VIEWS, type StatsOptions, type StatsResult, type StatsView } from './pipeline/stats.js';
 export type { StatsInput, ApiCallStat, OpTypeTable } from './analysis/result.js';
 export type { KernelStat, CategoryStat } from './analysis/kernels.js';

@@ -21,6 +21,11 @@ export interface OutputOptions {
    * `appendSegment`. Used by merge's worker threads.
    */
   segment?: boolean;
+  /**
+   * Bytes staged before a block goes to the file / compressor (default 1 MiB). `--split` keeps
+   * one output per part open at once and gives each a smaller stage, to bound memory.
+   */
+  stageBytes?: number;
 }
 
 /** What a segment holds: its uncompressed CRC-32 and length. */
@@ -42,7 +47,8 @@ function sameFile(a: string, b: string): boolean {
 }
 
 export class OutputFile {
-  private stage = Buffer.allocUnsafe(STAGE);
+  private stage: Buffer;
+  private readonly size: number;
   private used = 0;
   private needDrain = false;
   private failed: Error | undefined;
@@ -54,7 +60,10 @@ export class OutputFile {
     private readonly tmp: string | undefined,
     private readonly head: Writable,
     private readonly file: Writable,
+    stageBytes = STAGE,
   ) {
+    this.size = stageBytes;
+    this.stage = Buffer.allocUnsafe(stageBytes);
     const onErr = (e: Error): void => { this.failed ??= e; };
     head.on('error', onErr);
     if (file !== head) file.on('error', onErr);
@@ -80,9 +89,10 @@ export class OutputFile {
       file.once('open', () => res());
       file.once('error', (e) => rej(new TraceforgeError('E_OUTPUT', `${path}: cannot write: ${e.message}`, path)));
     });
-    if (!isGzipName(path)) return new OutputFile(path, tmp, file, file);
+    const stage = Math.max(1 << 12, Math.min(STAGE, Math.floor(opts.stageBytes ?? STAGE)));
+    if (!isGzipName(path)) return new OutputFile(path, tmp, file, file, stage);
     const gz = new ParallelGzip(file, opts.gzipLevel ?? 1, opts.segment ?? false);
-    return new OutputFile(path, tmp, gz, file);
+    return new OutputFile(path, tmp, gz, file, stage);
   }
 
   /** After commit of a segment: what it holds. */
@@ -112,14 +122,14 @@ export class OutputFile {
 
   write(data: Buffer | string): void {
     if (typeof data === 'string') {
-      if (data.length * 3 > STAGE - this.used) this.flushStage();
-      if (data.length * 3 > STAGE) { this.push(Buffer.from(data, 'utf8')); return; }
+      if (data.length * 3 > this.size - this.used) this.flushStage();
+      if (data.length * 3 > this.size) { this.push(Buffer.from(data, 'utf8')); return; }
       this.used += this.stage.write(data, this.used, 'utf8');
       return;
     }
-    if (data.length > STAGE - this.used) {
+    if (data.length > this.size - this.used) {
       this.flushStage();
-      if (data.length > STAGE / 2) { this.push(Buffer.from(data)); return; }
+      if (data.length > this.size / 2) { this.push(Buffer.from(data)); return; }
     }
     data.copy(this.stage, this.used);
     this.used += data.length;
@@ -131,9 +141,9 @@ export class OutputFile {
    */
   writeRange(src: Buffer, from: number, to: number): void {
     const len = to - from;
-    if (len > STAGE - this.used) {
+    if (len > this.size - this.used) {
       this.flushStage();
-      if (len > STAGE / 2) { this.push(Buffer.from(src.subarray(from, to))); return; }
+      if (len > this.size / 2) { this.push(Buffer.from(src.subarray(from, to))); return; }
     }
     if (len <= 16) {
       const stage = this.stage;
@@ -148,7 +158,7 @@ export class OutputFile {
   private flushStage(): void {
     if (this.used === 0) return;
     const out = this.stage.subarray(0, this.used);
-    this.stage = Buffer.allocUnsafe(STAGE);
+    this.stage = Buffer.allocUnsafe(this.size);
     this.used = 0;
     this.push(out);
   }

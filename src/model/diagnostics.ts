@@ -80,6 +80,10 @@ export const DIAGNOSTICS = {
     severity: 'info',
     description: 'a device activity starts before the launch call linked to it: the host and device clocks disagree (torch_npu converts the device clock to the host\'s; up to 23.75 µs on the level-1 fixtures); its launch delay is negative as recorded, and a gap it ends is host-bound up to its start',
   },
+  perfetto_ui_memory: {
+    severity: 'warning',
+    description: 'the JSON written is estimated to need more memory than the Perfetto UI has in the browser (~2 GB; JSON costs about 3x its size there), so the UI will probably fail to load it: cut it with --split steps:N or time:MS, write --format perfetto, or open it through trace_processor --httpd',
+  },
   flow_unbound: {
     severity: 'info',
     description: 'a flow event does not fall inside any complete event of its track, so it binds to no slice',

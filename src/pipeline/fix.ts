@@ -16,11 +16,17 @@ import type { TopLevelEntry, TraceShape } from '../io/scanner.js';
 import { KIND_FLOW, eventKind } from '../formats/trace-index.js';
 import { TimeBase } from '../model/time.js';
 import { TraceforgeError } from '../errors.js';
-import type { Diagnostics } from '../model/diagnostics.js';
+import { Diagnostics } from '../model/diagnostics.js';
+import { statSync } from 'node:fs';
 import { rereadable } from './spool.js';
 import { siblingOutput } from './names.js';
 import { outputFormat, perfettoSibling, writePerfettoFile, type OutputFormat } from './perfetto.js';
 import type { PerfettoSummary } from '../formats/perfetto-write.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { existingParts, partPath, partWidth, splitTrace, type SplitResult, type SplitSpec } from './split.js';
+import { noteUiLoad, PERFETTO_UI_MEMORY_BYTES, type UiLoadEstimate } from './ui-load.js';
+import { sumPerfettoSummaries } from './perfetto.js';
 
 export interface FixOptions {
   /** Output path (`-` for stdout). Default: `<stem>.fixed.json.gz` next to the input. */
@@ -36,6 +42,18 @@ export interface FixOptions {
    * JSON. Default: by the output's name (`.pftrace`, `.perfetto-trace`, optionally `.gz`), else JSON.
    */
   format?: OutputFormat;
+  /**
+   * Write one file per window instead of one file (`<stem>-part-NN<ext>`, see pipeline/split.ts):
+   * `steps:N` steps per part, or `time:MS` ms per part.
+   */
+  split?: SplitSpec;
+  /** With `split` by steps: the step annotations (`--step REGEX`); default: found as `stats` finds them. */
+  step?: RegExp;
+  /**
+   * Memory the Perfetto UI is assumed to have, for the load estimate of a JSON output (default
+   * PERFETTO_UI_MEMORY_BYTES; see pipeline/ui-load.ts). Tests set it small.
+   */
+  uiMemoryBytes?: number;
 }
 
 export interface FixResult {
@@ -53,6 +71,10 @@ export interface FixResult {
   timeBaseNs?: string;
   /** For Perfetto output: what was written. */
   perfetto?: PerfettoSummary;
+  /** With `split`: the parts (`output` is then the name they were derived from, never written). */
+  split?: SplitResult;
+  /** JSON output (not split): the estimate of the Perfetto UI's memory for it. */
+  ui?: UiLoadEstimate;
 }
 
 export function defaultFixOutput(input: string, format: OutputFormat = 'json'): string {
@@ -64,6 +86,7 @@ export async function fixTrace(input: string, opts: FixOptions = {}): Promise<Fi
   const name = input === '-' ? '<stdin>' : input;
   const format = outputFormat(opts.format, opts.output);
   const output = opts.output ?? defaultFixOutput(input, format);
+  if (opts.split) return fixAndSplit(input, output, format, opts.split, opts);
   if (format === 'perfetto') {
     const r = await writePerfettoFile(input, output, { gzipLevel: opts.gzipLevel, inPlace: opts.inPlace, salvage: opts.salvage, onProgress: opts.onProgress });
     return {
@@ -86,13 +109,15 @@ export async function fixTrace(input: string, opts: FixOptions = {}): Promise<Fi
       } else {
         await spliceCopy(src.path, lanePatches(index, plan, p1.eventsClose, p1.events), out, (c) => opts.onProgress?.(2, c));
       }
+      const jsonBytes = out.bytesWritten;
       const outputBytes = await out.commit();
       for (let i = 0; i < plan.lanes.flowSlice.length; i++) {
         if (plan.lanes.flowSlice[i] === -1) index.diagnostics.add('flow_unbound');
       }
+      const ui = noteUiLoad(output === '-' ? '<stdout>' : output, jsonBytes, index.diagnostics, opts.uiMemoryBytes ?? PERFETTO_UI_MEMORY_BYTES);
       return {
         input: name, output, outputBytes, inputBytes: p1.compressedBytes, events: p1.events, summary: plan.summary, diagnostics: index.diagnostics,
-        droppedBytes: p1.droppedBytes,
+        droppedBytes: p1.droppedBytes, ui,
         ...(normalize ? { timeBaseNs: (BigInt(index.time.baseUs ?? 0) * 1000n).toString() } : {}),
       };
     } catch (e) {
@@ -102,6 +127,75 @@ export async function fixTrace(input: string, opts: FixOptions = {}): Promise<Fi
   } finally {
     await src.cleanup();
   }
+}
+
+/**
+ * `fix --split`: JSON — the fix into a scratch file beside the output (plain JSON: it is read
+ * twice and compressed only once, as parts), then that file cut into parts (pipeline/split.ts):
+ * each part's events are the bytes the unsplit output has. Perfetto — the input cut into JSON
+ * parts first, each part then converted with the fix as lanes, as `fix --format perfetto` does.
+ */
+async function fixAndSplit(input: string, output: string, format: OutputFormat, spec: SplitSpec, opts: FixOptions): Promise<FixResult> {
+  if (output === '-') throw new TraceforgeError('E_USAGE', '--split writes one file per part: give an output file name (-o), not stdout');
+  if (opts.inPlace) throw new TraceforgeError('E_USAGE', '--in-place cannot be combined with --split: the parts are new files beside the output');
+  const scratch = await mkdtemp(join(dirname(resolve(output)), '.traceforge-split-'));
+  const src = await rereadable(input);
+  try {
+    const splitOpts = {
+      ...(opts.step ? { step: opts.step } : {}),
+      ...(opts.uiMemoryBytes !== undefined ? { uiMemoryBytes: opts.uiMemoryBytes } : {}),
+    };
+    if (format === 'json') {
+      const whole = join(scratch, 'whole.json');
+      const r = await fixTrace(src.path, { salvage: opts.salvage, output: whole, format: 'json', uiMemoryBytes: Infinity, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+      const size = r.inputBytes;
+      const s = await splitTrace(whole, output, spec, {
+        ...splitOpts, inputs: [input], ...(opts.gzipLevel !== undefined ? { gzipLevel: opts.gzipLevel } : {}),
+        onProgress: (pass, done, total) => opts.onProgress?.(2 + pass, total > 0 ? Math.round((done / total) * size) : 0),
+      });
+      r.diagnostics.merge(s.diagnostics);
+      const { ui: _ui, ...rest } = r;
+      return { ...rest, input: input === '-' ? '<stdin>' : input, output, outputBytes: s.parts.reduce((n, p) => n + p.bytes, 0), split: s };
+    }
+    // Perfetto: JSON parts of the input (as it is), then each converted with the fix
+    const size = statSize(src.path);
+    const jsonParts = await splitTrace(src.path, join(scratch, 'part.json'), spec, {
+      ...splitOpts, inputs: [input], gzipLevel: 0, salvage: opts.salvage ?? false,
+      onProgress: (pass, done, total) => opts.onProgress?.(pass, total > 0 ? Math.round((done / total) * size) : 0),
+    });
+    const width = partWidth(jsonParts.parts.length);
+    const converted: Awaited<ReturnType<typeof writePerfettoFile>>[] = [];
+    const written: string[] = [];
+    try {
+      for (const [k, part] of jsonParts.parts.entries()) {
+        const target = partPath(output, k, width);
+        const r = await writePerfettoFile(part.path, target, { gzipLevel: opts.gzipLevel, inputs: [input] });
+        written.push(target);
+        converted.push(r);
+        await rm(part.path, { force: true });
+        opts.onProgress?.(3, Math.round((2 * size * (k + 1)) / jsonParts.parts.length));
+      }
+    } catch (e) {
+      await Promise.all(written.map((p) => rm(p, { force: true })));
+      throw e;
+    }
+    const diagnostics = converted[0]!.diagnostics;
+    for (const c of converted.slice(1)) diagnostics.merge(c.diagnostics);
+    const perfetto = sumPerfettoSummaries(converted.map((c) => c.perfetto));
+    const parts = jsonParts.parts.map((p, k) => ({ ...p, path: written[k]!, bytes: converted[k]!.outputBytes }));
+    return {
+      input: input === '-' ? '<stdin>' : input, output, outputBytes: parts.reduce((n, p) => n + p.bytes, 0),
+      inputBytes: size, events: jsonParts.metadata + jsonParts.events, summary: perfetto.fix, diagnostics,
+      droppedBytes: 0, perfetto, split: { ...jsonParts, parts, diagnostics: new Diagnostics(), stale: existingParts(output, new Set(written)).map((x) => x.path) },
+    };
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+    await src.cleanup();
+  }
+}
+
+function statSize(p: string): number {
+  try { return statSync(p).size; } catch { return 0; }
 }
 
 /**

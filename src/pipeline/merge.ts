@@ -25,7 +25,9 @@ import { readRankHeader, type RankScan } from './rank-index.js';
 import { spliceRankSegment, writeRankSegment, type SegmentRequest, type SegmentResult } from './merge-segment.js';
 import { runInWorker } from './workers.js';
 import { traceStem } from './names.js';
-import { outputFormat, perfettoName, writePerfettoFile, type OutputFormat } from './perfetto.js';
+import { outputFormat, perfettoName, sumPerfettoSummaries, writePerfettoFile, type OutputFormat, type PerfettoWriteResult } from './perfetto.js';
+import { existingParts, partPath, partWidth, splitTrace, type SplitResult, type SplitSpec } from './split.js';
+import { noteUiLoad, PERFETTO_UI_MEMORY_BYTES, type UiLoadEstimate } from './ui-load.js';
 
 export interface MergeWindow {
   start: number;
@@ -65,6 +67,15 @@ export interface MergeRequest {
    * overlap fix as child tracks. Default: by the output's name, else JSON.
    */
   format?: OutputFormat;
+  /**
+   * Write one file per window instead of one file (`<stem>-part-NN<ext>`, see pipeline/split.ts):
+   * `steps:N` steps per part, or `time:MS` ms per part. Each group's output is split.
+   */
+  split?: SplitSpec;
+  /** With `split` by steps: the step annotations (`--step REGEX`); default: found as `stats` finds them. */
+  step?: RegExp;
+  /** Memory the Perfetto UI is assumed to have, for the load estimate of a JSON output (see pipeline/ui-load.ts). */
+  uiMemoryBytes?: number;
   /** Progress: bytes of compressed input processed so far, and the total (both passes). */
   onProgress?: (done: number, total: number, label: string) => void;
 }
@@ -100,6 +111,10 @@ export interface MergeResult {
    * and how many of those segments the final plan could use as they were.
    */
   earlySegments: { started: number; used: number };
+  /** With `split`: the parts (`output` is then the name they were derived from, never written). */
+  split?: SplitResult;
+  /** JSON output (not split): the estimate of the Perfetto UI's memory for it. */
+  ui?: UiLoadEstimate;
 }
 
 export interface MergeOutcome {
@@ -160,7 +175,7 @@ export async function mergeTraces(req: MergeRequest): Promise<MergeOutcome> {
     }
   }
   const allInputs = jobs.flatMap((j) => j.files.map((f) => f.path));
-  const totalBytes = 2 * allInputs.reduce((n, p) => { try { return n + statSync(p).size; } catch { return n; } }, 0);
+  const totalBytes = (req.split ? 4 : 2) * allInputs.reduce((n, p) => { try { return n + statSync(p).size; } catch { return n; } }, 0);
   let doneBytes = 0;
   const results: MergeResult[] = [];
   for (const job of jobs) {
@@ -193,28 +208,51 @@ async function mergeToPerfetto(req: MergeRequest): Promise<MergeOutcome> {
   }
   const scratch = await mkdtemp(join(outDir ?? (outFile !== undefined ? dirname(resolve(outFile)) : tmpdir()), '.traceforge-pf-'));
   try {
-    const { format: _f, output: _o, onProgress, ...rest } = req;
-    const inner = await mergeTraces({ ...rest, format: 'json', fix: false, output: scratch, gzipLevel: 0, ...(onProgress ? { onProgress } : {}) });
+    const { format: _f, output: _o, onProgress, uiMemoryBytes: _u, ...rest } = req;
+    const inner = await mergeTraces({ ...rest, format: 'json', fix: false, output: scratch, gzipLevel: 0, uiMemoryBytes: Infinity, ...(onProgress ? { onProgress } : {}) });
     if (outFile !== undefined && inner.results.length > 1) {
       throw new TraceforgeError('E_USAGE', `${inner.results.length} groups of rank files were found; -o must then be a directory`);
     }
     const inputs = inner.results.flatMap((r) => r.ranks.map((k) => k.file));
     const results: MergeResult[] = [];
+    const convert = async (from: string, to: string): Promise<PerfettoWriteResult> => {
+      const p = await writePerfettoFile(from, to, { ...(req.gzipLevel !== undefined ? { gzipLevel: req.gzipLevel } : {}), inputs });
+      await rm(from, { force: true });
+      return p;
+    };
     for (const r of inner.results) {
       const name = perfettoName(basename(r.output));
       const output = outFile ?? join(outDir ?? dirname(r.ranks[0]!.file), name);
-      const p = await writePerfettoFile(r.output, output, { ...(req.gzipLevel !== undefined ? { gzipLevel: req.gzipLevel } : {}), inputs });
-      await rm(r.output, { force: true });
+      let p: PerfettoWriteResult;
+      let split: SplitResult | undefined;
+      if (r.split) {
+        // each JSON part converted on its own, named after the Perfetto output
+        const width = partWidth(r.split.parts.length);
+        const done: PerfettoWriteResult[] = [];
+        try {
+          for (const [k, part] of r.split.parts.entries()) done.push(await convert(part.path, partPath(output, k, width)));
+        } catch (e) {
+          await Promise.all(done.map((d) => rm(d.output, { force: true })));
+          throw e;
+        }
+        p = { ...done[0]!, output, outputBytes: done.reduce((n, d) => n + d.outputBytes, 0), perfetto: sumPerfettoSummaries(done.map((d) => d.perfetto)) };
+        for (const d of done.slice(1)) p.diagnostics.merge(d.diagnostics);
+        const written = new Set(done.map((d) => d.output));
+        split = { ...r.split, parts: r.split.parts.map((x, k) => ({ ...x, path: done[k]!.output, bytes: done[k]!.outputBytes })), stale: existingParts(output, written).map((x) => x.path) };
+      } else {
+        p = await convert(r.output, output);
+      }
       // the per-rank notes came with the JSON merge; the conversion adds what the fix finds
       for (const d of p.diagnostics.list()) {
         if (d.name !== 'suspect_device_duration' && d.name !== 'flow_unbound') continue;
         for (const ex of d.examples) r.diagnostics.add(d.name, ex, 0);
         r.diagnostics.add(d.name, undefined, d.count);
       }
+      const { ui: _ui, ...kept } = r;
       results.push({
-        ...r, output, outputBytes: p.outputBytes,
+        ...kept, output, outputBytes: p.outputBytes,
         slicesMoved: p.perfetto.fix.slicesMoved, lanesAdded: p.perfetto.fix.lanesAdded, suspectSlices: p.perfetto.fix.suspect.slices,
-        perfetto: p.perfetto,
+        perfetto: p.perfetto, ...(split ? { split } : {}),
       });
     }
     return { results, notes: inner.notes };
@@ -225,9 +263,27 @@ async function mergeToPerfetto(req: MergeRequest): Promise<MergeOutcome> {
 
 async function mergeJob(job: Job, output: string, req: MergeRequest, allInputs: string[], progress: (bytes: number, label: string) => void): Promise<MergeResult> {
   // Scratch space next to the output (same file system): pass 1's patch logs, pass 2's segments.
+  if (req.split && output === '-') throw new TraceforgeError('E_USAGE', '--split writes one file per part: give an output file or directory (-o), not stdout');
   const segDir = await mkdtemp(join(output === '-' ? tmpdir() : dirname(resolve(output)), '.traceforge-merge-'));
   try {
-    return await mergeJobIn(segDir, job, output, req, allInputs, progress);
+    if (!req.split) return await mergeJobIn(segDir, job, output, req, allInputs, progress);
+    // --split: the merge into plain JSON beside the output (read twice, compressed once as
+    // parts), then cut into parts whose events are the bytes the unsplit output has
+    const whole = join(segDir, 'whole.json');
+    const r = await mergeJobIn(segDir, job, whole, { ...req, uiMemoryBytes: Infinity }, allInputs, progress);
+    const jobBytes = job.files.reduce((n, f) => { try { return n + statSync(f.path).size; } catch { return n; } }, 0);
+    const sent = [0, 0];
+    const s = await splitTrace(whole, output, req.split, {
+      inputs: allInputs, ...(req.gzipLevel !== undefined ? { gzipLevel: req.gzipLevel } : {}),
+      ...(req.step ? { step: req.step } : {}), ...(req.uiMemoryBytes !== undefined ? { uiMemoryBytes: req.uiMemoryBytes } : {}),
+      onProgress: (pass, done, total) => {
+        const at = total > 0 ? Math.round((done / total) * jobBytes) : 0;
+        if (at > sent[pass - 1]!) { progress(at - sent[pass - 1]!, 'merge: split'); sent[pass - 1] = at; }
+      },
+    });
+    r.diagnostics.merge(s.diagnostics);
+    const { ui: _ui, ...rest } = r;
+    return { ...rest, output, outputBytes: s.parts.reduce((n, p) => n + p.bytes, 0), split: s };
   } finally {
     await rm(segDir, { recursive: true, force: true });
   }
@@ -476,7 +532,9 @@ async function mergeJobIn(segDir: string, job: Job, output: string, req: MergeRe
         }
       }
       w.end(plan.trailer);
+      const jsonBytes = out.bytesWritten;
       const outputBytes = await out.commit();
+      const ui = noteUiLoad(output === '-' ? '<stdout>' : output, jsonBytes, diagnostics, req.uiMemoryBytes ?? PERFETTO_UI_MEMORY_BYTES);
       const eventsIn = merged.reduce((n, r) => n + r.events, 0);
       const kept = merged.reduce((n, r) => n + r.kept, 0);
       return {
@@ -486,7 +544,7 @@ async function mergeJobIn(segDir: string, job: Job, output: string, req: MergeRe
         slicesMoved: ranks.reduce((n, r) => n + (r.scan.summary?.slicesMoved ?? 0), 0),
         lanesAdded: ranks.reduce((n, r) => n + (r.scan.summary?.lanesAdded ?? 0), 0),
         suspectSlices: ranks.reduce((n, r) => n + (r.scan.summary?.suspect.slices ?? 0), 0),
-        diagnostics,
+        diagnostics, ui,
         earlySegments: { started: earlyStarted, used: earlyUsed },
       };
     } catch (e) {

@@ -82,3 +82,32 @@ export async function writePerfettoFile(input: string, output: string, opts: Per
     await src.cleanup();
   }
 }
+
+/** What several Perfetto files (the parts of a split) hold together: counts added, lists merged. */
+export function sumPerfettoSummaries(list: readonly PerfettoSummary[]): PerfettoSummary {
+  const skipped: Record<string, number> = {};
+  const byCategory = new Map<string, number>();
+  const tracks = new Map<string, PerfettoSummary['fix']['tracks'][number]>();
+  const out: PerfettoSummary = {
+    slices: 0, instants: 0, counterValues: 0, flowEnds: 0, flowsUnbound: 0, tracks: 0, skipped, held: 0, internResets: 0,
+    fix: { tracksTouched: 0, lanesAdded: 0, slicesMoved: 0, flowsMoved: 0, byCategory: [], tracks: [], suspect: { slices: 0, tracks: 0, flowsMoved: 0 } },
+  };
+  for (const s of list) {
+    out.slices += s.slices; out.instants += s.instants; out.counterValues += s.counterValues; out.flowEnds += s.flowEnds;
+    out.flowsUnbound += s.flowsUnbound; out.tracks += s.tracks; out.held += s.held; out.internResets += s.internResets;
+    for (const [ph, n] of Object.entries(s.skipped)) skipped[ph] = (skipped[ph] ?? 0) + n;
+    const f = s.fix;
+    out.fix.lanesAdded += f.lanesAdded; out.fix.slicesMoved += f.slicesMoved; out.fix.flowsMoved += f.flowsMoved;
+    out.fix.suspect.slices += f.suspect.slices; out.fix.suspect.tracks += f.suspect.tracks; out.fix.suspect.flowsMoved += f.suspect.flowsMoved;
+    for (const c of f.byCategory) byCategory.set(c.category, (byCategory.get(c.category) ?? 0) + c.moved);
+    for (const t of f.tracks) {
+      const key = `${t.pid}\u0001${t.tid}`;
+      const have = tracks.get(key);
+      if (have) { have.lanes = Math.max(have.lanes, t.lanes); have.moved += t.moved; } else tracks.set(key, { ...t });
+    }
+  }
+  out.fix.byCategory = [...byCategory].map(([category, moved]) => ({ category, moved })).sort((a, b) => b.moved - a.moved);
+  out.fix.tracks = [...tracks.values()].sort((a, b) => b.moved - a.moved);
+  out.fix.tracksTouched = out.fix.tracks.length;
+  return out;
+}

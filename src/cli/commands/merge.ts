@@ -6,7 +6,7 @@ import { TraceforgeError } from '../../errors.js';
 import { progressBar, type Progress } from '../progress.js';
 import { bytes, n, openHint } from '../format.js';
 import type { CommandOutcome } from '../main.js';
-import { cliFormat } from './fix.js';
+import { cliFormat, cliSplit, partsHint, splitLines, uiLine } from './fix.js';
 
 interface MergeCliOptions {
   output?: string;
@@ -21,6 +21,8 @@ interface MergeCliOptions {
   skipBad?: boolean;
   gzipLevel: string;
   format?: string;
+  split?: string;
+  step?: string;
   cpuFirst?: boolean;
   quiet?: boolean;
 }
@@ -52,9 +54,13 @@ export function register(program: Command, run: (fn: () => Promise<CommandOutcom
     .option('--skip-bad', 'merge the readable ranks when some file is corrupt, and list the ones skipped')
     .option('--cpu-first', 'list CPU processes before GPU ones within a rank')
     .option('--format <fmt>', 'json, or perfetto: Perfetto\'s native TrackEvent protobuf, merged-<id>.pftrace (default: by the output name, else json)')
+    .option('--split <spec>', 'write one file per part, <stem>-part-NN<ext>: steps:N (N steps per part) or time:MS (MS ms per part)')
+    .option('--step <regex>', 'with --split steps:N: the step annotations (default: ProfilerStep#N, else a numbered family such as decode_step_N)')
     .option('--gzip-level <n>', 'gzip level for .gz output (0-9)', '1')
     .option('-q, --quiet', 'print nothing but errors')
     .action((inputs: string[], o: MergeCliOptions) => run(async () => {
+      const split = cliSplit(o.split, o.step);
+      if (split.split && o.output === '-') throw new TraceforgeError('E_USAGE', '--split writes one file per part: give an output file or directory (-o), not stdout');
       const level = Number(o.gzipLevel);
       if (!Number.isInteger(level) || level < 0 || level > 9) throw new TraceforgeError('E_USAGE', `--gzip-level takes 0-9, not ${o.gzipLevel}`);
       if (!['gpu', 'cpu', 'all'].includes(o.tracks)) throw new TraceforgeError('E_USAGE', `--tracks takes gpu, cpu or all, not ${o.tracks}`);
@@ -74,6 +80,7 @@ export function register(program: Command, run: (fn: () => Promise<CommandOutcom
         ...(o.ranks !== undefined ? { ranks: parseRankList(o.ranks) } : {}),
         ...(o.skipBad ? { skipBad: true } : {}),
         ...(o.cpuFirst ? { cpuFirst: true } : {}),
+        ...split,
         onProgress: (done, total, label) => { bar ??= progressBar(total, label); bar.update(done, label); },
       }).finally(() => bar?.stop());
       if (o.quiet) return;
@@ -85,7 +92,15 @@ export function register(program: Command, run: (fn: () => Promise<CommandOutcom
         if (o.fix) log(`  overlap fix: ${n(r.slicesMoved)} slice(s) moved to ${n(r.lanesAdded)} new track(s)${r.suspectSlices > 0 ? `; ${n(r.suspectSlices)} slice(s) with a suspect duration moved to "(suspect duration)" tracks` : ''}`);
         for (const s of r.skipped) log(`  skipped (--skip-bad): ${s.error}`);
         for (const wng of r.warnings) log(`  warning: ${wng}`);
+        const warn = uiLine(r.ui);
+        if (warn) log(warn);
         if (!r.diagnostics.isEmpty) log(`  data notes:\n${formatDiagnostics(r.diagnostics)}`);
+        if (r.split) {
+          for (const line of splitLines(r.split, r.diagnostics)) log(line);
+          log(`wrote ${n(r.split.parts.length)} parts (${bytes(r.outputBytes)} in all)`);
+          log(partsHint(r.output, r.split));
+          continue;
+        }
         log(`wrote ${r.output} (${bytes(r.outputBytes)})`);
         log(openHint(r.output));
       }
