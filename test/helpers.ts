@@ -7,6 +7,7 @@
  * so that a bug in src/ cannot hide behind the same bug in the oracle.
  */
 import { spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -653,4 +654,15 @@ export function twoLanesSuffice(track: readonly Slice[]): boolean {
     }
   }
   return true;
+}
+
+/** A TCP port free on 127.0.0.1 right now (for `open` on a port of its own). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
 }

@@ -18,3 +18,16 @@ export const ns = (us: number | undefined): number => Math.round((us ?? 0) * 100
 export const DEVICE = new Set(['kernel', 'gpu_memcpy', 'gpu_memset']);
 export const RUNTIME = new Set(['cuda_runtime', 'cuda_driver']);
 export const corrOf = (e: Ev): unknown => e.args?.['correlation'];
+
+/** The kernels of each graph launch (by correlation with a `*GraphLaunch` call), ts order. */
+export function graphReplays(ev: Ev[]): { corr: unknown; kernels: Ev[] }[] {
+  const graphCorr = new Set(ev.filter((e) => e.ph === 'X' && /GraphLaunch/.test(e.name)).map(corrOf));
+  const by = new Map<unknown, Ev[]>();
+  for (const e of ev) {
+    if (e.ph !== 'X' || !DEVICE.has(e.cat ?? '') || !graphCorr.has(corrOf(e))) continue;
+    const l = by.get(corrOf(e)) ?? [];
+    l.push(e);
+    by.set(corrOf(e), l);
+  }
+  return [...by].map(([corr, l]) => ({ corr, kernels: l.sort((a, b) => a.ts! - b.ts!) }));
+}

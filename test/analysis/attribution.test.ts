@@ -9,21 +9,12 @@ import path from 'node:path';
 
 import { statsOf } from '../../src/pipeline/stats.js';
 import { realFixture, runCli, withTempDir } from '../helpers.js';
-import { DEVICE, RUNTIME, corrOf, load, ns, type Ev } from '../oracle-events.js';
-
+import { DEVICE, RUNTIME, corrOf, graphReplays, load, ns, type Ev } from '../oracle-events.js';
 
 /** Replay kernels of every graph launch, ts order, one list per launch. */
-function replays(ev: Ev[]): Ev[][] {
-  const graphCorr = new Set(ev.filter((e) => e.ph === 'X' && /GraphLaunch/.test(e.name)).map(corrOf));
-  const by = new Map<unknown, Ev[]>();
-  for (const e of ev) {
-    if (e.ph !== 'X' || !DEVICE.has(e.cat ?? '') || !graphCorr.has(corrOf(e))) continue;
-    const l = by.get(corrOf(e)) ?? [];
-    l.push(e);
-    by.set(corrOf(e), l);
-  }
-  return [...by.values()].map((l) => l.sort((a, b) => a.ts! - b.ts!));
-}
+const replays = (ev: Ev[]): Ev[][] => graphReplays(ev).map((r) => r.kernels);
+
+
 
 /** Launches captured between Begin/EndCapture that did not run, with their cpu_op (External id). */
 function captured(ev: Ev[]): { kernel: unknown; op: Ev }[] {

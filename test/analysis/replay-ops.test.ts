@@ -15,7 +15,7 @@ import path from 'node:path';
 
 import { statsOf } from '../../src/pipeline/stats.js';
 import { realFixture, withTempDir } from '../helpers.js';
-import { DEVICE, RUNTIME, corrOf, load, ns, type Ev } from '../oracle-events.js';
+import { DEVICE, RUNTIME, corrOf, graphReplays, load, ns, type Ev } from '../oracle-events.js';
 
 const dimsOf = (e: Ev): string => JSON.stringify(e.args?.['Input Dims'] ?? null);
 const sameDims = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
@@ -29,18 +29,6 @@ function enclosing(ops: Ev[], l: Ev): Ev[] {
 /** One replayed kernel as the oracle sees it: its duration, its graph launch, and the ops its launch ran in (innermost first). */
 interface Matched { kernel: Ev; ns: number; replay: unknown; chain: Ev[] }
 
-/** Replay kernels per graph launch, ts order. */
-function replays(ev: Ev[]): { corr: unknown; kernels: Ev[] }[] {
-  const graphCorr = new Set(ev.filter((e) => e.ph === 'X' && /GraphLaunch/.test(e.name)).map(corrOf));
-  const by = new Map<unknown, Ev[]>();
-  for (const e of ev) {
-    if (e.ph !== 'X' || !DEVICE.has(e.cat ?? '') || !graphCorr.has(corrOf(e))) continue;
-    const l = by.get(corrOf(e)) ?? [];
-    l.push(e);
-    by.set(corrOf(e), l);
-  }
-  return [...by].map(([corr, l]) => ({ corr, kernels: l.sort((a, b) => a.ts! - b.ts!) }));
-}
 
 /** Capture route: kernel i of every replay ↔ the i-th launch between Begin/EndCapture that did not run. */
 function matchCapture(replayEv: Ev[], captureEv: Ev[]): Matched[] {
@@ -52,7 +40,7 @@ function matchCapture(replayEv: Ev[], captureEv: Ev[]): Matched[] {
   const ops = captureEv.filter((e) => e.ph === 'X' && e.cat === 'cpu_op');
   const chains = launches.map((l) => enclosing(ops, l));
   const out: Matched[] = [];
-  for (const r of replays(replayEv)) {
+  for (const r of graphReplays(replayEv)) {
     assert.equal(r.kernels.length, launches.length);
     r.kernels.forEach((k, i) => {
       const named = launches[i]!.args?.['kernel'];
@@ -72,7 +60,7 @@ function matchMapping(replayEv: Ev[], eagerEv: Ev[]): Matched[] {
   const names = kernels.map((k) => k.name);
   const out: Matched[] = [];
   const memo = new Map<string, (Ev[] | undefined)[]>();
-  for (const r of replays(replayEv)) {
+  for (const r of graphReplays(replayEv)) {
     const want = r.kernels.map((k) => k.name);
     const key = want.join('\n');
     let per = memo.get(key);
@@ -272,7 +260,7 @@ test('fail safe: replayed kernels that matched nothing stay out of the efficienc
   const graph = realFixture('h200', 'tiny', 'tiny-graph.trace.json.gz');
   const gev = load(graph);
   const r = await statsOf([graph], { views: ['efficiency', 'op'], capture: [realFixture('public', 'tracelens', 'capture_traces', 'bs_32_rank0.json.gz')], mapping: [realFixture('h200', 'pdl-eager.trace.json.gz')] });
-  const replayNs = replays(gev).flatMap((x) => x.kernels).reduce((a, k) => a + ns(k.dur), 0);
+  const replayNs = graphReplays(gev).flatMap((x) => x.kernels).reduce((a, k) => a + ns(k.dur), 0);
   const e = r.efficiency!;
   assert.equal(e.routes.find((x) => x.route === 'capture')!.kernels, 0);
   assert.equal(e.routes.find((x) => x.route === 'mapping')!.kernels, 0);

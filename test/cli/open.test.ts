@@ -11,20 +11,12 @@ import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { freePort } from '../helpers.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const cli = path.join(root, 'dist/src/cli/main.js');
 const fixture = (p: string): string => path.join(root, 'test/fixtures', p);
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function startOpen(args: string[]): { child: ReturnType<typeof spawn>; url: Promise<string>; exit: Promise<number | null>; stderr: () => string } {
   const child = spawn(process.execPath, [cli, 'open', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });

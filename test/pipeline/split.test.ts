@@ -14,7 +14,6 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { copyFile, mkdir, rm } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 
@@ -23,7 +22,7 @@ import { mergeTraces } from '../../src/pipeline/merge.js';
 import { checkTrace } from '../../src/pipeline/check.js';
 import { parseSplit, partPath, MAX_PARTS } from '../../src/pipeline/split.js';
 import { estimateUiLoad, JSON_MEMORY_FACTOR, PERFETTO_UI_MEMORY_BYTES } from '../../src/pipeline/ui-load.js';
-import { CLI, FS_PER_US, loadTrace, loadTraceFile, usTextToFs, makeTempDir, readDecompressed, realFixture, runCli, type Ev, type LoadedTrace } from '../helpers.js';
+import { CLI, FS_PER_US, freePort, loadTrace, loadTraceFile, usTextToFs, makeTempDir, readDecompressed, realFixture, runCli, type Ev, type LoadedTrace } from '../helpers.js';
 
 const TINY = realFixture('h200', 'tiny', 'tiny-eager.trace.json.gz');
 const TP2 = realFixture('h200', 'tp2');
@@ -361,15 +360,6 @@ describe('Perfetto UI load estimate', () => {
 // ---------------------------------------------------------------------------------------------
 // open --part
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Runs `open ... --no-browser`, fetches what it serves, waits for it to exit. */
 async function openAndFetch(args: string[]): Promise<{ url: string; body: Buffer; stderr: string; code: number | null }> {
