@@ -1,17 +1,20 @@
 /**
  * Parquet files through the embedded DuckDB (`@duckdb/node-api`, whose engine ships in a
- * platform package of the npm registry: nothing is downloaded at run time). Columns go in by
- * the appender in data chunks of 2048 rows, then `COPY ... TO ... (FORMAT PARQUET)` writes the
- * file (zstd). Measured on 1M rows × 6 columns: 3.2 s to append + 0.9 s to write; going through
- * a CSV that DuckDB reads back instead took 5.4 s + 1.4 s. The 154 MB bench trace has ~33k
- * kernels and ~187k ops per rank: writing them is about as long as the stats pass itself (see
- * writeParquet).
- * One engine writes and queries (`sql`): no second Parquet library to keep in step.
+ * platform package of the npm registry: nothing is downloaded at run time). One engine writes
+ * and queries (`sql`): no second Parquet library to keep in step.
+ *
+ * How a table gets in (writeParquet): DuckDB pulls it, 2048 rows at a time, from a table
+ * function of ours (`COPY (SELECT ... FROM tf_export_scan(key)) TO file`), whose chunks are
+ * filled by copying bytes: number columns straight from their Float64Array, string columns as
+ * ENUM ids into one dictionary of the table's distinct strings (a handful of kernel names, ops,
+ * shapes), cast back to VARCHAR by the COPY. No staging table, no per-value call.
  */
-import { BIGINT, DOUBLE, VARCHAR, DuckDBDataChunk, DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import duckdb from '@duckdb/node-bindings';
+import { BIGINT, DOUBLE, ENUM, VARCHAR, DuckDBInstance, DuckDBTableFunction, type DuckDBConnection, type DuckDBDataChunk, type DuckDBType } from '@duckdb/node-api';
 import type { ExportTable } from '../analysis/export-rows.js';
 
 const CHUNK = 2048;
+const SCAN = 'tf_export_scan';
 
 export const quoteIdent = (s: string): string => `"${s.replace(/"/g, '""')}"`;
 export const quoteString = (s: string): string => `'${s.replace(/'/g, "''")}'`;
@@ -27,69 +30,124 @@ export function closeDb(x: { instance: DuckDBInstance; db: DuckDBConnection }): 
   x.instance.closeSync();
 }
 
-/**
- * Writes one table as a Parquet file (zstd); an empty table gives a file with the schema and no
- * rows. The node API copies number columns into DuckDB in bulk but each string with a call of
- * its own, so strings go in as ids into a dictionary of the distinct ones (a handful of kernel
- * names, ops, shapes), numbers as DOUBLE, and the COPY query joins the dictionary back and casts:
- * the 33k kernels × 21 columns of the bench trace took 2.5 s with plain strings, 1.1 s this way
- * (about half of it the COPY: joins, sort, zstd).
- */
-export async function writeParquet(db: DuckDBConnection, t: ExportTable, path: string): Promise<void> {
-  const dict = new Map<string, number>();
-  const staged = t.columns.map((c, k) => {
-    const data = t.data[k]!;
-    if (data instanceof Float64Array) return data;
-    const ids = new Float64Array(t.rows);
-    for (let i = 0; i < t.rows; i++) {
-      const v = data[i];
-      if (v === null || v === undefined) { ids[i] = NaN; continue; }
-      if (typeof v === 'bigint') { ids[i] = NaN; continue; }
-      let id = dict.get(v);
-      if (id === undefined) { id = dict.size; dict.set(v, id); }
-      ids[i] = id;
-    }
-    return c.type === 'VARCHAR' ? ids : data;
-  });
-  const stage = quoteIdent(`tf_${t.name}`);
-  const words = quoteIdent(`tf_${t.name}_dict`);
-  const col = (k: number): string => quoteIdent(`c${k}`);
-  const bigints = t.columns.map((_, k) => !(staged[k] instanceof Float64Array));
-  await db.run(`CREATE OR REPLACE TABLE ${stage} ("row" BIGINT, ${t.columns.map((_, k) => `${col(k)} ${bigints[k] ? 'BIGINT' : 'DOUBLE'}`).join(', ')})`);
-  await db.run(`CREATE OR REPLACE TABLE ${words} (id DOUBLE, s VARCHAR)`);
-  const app = await db.createAppender(`tf_${t.name}`);
-  const types = [BIGINT, ...t.columns.map((_, k) => (bigints[k] ? BIGINT : DOUBLE))];
-  for (let lo = 0; lo < t.rows; lo += CHUNK) {
-    const hi = Math.min(t.rows, lo + CHUNK);
-    const chunk = DuckDBDataChunk.create(types, hi - lo);
-    const rowIds = new Array<DuckDBValue>(hi - lo);
-    for (let i = lo; i < hi; i++) rowIds[i - lo] = BigInt(i);
-    chunk.setColumns([rowIds, ...staged.map((d) => valuesOf(d, lo, hi))]);
-    app.appendDataChunk(chunk);
-  }
-  app.closeSync();
-  const wapp = await db.createAppender(`tf_${t.name}_dict`);
-  const list = [...dict.keys()];
-  for (let lo = 0; lo < list.length; lo += CHUNK) {
-    const hi = Math.min(list.length, lo + CHUNK);
-    const chunk = DuckDBDataChunk.create([DOUBLE, VARCHAR], hi - lo);
-    chunk.setColumns([Array.from({ length: hi - lo }, (_, i) => lo + i), list.slice(lo, hi)]);
-    wapp.appendDataChunk(chunk);
-  }
-  wapp.closeSync();
-  const select = t.columns.map((c, k) => (c.type === 'VARCHAR' ? `d${k}.s AS ${quoteIdent(c.name)}` : `CAST(${col(k)} AS ${c.type}) AS ${quoteIdent(c.name)}`));
-  const joins = t.columns.map((c, k) => (c.type === 'VARCHAR' ? ` LEFT JOIN ${words} d${k} ON d${k}.id = t.${col(k)}` : '')).join('');
-  await db.run(`COPY (SELECT ${select.join(', ')} FROM ${stage} t${joins} ORDER BY t."row") TO ${quoteString(path)} (FORMAT PARQUET, COMPRESSION ZSTD)`);
-  await db.run(`DROP TABLE ${stage}`);
-  await db.run(`DROP TABLE ${words}`);
+/** A table ready to be scanned: its column types and a filler of rows [lo, hi) into a chunk. */
+interface Staged {
+  types: DuckDBType[];
+  rows: number;
+  fill: (chunk: duckdb.DataChunk, lo: number, hi: number) => void;
 }
 
-function valuesOf(data: Float64Array | (bigint | null)[] | (string | null)[], lo: number, hi: number): DuckDBValue[] {
-  const out = new Array<DuckDBValue>(hi - lo);
-  if (data instanceof Float64Array) {
-    for (let i = lo; i < hi; i++) { const v = data[i]!; out[i - lo] = v !== v ? null : v; }
-  } else {
-    for (let i = lo; i < hi; i++) { const v = data[i]; out[i - lo] = typeof v === 'bigint' ? v : null; }
+/** Per connection: the tables its scan function can be asked for, by key. */
+const staging = new WeakMap<DuckDBConnection, Map<string, Staged>>();
+let nextKey = 0;
+
+function scanRegistry(db: DuckDBConnection): Map<string, Staged> {
+  let m = staging.get(db);
+  if (m) return m;
+  const tables = (m = new Map<string, Staged>());
+  staging.set(db, tables);
+  db.registerTableFunction(DuckDBTableFunction.create({
+    name: SCAN,
+    parameterTypes: [VARCHAR],
+    bindFunction: (b) => {
+      const key = String(b.getParameter(0));
+      const s = tables.get(key);
+      if (!s) { b.setError(`${SCAN}: no table ${key}`); return; }
+      s.types.forEach((t, k) => b.addResultColumn(`c${k}`, t));
+      b.setBindData({ s });
+      b.setCardinality(s.rows, true);
+    },
+    // one thread: the chunks come in row order, and the callbacks run on the JS thread anyway
+    initFunction: (i) => { i.setMaxThreads(1); i.setInitData({ pos: 0 }); },
+    mainFunction: (info, out: DuckDBDataChunk) => {
+      const { s } = info.getBindData() as { s: Staged };
+      const st = info.getInitData() as { pos: number };
+      const lo = st.pos;
+      const hi = Math.min(s.rows, lo + CHUNK);
+      st.pos = hi;
+      duckdb.data_chunk_set_size(out.chunk, hi - lo);
+      if (hi > lo) s.fill(out.chunk, lo, hi);
+    },
+  }));
+  return tables;
+}
+
+/** Validity bits of one chunk (1 = valid), whole 64-bit words as DuckDB keeps them. */
+const mask = new Uint8Array(CHUNK / 8);
+
+function setValidity(vec: duckdb.Vector, n: number): void {
+  duckdb.vector_ensure_validity_writable(vec);
+  duckdb.copy_data_to_vector_validity(vec, 0, mask.buffer, mask.byteOffset, Math.ceil(n / 64) * 8);
+}
+
+/**
+ * Writes one table as a Parquet file (zstd); an empty table gives a file with the schema and no
+ * rows. Rows keep their order: a single-threaded scan under DuckDB's default
+ * preserve_insertion_order. Measured on the 154 MB bench trace (33k kernels × 21 columns, 187k
+ * ops × 8), against appending to a staging table with ids joined back to a dictionary table
+ * and ORDER BY row: see the commit message.
+ */
+export async function writeParquet(db: DuckDBConnection, t: ExportTable, path: string): Promise<void> {
+  // the table's distinct strings: ids per string column (-1 = null)
+  const dict = new Map<string, number>();
+  const ids = t.columns.map((c, k) => {
+    const data = t.data[k]!;
+    if (c.type !== 'VARCHAR' || data instanceof Float64Array) return undefined;
+    const out = new Int32Array(t.rows);
+    for (let i = 0; i < t.rows; i++) {
+      const v = data[i];
+      if (typeof v !== 'string') { out[i] = -1; continue; }
+      let id = dict.get(v);
+      if (id === undefined) { id = dict.size; dict.set(v, id); }
+      out[i] = id;
+    }
+    return out;
+  });
+  const words = [...dict.keys()];
+  // an ENUM has at least one member: without any string, the string columns are all null
+  const enumType = ENUM(words.length > 0 ? words : ['']);
+  const Ids = words.length < 256 ? Uint8Array : words.length < 65536 ? Uint16Array : Uint32Array;
+  const idBuf = new Ids(CHUNK);
+  const bigBuf = new BigInt64Array(CHUNK);
+  const types = t.columns.map((c, k): DuckDBType => (ids[k] ? enumType : t.data[k] instanceof Float64Array ? DOUBLE : BIGINT));
+  const fill = (chunk: duckdb.DataChunk, lo: number, hi: number): void => {
+    const n = hi - lo;
+    for (let k = 0; k < types.length; k++) {
+      const vec = duckdb.data_chunk_get_vector(chunk, k);
+      const data = t.data[k]!;
+      const id = ids[k];
+      let nulls = false;
+      mask.fill(0xff);
+      if (id) {
+        for (let i = 0; i < n; i++) {
+          const v = id[lo + i]!;
+          if (v < 0) { idBuf[i] = 0; mask[i >> 3]! &= ~(1 << (i & 7)); nulls = true; } else idBuf[i] = v;
+        }
+        duckdb.copy_data_to_vector(vec, 0, idBuf.buffer, idBuf.byteOffset, n * Ids.BYTES_PER_ELEMENT);
+      } else if (data instanceof Float64Array) {
+        for (let i = 0; i < n; i++) {
+          const v = data[lo + i]!;
+          if (v !== v) { mask[i >> 3]! &= ~(1 << (i & 7)); nulls = true; }
+        }
+        duckdb.copy_data_to_vector(vec, 0, data.buffer as ArrayBuffer, data.byteOffset + lo * 8, n * 8);
+      } else {
+        for (let i = 0; i < n; i++) {
+          const v = data[lo + i];
+          if (typeof v === 'bigint') bigBuf[i] = v;
+          else { bigBuf[i] = 0n; mask[i >> 3]! &= ~(1 << (i & 7)); nulls = true; }
+        }
+        duckdb.copy_data_to_vector(vec, 0, bigBuf.buffer, bigBuf.byteOffset, n * 8);
+      }
+      if (nulls) setValidity(vec, n);
+    }
+  };
+  const tables = scanRegistry(db);
+  const key = `${t.name}-${nextKey++}`;
+  tables.set(key, { types, rows: t.rows, fill });
+  try {
+    const select = t.columns.map((c, k) => `CAST(c${k} AS ${c.type}) AS ${quoteIdent(c.name)}`);
+    await db.run(`COPY (SELECT ${select.join(', ')} FROM ${SCAN}(${quoteString(key)})) TO ${quoteString(path)} (FORMAT PARQUET, COMPRESSION ZSTD)`);
+  } finally {
+    tables.delete(key);
   }
-  return out;
 }
