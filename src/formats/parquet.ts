@@ -6,8 +6,8 @@
  * How a table gets in (writeParquet): DuckDB pulls it, 2048 rows at a time, from a table
  * function of ours (`COPY (SELECT ... FROM tf_export_scan(key)) TO file`), whose chunks are
  * filled by copying bytes: number columns straight from their Float64Array, string columns as
- * ENUM ids into one dictionary of the table's distinct strings (a handful of kernel names, ops,
- * shapes), cast back to VARCHAR by the COPY. No staging table, no per-value call.
+ * ENUM ids into the column's dictionary of distinct strings (a handful of kernel names, ops,
+ * shapes). No staging table, no per-value call.
  */
 import duckdb from '@duckdb/node-bindings';
 import { BIGINT, DOUBLE, ENUM, VARCHAR, DuckDBInstance, DuckDBTableFunction, type DuckDBConnection, type DuckDBDataChunk, type DuckDBType } from '@duckdb/node-api';
@@ -80,50 +80,62 @@ function setValidity(vec: duckdb.Vector, n: number): void {
   duckdb.copy_data_to_vector_validity(vec, 0, mask.buffer, mask.byteOffset, Math.ceil(n / 64) * 8);
 }
 
+/** A string column as ids into its own dictionary (its distinct strings; -1 = null). */
+interface Coded { ids: Int32Array; words: string[]; buf: Uint8Array | Uint16Array | Uint32Array }
+
+function encode(data: readonly (string | bigint | null)[], rows: number): Coded {
+  const dict = new Map<string, number>();
+  const ids = new Int32Array(rows);
+  for (let i = 0; i < rows; i++) {
+    const v = data[i];
+    if (typeof v !== 'string') { ids[i] = -1; continue; }
+    let id = dict.get(v);
+    if (id === undefined) { id = dict.size; dict.set(v, id); }
+    ids[i] = id;
+  }
+  const words = [...dict.keys()];
+  // the width DuckDB stores an ENUM of this many members in (ENUM() picks the same)
+  const buf = words.length < 256 ? new Uint8Array(CHUNK) : words.length < 65536 ? new Uint16Array(CHUNK) : new Uint32Array(CHUNK);
+  return { ids, words, buf };
+}
+
 /**
  * Writes one table as a Parquet file (zstd); an empty table gives a file with the schema and no
  * rows. Rows keep their order: a single-threaded scan under DuckDB's default
- * preserve_insertion_order. Measured on the 154 MB bench trace (33k kernels × 21 columns, 187k
- * ops × 8), against appending to a staging table with ids joined back to a dictionary table
- * and ORDER BY row: see the commit message.
+ * preserve_insertion_order. String columns are ENUMs, one per column, of the column's own
+ * distinct strings: DuckDB writes an ENUM as a dictionary-encoded UTF8 BYTE_ARRAY column, the
+ * same Parquet type as a VARCHAR, without hashing every value again (casting to VARCHAR first
+ * made the COPY about twice as long). Numbers are DOUBLEs cast to the column's type.
  */
 export async function writeParquet(db: DuckDBConnection, t: ExportTable, path: string): Promise<void> {
-  // the table's distinct strings: ids per string column (-1 = null)
-  const dict = new Map<string, number>();
-  const ids = t.columns.map((c, k) => {
+  const coded = t.columns.map((c, k) => {
     const data = t.data[k]!;
-    if (c.type !== 'VARCHAR' || data instanceof Float64Array) return undefined;
-    const out = new Int32Array(t.rows);
-    for (let i = 0; i < t.rows; i++) {
-      const v = data[i];
-      if (typeof v !== 'string') { out[i] = -1; continue; }
-      let id = dict.get(v);
-      if (id === undefined) { id = dict.size; dict.set(v, id); }
-      out[i] = id;
-    }
-    return out;
+    return c.type === 'VARCHAR' && !(data instanceof Float64Array) ? encode(data, t.rows) : undefined;
   });
-  const words = [...dict.keys()];
-  // an ENUM has at least one member: without any string, the string columns are all null
-  const enumType = ENUM(words.length > 0 ? words : ['']);
-  const Ids = words.length < 256 ? Uint8Array : words.length < 65536 ? Uint16Array : Uint32Array;
-  const idBuf = new Ids(CHUNK);
   const bigBuf = new BigInt64Array(CHUNK);
-  const types = t.columns.map((c, k): DuckDBType => (ids[k] ? enumType : t.data[k] instanceof Float64Array ? DOUBLE : BIGINT));
+  // a column without any string stays a VARCHAR of nulls (an ENUM has at least one member)
+  const types = t.columns.map((_, k): DuckDBType => {
+    const e = coded[k];
+    return e ? (e.words.length > 0 ? ENUM(e.words) : VARCHAR) : t.data[k] instanceof Float64Array ? DOUBLE : BIGINT;
+  });
   const fill = (chunk: duckdb.DataChunk, lo: number, hi: number): void => {
     const n = hi - lo;
     for (let k = 0; k < types.length; k++) {
       const vec = duckdb.data_chunk_get_vector(chunk, k);
       const data = t.data[k]!;
-      const id = ids[k];
+      const e = coded[k];
       let nulls = false;
       mask.fill(0xff);
-      if (id) {
+      if (e && e.words.length === 0) {
+        mask.fill(0);
+        nulls = true;
+      } else if (e) {
+        const { ids, buf } = e;
         for (let i = 0; i < n; i++) {
-          const v = id[lo + i]!;
-          if (v < 0) { idBuf[i] = 0; mask[i >> 3]! &= ~(1 << (i & 7)); nulls = true; } else idBuf[i] = v;
+          const v = ids[lo + i]!;
+          if (v < 0) { buf[i] = 0; mask[i >> 3]! &= ~(1 << (i & 7)); nulls = true; } else buf[i] = v;
         }
-        duckdb.copy_data_to_vector(vec, 0, idBuf.buffer, idBuf.byteOffset, n * Ids.BYTES_PER_ELEMENT);
+        duckdb.copy_data_to_vector(vec, 0, buf.buffer as ArrayBuffer, buf.byteOffset, n * buf.BYTES_PER_ELEMENT);
       } else if (data instanceof Float64Array) {
         for (let i = 0; i < n; i++) {
           const v = data[lo + i]!;
@@ -145,7 +157,7 @@ export async function writeParquet(db: DuckDBConnection, t: ExportTable, path: s
   const key = `${t.name}-${nextKey++}`;
   tables.set(key, { types, rows: t.rows, fill });
   try {
-    const select = t.columns.map((c, k) => `CAST(c${k} AS ${c.type}) AS ${quoteIdent(c.name)}`);
+    const select = t.columns.map((c, k) => (c.type === 'VARCHAR' ? `c${k}` : `CAST(c${k} AS ${c.type})`) + ` AS ${quoteIdent(c.name)}`);
     await db.run(`COPY (SELECT ${select.join(', ')} FROM ${SCAN}(${quoteString(key)})) TO ${quoteString(path)} (FORMAT PARQUET, COMPRESSION ZSTD)`);
   } finally {
     tables.delete(key);
