@@ -37,16 +37,19 @@ interface Staged {
   fill: (chunk: duckdb.DataChunk, lo: number, hi: number) => void;
 }
 
-/** Per connection: the tables its scan function can be asked for, by key. */
-const staging = new WeakMap<DuckDBConnection, Map<string, Staged>>();
+/**
+ * The tables the scan function can be asked for, by key (unique in the process). One map for
+ * every connection: a table function lives in the database's catalog, so registering it on a
+ * second connection of the same database replaces the first one's.
+ */
+const tables = new Map<string, Staged>();
+/** Connections whose database has the scan function, and the function (kept alive with them). */
+const registered = new WeakMap<DuckDBConnection, DuckDBTableFunction>();
 let nextKey = 0;
 
-function scanRegistry(db: DuckDBConnection): Map<string, Staged> {
-  let m = staging.get(db);
-  if (m) return m;
-  const tables = (m = new Map<string, Staged>());
-  staging.set(db, tables);
-  db.registerTableFunction(DuckDBTableFunction.create({
+function registerScan(db: DuckDBConnection): void {
+  if (registered.has(db)) return;
+  const fn = DuckDBTableFunction.create({
     name: SCAN,
     parameterTypes: [VARCHAR],
     bindFunction: (b) => {
@@ -68,8 +71,9 @@ function scanRegistry(db: DuckDBConnection): Map<string, Staged> {
       duckdb.data_chunk_set_size(out.chunk, hi - lo);
       if (hi > lo) s.fill(out.chunk, lo, hi);
     },
-  }));
-  return tables;
+  });
+  db.registerTableFunction(fn);
+  registered.set(db, fn);
 }
 
 /** Validity bits of one chunk (1 = valid), whole 64-bit words as DuckDB keeps them. */
@@ -153,7 +157,7 @@ export async function writeParquet(db: DuckDBConnection, t: ExportTable, path: s
       if (nulls) setValidity(vec, n);
     }
   };
-  const tables = scanRegistry(db);
+  registerScan(db);
   const key = `${t.name}-${nextKey++}`;
   tables.set(key, { types, rows: t.rows, fill });
   try {

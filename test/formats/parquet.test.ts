@@ -68,3 +68,26 @@ test('writeParquet: 300 distinct strings (16-bit ids), bigint columns, no string
   const empty = await roundTrip({ name: 'steps', columns: cols([['s', 'VARCHAR'], ['n', 'BIGINT']]), rows: 0, data: [[], new Float64Array(0)] });
   assert.deepEqual(empty, { types: ['VARCHAR', 'BIGINT'], rows: [] });
 });
+
+test('writeParquet: two connections of one database write at the same time', async () => {
+  await withTempDir('parquet-two', async (dir) => {
+    const duck = await openDb();
+    const second = await duck.instance.connect();
+    try {
+      const table = (k: number): ExportTable => ({
+        name: 'kernels', columns: cols([['s', 'VARCHAR'], ['n', 'BIGINT']]), rows: 10_000,
+        data: [Array.from({ length: 10_000 }, (_, i) => `c${k}-${i % 77}`), Float64Array.from({ length: 10_000 }, (_, i) => i * (k + 1))],
+      });
+      const files = [0, 1, 2, 3].map((k) => path.join(dir, `t${k}.parquet`));
+      await Promise.all(files.map((f, k) => writeParquet(k % 2 === 0 ? duck.db : second, table(k), f)));
+      for (const [k, f] of files.entries()) {
+        const t = table(k);
+        const r = await duck.db.runAndReadAll(`SELECT * FROM read_parquet('${f}')`);
+        assert.deepEqual(r.getRows(), (t.data[0] as string[]).map((s, i) => [s, BigInt((t.data[1] as Float64Array)[i]!)]), f);
+      }
+    } finally {
+      second.closeSync();
+      closeDb(duck);
+    }
+  });
+});
