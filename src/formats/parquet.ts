@@ -7,7 +7,10 @@
  * function of ours (`COPY (SELECT ... FROM tf_export_scan(key)) TO file`), whose chunks are
  * filled by copying bytes: number columns straight from their Float64Array, string columns as
  * ENUM ids into the column's dictionary of distinct strings (a handful of kernel names, ops,
- * shapes). No staging table, no per-value call.
+ * shapes). No staging table, no per-value call. The six tables of the 154 MB bench trace
+ * (33k kernels, 187k ops) take ~0.2 s to write this way, against ~0.9-1.0 s when they were
+ * appended value by value to a staging table, their strings joined back from a dictionary table
+ * and the rows sorted by a row id (measured in one process, 2 cores; see the git log).
  */
 import { createRequire } from 'node:module';
 import type * as DuckDBApi from '@duckdb/node-api';
