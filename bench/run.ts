@@ -57,6 +57,20 @@ const BIG8_ID = '1763900200';
 const BIG8_DIR = join(BIG_DIR, 'ranks8');
 const BIG8_RANKS = 8;
 const BIG8_MIN_BYTES = 1e9;
+/**
+ * export-64: TP-0 and TP-1 cut to the first 1/8 of their span (~20 MB of JSON each), then 64
+ * rank files made from them alternately with distributedInfo.rank 0..63 (partitions rank=0..63).
+ */
+const R64_ID = '1763900300';
+const R64_RANKS = 64;
+const R64_FRACTION = 0.125;
+const R64_SLICES = join(BIG_DIR, 'slices');
+const R64_DIR = join(BIG_DIR, 'ranks64');
+const R64_DATASET = join(OUT, 'export-64-dataset');
+/** Per kernel name: total time per rank, then min / max / mean across ranks and the slowest rank (ties: the lowest). */
+const R64_QUERY = 'WITH per AS (SELECT name, rank, sum(dur_ns) AS ns FROM kernels GROUP BY name, rank) ' +
+  'SELECT name, count(*) AS ranks, min(ns) AS min_ns, max(ns) AS max_ns, avg(ns) AS mean_ns, first(rank ORDER BY ns DESC, rank) AS slowest_rank ' +
+  'FROM per GROUP BY name ORDER BY max_ns - min_ns DESC, name';
 /** torch_npu Db export: db/level1 rank 0 grown with SQL (bench/ascend-db-tile.ts) past this size. */
 const ASCEND_DB_MIN_BYTES = 2e8;
 const ASCEND_DB_DIR = join(OUT, 'big', 'ascend-db');
@@ -68,7 +82,7 @@ const ASCEND_DB_FILE = join(ASCEND_DB_PROFILE, 'ASCEND_PROFILER_OUTPUT', 'ascend
 // ---------------------------------------------------------------------------------------------
 
 const ALL_CASES = ['fix', 'fix-perfetto', 'merge', 'stats', 'stats-all', 'stats-source', 'ascend-db', 'export'] as const;
-const BIG_CASES = ['fix-big', 'merge-big'] as const;
+const BIG_CASES = ['fix-big', 'merge-big', 'export-64'] as const;
 type CaseName = (typeof ALL_CASES)[number] | (typeof BIG_CASES)[number];
 
 const USAGE = `usage: node dist/bench/run.js [--only ${[...ALL_CASES, ...BIG_CASES].join(',')}] [--repeat N] [--big]
@@ -441,6 +455,48 @@ function buildCase(name: CaseName, opts: Options): Case {
         ],
       };
     }
+    case 'export-64': {
+      // export of 64 ranks in one run, then a query across all of them; both timed against zcat of the inputs
+      const inputs = Array.from({ length: R64_RANKS }, (_, r) => join(R64_DIR, `${R64_ID}-TP-${r}.trace.json.gz`));
+      const answer = join(OUT, 'export-64.sql.csv');
+      return {
+        name,
+        description: `Parquet export of ${R64_RANKS} ranks in one run (TP-0/TP-1 alternately, each cut to the first ${R64_FRACTION} of its span, distributedInfo.rank 0..${R64_RANKS - 1}; ${relative(ROOT, R64_DIR)}), then \`traceforge sql\` across them: per kernel name, min / max / mean of its total time over the ranks and the slowest rank`,
+        inputs,
+        goals: {},
+        tools: [
+          {
+            kind: 'traceforge',
+            label: `traceforge export (${R64_RANKS} ranks)`,
+            command: { argv: ['bash', '-c', `rm -rf ${shq(R64_DATASET)} && exec node ${shq(CLI)} export ${shq(R64_DIR)} -o ${shq(R64_DATASET)} -q`], stdoutTo: '/dev/null' },
+          },
+          {
+            kind: 'traceforge',
+            label: 'traceforge sql (per-kernel min/max/mean across ranks)',
+            command: { argv: ['node', CLI, 'sql', R64_QUERY, R64_DATASET, '--format', 'csv'], stdoutTo: answer },
+          },
+          { kind: 'floor', label: `zcat all ${R64_RANKS} > /dev/null`, command: { argv: ['zcat', '--', ...inputs], stdoutTo: '/dev/null' } },
+        ],
+        sizes: () => {
+          const lines: string[] = [];
+          const json = inputs.reduce((a, f) => a + (gzipIsize(f) ?? 0), 0);
+          const gz = inputs.reduce((a, f) => a + (existsSync(f) ? statSync(f).size : 0), 0);
+          lines.push(`  - inputs: ${R64_RANKS} files, ${(gz / 1e6).toFixed(0)} MB gz / ${(json / 1e6).toFixed(0)} MB JSON`);
+          if (existsSync(R64_DATASET)) {
+            const bytes = readdirSync(R64_DATASET).reduce((a, t) => a + readdirSync(join(R64_DATASET, t)).reduce((b, p) => {
+              const f = join(R64_DATASET, t, p, 'part-0.parquet');
+              return b + (existsSync(f) ? statSync(f).size : 0);
+            }, 0), 0);
+            lines.push(`  - dataset: ${(bytes / 1e6).toFixed(1)} MB of Parquet in ${relative(ROOT, R64_DATASET)}`);
+          }
+          if (existsSync(answer)) {
+            const rows = readFileSync(answer, 'utf8').trim().split(/\r?\n/);
+            lines.push(`  - query: ${rows.length - 1} kernel names; first row: ${(rows[1] ?? '').slice(0, 160)}`);
+          }
+          return lines;
+        },
+      };
+    }
     case 'merge-big': {
       const out = gzOutput(name, 'traceforge');
       const inputs = Array.from({ length: BIG8_RANKS }, (_, r) => join(BIG8_DIR, `${BIG8_ID}-TP-${r}.trace.json.gz`));
@@ -466,7 +522,8 @@ function buildCase(name: CaseName, opts: Options): Case {
 interface TileSpec {
   src: string;
   dest: string;
-  minBytes: number;
+  /** Tile until this many bytes of JSON; undefined: one copy (`--copies 1`, e.g. with --span-fraction). */
+  minBytes?: number;
   extra: string[];
 }
 
@@ -491,11 +548,11 @@ async function ensureTile(spec: TileSpec, timeoutMs: number): Promise<string | n
   }
   mkdirSync(dirname(spec.dest), { recursive: true });
   mkdirSync(dirname(sidecar), { recursive: true });
-  log(`tiling ${basename(spec.src)} -> ${relative(ROOT, spec.dest)} (≥ ${spec.minBytes} bytes of JSON) ...`);
+  log(`tiling ${basename(spec.src)} -> ${relative(ROOT, spec.dest)} (${spec.minBytes !== undefined ? `≥ ${spec.minBytes} bytes of JSON` : spec.extra.join(' ')}) ...`);
   const bytesFile = join(OUT, '.tile-bytes.tmp');
   const m = await measure(
     {
-      argv: ['node', TILE, spec.src, spec.dest, '--min-bytes', String(spec.minBytes), ...spec.extra],
+      argv: ['node', TILE, spec.src, spec.dest, ...(spec.minBytes !== undefined ? ['--min-bytes', String(spec.minBytes)] : ['--copies', '1']), ...spec.extra],
       stdoutTo: bytesFile,
       output: spec.dest,
     },
@@ -521,6 +578,21 @@ async function prepareBigInputs(name: CaseName, timeoutMs: number): Promise<stri
   }
   if (name === 'fix-big') {
     return ensureTile({ src: TP0, dest: BIG_FIX_IN, minBytes: BIG_FIX_MIN_BYTES, extra: [] }, timeoutMs);
+  }
+  if (name === 'export-64') {
+    const slices = [TP0, TP1].map((src, k) => join(R64_SLICES, `TP-${k}.span${R64_FRACTION}.trace.json.gz`));
+    for (const [k, src] of [TP0, TP1].entries()) {
+      const err = await ensureTile({ src, dest: slices[k]!, extra: ['--span-fraction', String(R64_FRACTION)] }, timeoutMs);
+      if (err !== null) return err;
+    }
+    for (let r = 0; r < R64_RANKS; r++) {
+      const err = await ensureTile(
+        { src: slices[r % 2]!, dest: join(R64_DIR, `${R64_ID}-TP-${r}.trace.json.gz`), extra: ['--rank', String(r), '--world-size', String(R64_RANKS)] },
+        timeoutMs,
+      );
+      if (err !== null) return err;
+    }
+    return null;
   }
   if (name === 'merge-big') {
     for (let r = 0; r < BIG8_RANKS; r++) {
@@ -588,6 +660,15 @@ function sizeNote(path: string): string {
   } catch {
     return 'missing';
   }
+}
+
+/** The inputs' sizes; many inputs of a few kinds (export-64) as counts per size. */
+function inputNote(c: Case): string {
+  const notes = c.inputs.map(sizeNote);
+  if (notes.length <= 8) return notes.join(', ');
+  const count = new Map<string, number>();
+  for (const n of notes) count.set(n, (count.get(n) ?? 0) + 1);
+  return [...count].map(([n, k]) => `${k} × ${n}`).join(', ');
 }
 
 function fmt(n: number | undefined, digits: number): string {
@@ -685,7 +766,7 @@ async function main(): Promise<void> {
       for (const r of caseResults) if (r.tool.command !== null) r.error = prepError;
       continue;
     }
-    log(`${name}: ${c.description}; inputs: ${c.inputs.map(sizeNote).join(', ')}`);
+    log(`${name}: ${c.description}; inputs: ${inputNote(c)}`);
     // Interleave tools within each repetition so slow drifts of a noisy machine hit all alike.
     for (let rep = 0; rep < opts.repeat; rep++) {
       for (const r of caseResults) {
@@ -721,7 +802,7 @@ async function main(): Promise<void> {
     `  so speedups against the originals would be smaller.`,
     ``,
   ];
-  const caseLines = cases.flatMap((c) => [`- **${c.name}**: ${c.description}; input ${c.inputs.map(sizeNote).join(', ')}`, ...(c.sizes?.() ?? [])]);
+  const caseLines = cases.flatMap((c) => [`- **${c.name}**: ${c.description}; input ${inputNote(c)}`, ...(c.sizes?.() ?? [])]);
   const table = renderTable(cases, results, opts);
   const md = `${[...header, ...caseLines, '', table].join('\n')}\n`;
   writeFileSync(join(OUT, 'results.md'), md);

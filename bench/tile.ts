@@ -3,7 +3,11 @@
  *
  *   node dist/bench/tile.js IN.json[.gz] OUT.json.gz --copies N
  *   node dist/bench/tile.js IN.json[.gz] OUT.json.gz --min-bytes 2.2e9 [--gap-us 1000]
+ *   node dist/bench/tile.js IN.json[.gz] OUT.json.gz --copies 1 --span-fraction 0.125
  *
+ * `--span-fraction F` cuts instead (with --copies 1): only the events whose `ts` is in the first
+ * F of the trace's span are kept (metadata and events without a numeric ts always are); smaller
+ * ranks for the many-rank export benchmark.
  * Copy 0 is the input's events unchanged (metadata included). Copy k > 0 repeats every
  * non-metadata event with `ts` shifted by k * period (period = the trace's span rounded up to
  * whole microseconds, plus a gap) and with flow `id`, `args.correlation` and
@@ -48,6 +52,8 @@ interface Layout {
   trailerStart: number; // index just after the last event's `}`
   eventStart: number[];
   eventEnd: number[];
+  /** `ts` of each event as a number (NaN when it has none). */
+  eventTs: Float64Array;
   isMeta: Uint8Array;
   /** Edits of event i are edits[editFirst[i] .. editFirst[i+1]). */
   editFirst: number[];
@@ -98,6 +104,7 @@ function scan(buf: Buffer): Layout {
   const headerEnd = findTraceEventsArray(buf);
   const eventStart: number[] = [];
   const eventEnd: number[] = [];
+  const eventTs: number[] = [];
   const meta: number[] = [];
   const editFirst: number[] = [];
   const edits: Edit[] = [];
@@ -196,6 +203,7 @@ function scan(buf: Buffer): Layout {
     }
     eventStart.push(start);
     eventEnd.push(i);
+    eventTs.push(ts);
     meta.push(isMeta);
     if (!isMeta && Number.isFinite(ts)) {
       if (ts < minTs) minTs = ts;
@@ -212,6 +220,7 @@ function scan(buf: Buffer): Layout {
     trailerStart,
     eventStart,
     eventEnd,
+    eventTs: Float64Array.from(eventTs),
     isMeta: Uint8Array.from(meta),
     editFirst,
     edits,
@@ -320,7 +329,8 @@ class BlockWriter {
 
 const USAGE =
   'usage: node dist/bench/tile.js IN.json[.gz] OUT.json.gz (--copies N | --min-bytes BYTES) [--gap-us US]\n' +
-  '       [--rank R] [--world-size W]   (rewrite distributedInfo.rank / world_size, to fake more ranks)';
+  '       [--rank R] [--world-size W]   (rewrite distributedInfo.rank / world_size, to fake more ranks)\n' +
+  '       [--span-fraction F]           (with --copies 1: keep only the events starting in the first F of the span)';
 
 function readInput(path: string): Buffer {
   const raw = readFileSync(path);
@@ -354,6 +364,7 @@ async function main(): Promise<void> {
       'gap-us': { type: 'string' },
       rank: { type: 'string' },
       'world-size': { type: 'string' },
+      'span-fraction': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -376,6 +387,10 @@ async function main(): Promise<void> {
   if (worldSize !== undefined && !(Number.isInteger(worldSize) && worldSize >= 1)) {
     throw new Error('--world-size must be an integer >= 1');
   }
+
+  const fraction = values['span-fraction'] !== undefined ? Number(values['span-fraction']) : 1;
+  if (!(fraction > 0 && fraction <= 1)) throw new Error('--span-fraction must be in (0, 1]');
+  if (fraction < 1 && (copies !== 1 || values['min-bytes'] !== undefined)) throw new Error('--span-fraction goes with --copies 1 only');
 
   const t0 = Date.now();
   const buf = readInput(inPath);
@@ -407,6 +422,8 @@ async function main(): Promise<void> {
       const hb = Buffer.from(newHeader, 'utf8');
       w.copy(hb, 0, hb.length);
     }
+    // --span-fraction: events starting at or after the cutoff are left out (metadata kept)
+    const cutoff = fraction < 1 ? L.minTs + fraction * (L.maxEnd - L.minTs) : Infinity;
     let k = 0;
     const trailerLen = buf.length - L.trailerStart; // close enough for the --min-bytes test
     for (; k < copies || w.bytes + trailerLen < minBytes; k++) {
@@ -414,6 +431,7 @@ async function main(): Promise<void> {
       const idAdd = k * idStride;
       for (let e = 0; e < nEvents; e++) {
         if (k > 0 && L.isMeta[e] === 1) continue;
+        if (L.eventTs[e]! >= cutoff && L.isMeta[e] !== 1) continue;
         w.ascii(written === 0 ? '\n  ' : sep);
         written++;
         const s = L.eventStart[e]!;

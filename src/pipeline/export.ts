@@ -39,8 +39,9 @@ export async function exportTraces(inputs: readonly string[], dir: string, opts:
   const info = await stat(dir).catch(() => undefined);
   if (info && !info.isDirectory()) throw new TraceforgeError('E_OUTPUT', `${dir}: exists and is not a directory`, dir);
   let got: StatsRanks | undefined;
-  // source: the attribution (launch links, op, source, module); step: annotations; rank: collective args
-  const stats = await statsOf(inputs, { ...opts, views: ['kernel', 'source', 'step', 'rank'], onRanks: (x) => { got = x; } });
+  // the records of these views, not the views: kernel (torch_npu: kernel_details.csv), source
+  // (the attribution: launch links, op, source, module), step (annotations), rank (collective args)
+  const stats = await statsOf(inputs, { ...opts, collectFor: ['kernel', 'source', 'step', 'rank'], onRanks: (x) => { got = x; } });
   const x = got!;
   const keys = partitionKeys(x);
   try { await mkdir(dir, { recursive: true }); } catch (e) { throw new TraceforgeError('E_OUTPUT', `${dir}: cannot create the output directory (${message(e)})`, dir); }

@@ -53,8 +53,13 @@ export type { StatsResult, StatsView } from '../analysis/result.js';
 export { STATS_VIEWS, DEFAULT_VIEWS } from '../analysis/result.js';
 
 export interface StatsOptions {
-  /** Views to compute (default: summary and kernel). */
+  /** Views to compute (default: summary and kernel; none when only `collectFor` is given). */
   views?: readonly StatsView[];
+  /**
+   * Views whose records to collect without computing the views (for `onRanks`: export builds
+   * its tables from the records, and the kernel, source and rank views would be thrown away).
+   */
+  collectFor?: readonly StatsView[];
   /** Extra category rules, tried before the built-in ones: `NAME=REGEX` or parsed. */
   categories?: readonly (string | CategoryOverride)[];
   /** Step annotations for the step view (default `^ProfilerStep#\d+$`). A string is a regex. */
@@ -221,8 +226,12 @@ function stepPattern(step: string | RegExp | undefined): RegExp {
  * trace, which is split back into its ranks). Reads every file once, as a stream.
  */
 export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}): Promise<StatsResult> {
-  const views = opts.views && opts.views.length > 0 ? STATS_VIEWS.filter((v) => opts.views!.includes(v)) : [...DEFAULT_VIEWS];
+  const collectFor = opts.collectFor ?? [];
+  const views = opts.views && opts.views.length > 0 ? STATS_VIEWS.filter((v) => opts.views!.includes(v)) : collectFor.length > 0 ? [] : [...DEFAULT_VIEWS];
+  /** A view to compute. */
   const want = (v: StatsView): boolean => views.includes(v);
+  /** A view whose records are collected (computed or not). */
+  const need = (v: StatsView): boolean => want(v) || collectFor.includes(v);
   const overrides = (opts.categories ?? []).map((c) => (typeof c === 'string' ? parseCategoryOverride(c) : c));
   const cats = new Categorizer(overrides);
   const explicitStep = opts.step === undefined ? undefined : stepPattern(opts.step);
@@ -230,12 +239,12 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
   const jobs = await findJobs(inputs, opts.profileId, notes);
   // attribution (source / module views, graph replays): capture and mapping traces are read in the same batch
   const captures = expandGraphPaths(opts.capture ?? [], '--capture');
-  if (captures.length === 0 && opts.discoverCaptures !== false && (want('op') || want('source') || want('module') || want('efficiency'))) {
+  if (captures.length === 0 && opts.discoverCaptures !== false && (need('op') || need('source') || need('module') || need('efficiency'))) {
     captures.push(...discoverCaptures(jobs.filter((j) => !j.ascend).map((j) => j.path)));
     if (captures.length > 0) notes.push(`capture traces found next to the trace: ${captures.join(', ')}`);
   }
   const gfiles = graphFiles(captures, expandGraphPaths(opts.mapping ?? [], '--mapping'));
-  const attribute = want('source') || want('module') || gfiles.length > 0;
+  const attribute = need('source') || need('module') || gfiles.length > 0;
   const library = opts.library === undefined ? undefined : libraryPattern(opts.library);
 
   const sizes = await Promise.all(jobs.map((j) => (j.ascend?.partial ? Promise.resolve(0) : stat(j.path).then((st) => st.size, () => 0))));
@@ -247,32 +256,32 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
   const request: CollectRequest = {
     path: '',
     categories: overrides.map((c) => ({ category: c.category, source: c.pattern.source, flags: c.pattern.flags })),
-    ops: want('op') || want('idle') || want('efficiency'),
-    opArgs: want('efficiency'),
-    groups: want('rank'),
-    collectives: want('rank') || want('comm'),
-    ...(want('step') || want('idle') || want('comm') ? { annotations: { source: (explicitStep ?? DEFAULT_STEP_PATTERN).source, flags: (explicitStep ?? DEFAULT_STEP_PATTERN).flags } } : {}),
+    ops: need('op') || need('idle') || need('efficiency'),
+    opArgs: need('efficiency'),
+    groups: need('rank'),
+    collectives: need('rank') || need('comm'),
+    ...(need('step') || need('idle') || need('comm') ? { annotations: { source: (explicitStep ?? DEFAULT_STEP_PATTERN).source, flags: (explicitStep ?? DEFAULT_STEP_PATTERN).flags } } : {}),
     apiCalls: opts.apiCalls === true,
-    launches: want('idle') || want('launch'),
-    python: want('idle'),
+    launches: need('idle') || need('launch'),
+    python: need('idle'),
     // attribution (source, module, kernel origins, graph replays) needs the whole chain, Python
     // frames included: else its note would count replayed kernels (sourced from the capture
     // trace's frames) against eager ones that were never given a chance to have a source
     ...(attribute ? { ops: true, launches: true, python: true } : {}),
   };
   // the efficiency view's models read the captured ops' `Concrete Inputs` and `flops` too
-  const graphRequest: CollectRequest = { path: '', categories: request.categories, ops: true, opArgs: want('efficiency'), groups: false, collectives: false, apiCalls: false, launches: true, python: true };
+  const graphRequest: CollectRequest = { path: '', categories: request.categories, ops: true, opArgs: need('efficiency'), groups: false, collectives: false, apiCalls: false, launches: true, python: true };
   const ascendRequest = (p: AscendProfile): CollectRequest['ascend'] => ({
     output: p.output,
     ...(p.db !== undefined ? { db: p.db } : {}),
     ...(p.partial ? { partial: true } : {}),
-    details: want('kernel') || want('op') || want('op-type'),
-    durations: want('op') || want('op-type'),
+    details: need('kernel') || need('op') || need('op-type'),
+    durations: need('op') || need('op-type'),
   });
   const all = await collectAll([...jobs.map((j) => (j.ascend
     // the op view of a torch_npu profile comes from kernel_details.csv, not from its cpu_ops;
     // the idle view reads them (what the CPU was doing while the NPU waited)
-    ? { ...request, path: j.path, ops: want('idle'), ascend: ascendRequest(j.ascend) }
+    ? { ...request, path: j.path, ops: need('idle'), ascend: ascendRequest(j.ascend) }
     : { ...request, path: j.path })), ...gfiles.map((g) => ({ ...graphRequest, path: g.path }))], progress);
   const outcomes = all.slice(0, jobs.length);
   gfiles.forEach((g, k) => {
@@ -425,7 +434,7 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
   // steps: --step, else ProfilerStep#N, else a family of numbered annotations (step-detect.ts)
   const detected = detectSteps(ranks.map((r) => r.records.annotations), explicitStep);
   const steps = detected.pattern ?? DEFAULT_STEP_PATTERN;
-  if (want('step') || want('idle')) {
+  if (need('step') || need('idle')) {
     result.stepDetection = { pattern: detected.pattern?.source ?? null, how: detected.how, description: detected.description };
     if (detected.how === 'family') notes.push(detected.description);
   }
@@ -732,19 +741,37 @@ type WorkerMessage =
   | { ok: CollectOutcome }
   | { error: { code: string; message: string; file?: string; offset?: number } };
 
-function collectInWorker(req: CollectRequest, onProgress?: (compressed: number) => void): Promise<CollectOutcome> {
-  return new Promise((resolve, reject) => {
-    const w = new Worker(new URL(import.meta.url), { workerData: { kind: WORKER_KIND } });
-    w.on('message', (m: WorkerMessage) => {
-      if ('progress' in m) { onProgress?.(m.progress); return; }
-      void w.terminate();
-      if ('ok' in m) resolve(m.ok);
-      else if (m.error.code !== 'BUG') reject(new TraceforgeError(m.error.code as ErrorCode, m.error.message, m.error.file, m.error.offset));
-      else reject(new Error(m.error.message));
+/**
+ * One worker thread that reads files one after the other (collectAll gives each lane one): a
+ * fresh worker per file would load the modules again and run its scan unoptimised again, which
+ * for many small files costs more than the scan (64 ranks of 22 MB: see the commit message).
+ */
+class CollectWorker {
+  private readonly w = new Worker(new URL(import.meta.url), { workerData: { kind: WORKER_KIND } });
+  private pending: { resolve: (o: CollectOutcome) => void; reject: (e: unknown) => void; onProgress: ((compressed: number) => void) | undefined } | undefined;
+
+  constructor() {
+    this.w.on('message', (m: WorkerMessage) => {
+      const p = this.pending;
+      if (!p) return;
+      if ('progress' in m) { p.onProgress?.(m.progress); return; }
+      this.pending = undefined;
+      if ('ok' in m) p.resolve(m.ok);
+      else if (m.error.code !== 'BUG') p.reject(new TraceforgeError(m.error.code as ErrorCode, m.error.message, m.error.file, m.error.offset));
+      else p.reject(new Error(m.error.message));
     });
-    w.once('error', reject);
-    w.postMessage(req);
-  });
+    this.w.on('error', (e) => { const p = this.pending; this.pending = undefined; p?.reject(e); });
+    this.w.on('exit', (code) => { const p = this.pending; this.pending = undefined; p?.reject(new Error(`stats worker exited (code ${code})`)); });
+  }
+
+  run(req: CollectRequest, onProgress?: (compressed: number) => void): Promise<CollectOutcome> {
+    return new Promise((resolve, reject) => {
+      this.pending = { resolve, reject, onProgress };
+      this.w.postMessage(req);
+    });
+  }
+
+  close(): void { void this.w.terminate(); }
 }
 
 /** Every file, in input order; several files run on up to availableParallelism() worker threads. */
@@ -753,16 +780,24 @@ async function collectAll(reqs: CollectRequest[], onProgress?: (k: number, compr
   const out: CollectOutcome[] = new Array(reqs.length);
   let next = 0;
   const lane = async (): Promise<void> => {
-    while (next < reqs.length) {
-      const k = next++;
-      out[k] = await collectInWorker(reqs[k]!, onProgress && ((c) => onProgress(k, c)));
+    const w = new CollectWorker();
+    try {
+      while (next < reqs.length) {
+        const k = next++;
+        out[k] = await w.run(reqs[k]!, onProgress && ((c) => onProgress(k, c)));
+      }
+    } catch (e) {
+      next = reqs.length; // the other lanes stop after their current file
+      throw e;
+    } finally {
+      w.close();
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(reqs.length, availableParallelism())) }, lane));
   return out;
 }
 
-// Worker-thread entry: this module, loaded by collectInWorker, reads one file and posts its records.
+// Worker-thread entry: this module, loaded by CollectWorker, reads the files it is sent one at a time and posts their records.
 if (!isMainThread && (workerData as { kind?: string } | null)?.kind === WORKER_KIND) {
   const port = parentPort!;
   port.on('message', (req: CollectRequest) => {

@@ -5,7 +5,8 @@
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { statsOf } from '../../src/pipeline/stats.js';
 import { exportTraces } from '../../src/pipeline/export.js';
@@ -14,6 +15,7 @@ import { schemaMarkdown, SCHEMA, TABLE_NAMES } from '../../src/analysis/export-r
 import { REPO_ROOT, realFixture, runCli, withTempDir } from '../helpers.js';
 
 const TP2 = realFixture('h200', 'tp2');
+const TP0 = path.join(TP2, '1763900000-TP-0.trace.json.gz');
 const TP1 = path.join(TP2, '1763900000-TP-1.trace.json.gz');
 
 const num = (v: unknown): number => Number(v);
@@ -117,6 +119,52 @@ test('sql CLI: table and json output; export and sql errors are one line, exit 2
     const q = runCli(['sql', 'SELECT nope FROM kernels', ds]);
     assert.equal(q.status, 2);
     assert.equal(q.stderr.trim().split('\n').length, 1, q.stderr);
+  });
+});
+
+test('export of 3 tiled ranks: the cross-rank query of bench export-64 equals the figures of stats run on each rank alone', async () => {
+  await withTempDir('export-3ranks', async (dir) => {
+    // ranks made as bench/tile.js makes export-64's: 0 and 1 the fixture's ranks, 2 rank 0 tiled twice in time
+    const ranks = path.join(dir, 'ranks');
+    mkdirSync(ranks);
+    const files = [[TP0, 1], [TP1, 1], [TP0, 2]].map(([src, copies], r) => {
+      const out = path.join(ranks, `1763900400-TP-${r}.trace.json.gz`);
+      const t = spawnSync(process.execPath, [path.join(REPO_ROOT, 'dist', 'bench', 'tile.js'), String(src), out, '--copies', String(copies), '--rank', String(r), '--world-size', '3'], { encoding: 'utf8' });
+      assert.equal(t.status, 0, t.stderr);
+      return out;
+    });
+    const ds = path.join(dir, 'ds');
+    const x = await exportTraces([ranks], ds);
+    assert.deepEqual(x.ranks.map((r) => r.rank), [0, 1, 2]);
+    const q = 'WITH per AS (SELECT name, rank, sum(dur_ns) AS ns FROM kernels GROUP BY name, rank) ' +
+      'SELECT name, count(*) AS ranks, min(ns) AS min_ns, max(ns) AS max_ns, avg(ns) AS mean_ns, first(rank ORDER BY ns DESC, rank) AS slowest_rank ' +
+      'FROM per GROUP BY name ORDER BY name';
+    const got = await sqlQuery(q, [ds]);
+    // independently: stats --by kernel of each rank file alone (its own process), totals in µs
+    const perRank = files.map((f) => {
+      const s = runCli(['stats', f, '--by', 'kernel', '--format', 'json']);
+      assert.equal(s.status, 0, s.stderr);
+      return new Map((JSON.parse(s.stdout) as { kernels: { name: string; totalUs: number }[] }).kernels.map((k) => [k.name, k.totalUs]));
+    });
+    const names = [...new Set(perRank.flatMap((m) => [...m.keys()]))].sort();
+    assert.deepEqual(got.rows.map((r) => String(r[0])).sort(), names);
+    assert.ok(names.length > 10);
+    let slowest2 = 0;
+    for (const row of got.rows) {
+      const name = String(row[0]);
+      const us = perRank.map((m, r) => [r, m.get(name)] as const).filter((x): x is readonly [number, number] => x[1] !== undefined);
+      const max = Math.max(...us.map((x) => x[1]));
+      const slowest = us.find((x) => x[1] === max)![0];
+      if (slowest === 2) slowest2++;
+      assert.equal(num(row[1]), us.length, name);
+      assert.equal(num(row[2]) / 1000, Math.min(...us.map((x) => x[1])), name);
+      assert.equal(num(row[3]) / 1000, max, name);
+      const mean = us.reduce((a, x) => a + x[1], 0) / us.length;
+      assert.ok(Math.abs(num(row[4]) / 1000 - mean) <= 1e-6 * Math.max(1, mean), `${name}: mean ${num(row[4]) / 1000} vs ${mean}`);
+      assert.equal(num(row[5]), slowest, name);
+    }
+    // the rank tiled twice runs every kernel twice: it is the slowest for most names
+    assert.ok(slowest2 > names.length / 2, `${slowest2} of ${names.length}`);
   });
 });
 
