@@ -2,13 +2,21 @@
  * Byte sources: a file path or `-` (stdin), gunzipped when the content starts with the gzip
  * magic bytes (1f 8b) — never decided by the file name.
  */
-import { createReadStream, promises as fsp } from 'node:fs';
+import { createReadStream, promises as fsp, statSync } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { TraceforgeError } from '../errors.js';
 
 /** Read size for files. Large reads keep per-chunk overhead low; memory stays bounded. */
 export const READ_CHUNK = 1 << 20;
+
+/** Size of a file on disk, 0 when it cannot be read (stdin, gone: the reader reports those); for progress. */
+export function fileSize(path: string): number {
+  try { return statSync(path).size; } catch { return 0; }
+}
+
+/** Total size on disk of the files, as fileSize counts them. */
+export const totalFileSize = (paths: readonly string[]): number => paths.reduce((n, p) => n + fileSize(p), 0);
 
 export interface SourceInfo {
   /** The name used in messages: the path, or `<stdin>`. */

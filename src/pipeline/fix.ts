@@ -16,17 +16,16 @@ import type { TopLevelEntry, TraceShape } from '../io/scanner.js';
 import { KIND_FLOW, eventKind } from '../formats/trace-index.js';
 import { TimeBase } from '../model/time.js';
 import { TraceforgeError } from '../errors.js';
-import { Diagnostics } from '../model/diagnostics.js';
-import { statSync } from 'node:fs';
+import type { Diagnostics } from '../model/diagnostics.js';
 import { rereadable } from './spool.js';
 import { siblingOutput } from './names.js';
-import { outputFormat, perfettoSibling, writePerfettoFile, type OutputFormat } from './perfetto.js';
+import { convertParts, outputFormat, perfettoSibling, writePerfettoFile, type OutputFormat } from './perfetto.js';
 import type { PerfettoSummary } from '../formats/perfetto-write.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { existingParts, partPath, partWidth, splitTrace, type SplitResult, type SplitSpec } from './split.js';
+import { splitTrace, type SplitResult, type SplitSpec } from './split.js';
 import { noteUiLoad, PERFETTO_UI_MEMORY_BYTES, type UiLoadEstimate } from './ui-load.js';
-import { sumPerfettoSummaries } from './perfetto.js';
+import { fileSize } from '../io/source.js';
 
 export interface FixOptions {
   /** Output path (`-` for stdout). Default: `<stem>.fixed.json.gz` next to the input. */
@@ -158,44 +157,22 @@ async function fixAndSplit(input: string, output: string, format: OutputFormat, 
       return { ...rest, input: input === '-' ? '<stdin>' : input, output, outputBytes: s.parts.reduce((n, p) => n + p.bytes, 0), split: s };
     }
     // Perfetto: JSON parts of the input (as it is), then each converted with the fix
-    const size = statSize(src.path);
+    const size = fileSize(src.path);
     const jsonParts = await splitTrace(src.path, join(scratch, 'part.json'), spec, {
       ...splitOpts, inputs: [input], gzipLevel: 0, salvage: opts.salvage ?? false,
       onProgress: (pass, done, total) => opts.onProgress?.(pass, total > 0 ? Math.round((done / total) * size) : 0),
     });
-    const width = partWidth(jsonParts.parts.length);
-    const converted: Awaited<ReturnType<typeof writePerfettoFile>>[] = [];
-    const written: string[] = [];
-    try {
-      for (const [k, part] of jsonParts.parts.entries()) {
-        const target = partPath(output, k, width);
-        const r = await writePerfettoFile(part.path, target, { gzipLevel: opts.gzipLevel, inputs: [input] });
-        written.push(target);
-        converted.push(r);
-        await rm(part.path, { force: true });
-        opts.onProgress?.(3, Math.round((2 * size * (k + 1)) / jsonParts.parts.length));
-      }
-    } catch (e) {
-      await Promise.all(written.map((p) => rm(p, { force: true })));
-      throw e;
-    }
-    const diagnostics = converted[0]!.diagnostics;
-    for (const c of converted.slice(1)) diagnostics.merge(c.diagnostics);
-    const perfetto = sumPerfettoSummaries(converted.map((c) => c.perfetto));
-    const parts = jsonParts.parts.map((p, k) => ({ ...p, path: written[k]!, bytes: converted[k]!.outputBytes }));
+    const pf = await convertParts(jsonParts, output, { gzipLevel: opts.gzipLevel, inputs: [input] },
+      (k) => opts.onProgress?.(3, Math.round((2 * size * (k + 1)) / jsonParts.parts.length)));
     return {
-      input: input === '-' ? '<stdin>' : input, output, outputBytes: parts.reduce((n, p) => n + p.bytes, 0),
-      inputBytes: size, events: jsonParts.metadata + jsonParts.events, summary: perfetto.fix, diagnostics,
-      droppedBytes: 0, perfetto, split: { ...jsonParts, parts, diagnostics: new Diagnostics(), stale: existingParts(output, new Set(written)).map((x) => x.path) },
+      input: input === '-' ? '<stdin>' : input, output, outputBytes: pf.outputBytes,
+      inputBytes: size, events: jsonParts.metadata + jsonParts.events, summary: pf.perfetto.fix, diagnostics: pf.diagnostics,
+      droppedBytes: 0, perfetto: pf.perfetto, split: pf.split,
     };
   } finally {
     await rm(scratch, { recursive: true, force: true });
     await src.cleanup();
   }
-}
-
-function statSize(p: string): number {
-  try { return statSync(p).size; } catch { return 0; }
 }
 
 /**

@@ -25,8 +25,9 @@ import { readRankHeader, type RankScan } from './rank-index.js';
 import { spliceRankSegment, writeRankSegment, type SegmentRequest, type SegmentResult } from './merge-segment.js';
 import { runInWorker } from './workers.js';
 import { traceStem } from './names.js';
-import { outputFormat, perfettoName, sumPerfettoSummaries, writePerfettoFile, type OutputFormat, type PerfettoWriteResult } from './perfetto.js';
-import { existingParts, partPath, partWidth, splitTrace, type SplitResult, type SplitSpec } from './split.js';
+import { convertParts, outputFormat, perfettoName, writePerfettoFile, type OutputFormat } from './perfetto.js';
+import { splitTrace, type SplitResult, type SplitSpec } from './split.js';
+import { fileSize, totalFileSize } from '../io/source.js';
 import { noteUiLoad, PERFETTO_UI_MEMORY_BYTES, type UiLoadEstimate } from './ui-load.js';
 
 export interface MergeWindow {
@@ -175,7 +176,7 @@ export async function mergeTraces(req: MergeRequest): Promise<MergeOutcome> {
     }
   }
   const allInputs = jobs.flatMap((j) => j.files.map((f) => f.path));
-  const totalBytes = (req.split ? 4 : 2) * allInputs.reduce((n, p) => { try { return n + statSync(p).size; } catch { return n; } }, 0);
+  const totalBytes = (req.split ? 4 : 2) * totalFileSize(allInputs);
   let doneBytes = 0;
   const results: MergeResult[] = [];
   for (const job of jobs) {
@@ -215,32 +216,20 @@ async function mergeToPerfetto(req: MergeRequest): Promise<MergeOutcome> {
     }
     const inputs = inner.results.flatMap((r) => r.ranks.map((k) => k.file));
     const results: MergeResult[] = [];
-    const convert = async (from: string, to: string): Promise<PerfettoWriteResult> => {
-      const p = await writePerfettoFile(from, to, { ...(req.gzipLevel !== undefined ? { gzipLevel: req.gzipLevel } : {}), inputs });
-      await rm(from, { force: true });
-      return p;
-    };
+    const gzipLevel = req.gzipLevel;
     for (const r of inner.results) {
       const name = perfettoName(basename(r.output));
       const output = outFile ?? join(outDir ?? dirname(r.ranks[0]!.file), name);
-      let p: PerfettoWriteResult;
+      let p: { outputBytes: number; perfetto: PerfettoSummary; diagnostics: Diagnostics };
       let split: SplitResult | undefined;
       if (r.split) {
         // each JSON part converted on its own, named after the Perfetto output
-        const width = partWidth(r.split.parts.length);
-        const done: PerfettoWriteResult[] = [];
-        try {
-          for (const [k, part] of r.split.parts.entries()) done.push(await convert(part.path, partPath(output, k, width)));
-        } catch (e) {
-          await Promise.all(done.map((d) => rm(d.output, { force: true })));
-          throw e;
-        }
-        p = { ...done[0]!, output, outputBytes: done.reduce((n, d) => n + d.outputBytes, 0), perfetto: sumPerfettoSummaries(done.map((d) => d.perfetto)) };
-        for (const d of done.slice(1)) p.diagnostics.merge(d.diagnostics);
-        const written = new Set(done.map((d) => d.output));
-        split = { ...r.split, parts: r.split.parts.map((x, k) => ({ ...x, path: done[k]!.output, bytes: done[k]!.outputBytes })), stale: existingParts(output, written).map((x) => x.path) };
+        const pf = await convertParts(r.split, output, { gzipLevel, inputs });
+        p = pf;
+        split = pf.split;
       } else {
-        p = await convert(r.output, output);
+        p = await writePerfettoFile(r.output, output, { ...(gzipLevel !== undefined ? { gzipLevel } : {}), inputs });
+        await rm(r.output, { force: true });
       }
       // the per-rank notes came with the JSON merge; the conversion adds what the fix finds
       for (const d of p.diagnostics.list()) {
@@ -271,7 +260,7 @@ async function mergeJob(job: Job, output: string, req: MergeRequest, allInputs: 
     // parts), then cut into parts whose events are the bytes the unsplit output has
     const whole = join(segDir, 'whole.json');
     const r = await mergeJobIn(segDir, job, whole, { ...req, uiMemoryBytes: Infinity }, allInputs, progress);
-    const jobBytes = job.files.reduce((n, f) => { try { return n + statSync(f.path).size; } catch { return n; } }, 0);
+    const jobBytes = totalFileSize(job.files.map((f) => f.path));
     const sent = [0, 0];
     const s = await splitTrace(whole, output, req.split, {
       inputs: allInputs, ...(req.gzipLevel !== undefined ? { gzipLevel: req.gzipLevel } : {}),
@@ -310,7 +299,6 @@ async function mergeJobIn(segDir: string, job: Job, output: string, req: MergeRe
   const names = req.name !== undefined || req.exclude !== undefined ? { ...(req.name !== undefined ? { include: req.name } : {}), ...(req.exclude !== undefined ? { exclude: req.exclude } : {}) } : undefined;
   // Without filters, pass 2 can splice each rank with the spans pass 1 recorded (no second parse).
   const filtered = names !== undefined || req.window !== undefined || (req.tracks ?? 'all') !== 'all';
-  const size = (p: string): number => { try { return statSync(p).size; } catch { return 0; } };
 
   // The headers first (the first few KB of each file): the rank (distributedInfo) and the clock
   // (baseTimeNanoseconds) are there in Kineto traces, before any event.
@@ -325,7 +313,7 @@ async function mergeJobIn(segDir: string, job: Job, output: string, req: MergeRe
   const droppedRanks = dropped.map((i) => headRank[i]!);
   const noneMatch = (): TraceforgeError => new TraceforgeError('E_NOT_FOUND', `--ranks ${compactRanks(req.ranks ?? [])} matches none of the ${job.files.length} ranks found (${compactRanks(headRank.filter((r): r is number => r !== null))})`);
   if (selected.length === 0) throw noneMatch();
-  for (const i of dropped) progress(2 * size(job.files[i]!.path), 'merge: index');
+  for (const i of dropped) progress(2 * fileSize(job.files[i]!.path), 'merge: index');
 
   const n = selected.length;
   // The first file of an SGLang group is first in the output (files come in rank order): its ids
@@ -417,7 +405,7 @@ async function mergeJobIn(segDir: string, job: Job, output: string, req: MergeRe
           indexOne(files[j]!, indexOpts, inProcess).then((r) => {
             outcomes[j] = r;
             running1--;
-            progress(size(files[j]!.path), 'merge: index');
+            progress(fileSize(files[j]!.path), 'merge: index');
             pump();
           }, reject);
           continue;

@@ -3,13 +3,15 @@
  * overlap fix applied as lanes (child tracks), two streaming passes (see formats/perfetto-write).
  * `fix --format perfetto` runs it on the input; `merge --format perfetto` on the merged JSON.
  */
+import { rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { scanFile } from '../io/read.js';
 import { OutputFile } from '../io/writer.js';
 import { perfettoConverter, type PerfettoSummary } from '../formats/perfetto-write.js';
-import type { Diagnostics } from '../model/diagnostics.js';
+import { Diagnostics } from '../model/diagnostics.js';
 import { rereadable } from './spool.js';
 import { traceStem } from './names.js';
+import { existingParts, partPath, partWidth, type SplitResult } from './split.js';
 
 export type OutputFormat = 'json' | 'perfetto';
 
@@ -110,4 +112,43 @@ export function sumPerfettoSummaries(list: readonly PerfettoSummary[]): Perfetto
   out.fix.tracks = [...tracks.values()].sort((a, b) => b.moved - a.moved);
   out.fix.tracksTouched = out.fix.tracks.length;
   return out;
+}
+
+/** The Perfetto parts of a split: what was written, and what the parts hold together. */
+export interface PerfettoParts {
+  split: SplitResult;
+  converted: PerfettoWriteResult[];
+  perfetto: PerfettoSummary;
+  /** The diagnostics of every conversion. */
+  diagnostics: Diagnostics;
+  outputBytes: number;
+}
+
+/**
+ * Converts the JSON parts of a split (`fix` / `merge --split --format perfetto`), each into the
+ * Perfetto part of the same number named after `output`, removing each JSON part once converted.
+ * All or none: a failed conversion removes the Perfetto parts already written.
+ */
+export async function convertParts(json: SplitResult, output: string, opts: { gzipLevel?: number | undefined; inputs: readonly string[] }, onPart?: (k: number) => void): Promise<PerfettoParts> {
+  const width = partWidth(json.parts.length);
+  const converted: PerfettoWriteResult[] = [];
+  try {
+    for (const [k, part] of json.parts.entries()) {
+      converted.push(await writePerfettoFile(part.path, partPath(output, k, width), { ...(opts.gzipLevel !== undefined ? { gzipLevel: opts.gzipLevel } : {}), inputs: opts.inputs }));
+      await rm(part.path, { force: true });
+      onPart?.(k);
+    }
+  } catch (e) {
+    await Promise.all(converted.map((c) => rm(c.output, { force: true })));
+    throw e;
+  }
+  const diagnostics = new Diagnostics();
+  for (const c of converted) diagnostics.merge(c.diagnostics);
+  const parts = json.parts.map((p, k) => ({ ...p, path: converted[k]!.output, bytes: converted[k]!.outputBytes }));
+  const written = new Set(parts.map((p) => p.path));
+  return {
+    split: { ...json, parts, diagnostics: new Diagnostics(), stale: existingParts(output, written).map((x) => x.path) },
+    converted, perfetto: sumPerfettoSummaries(converted.map((c) => c.perfetto)), diagnostics,
+    outputBytes: parts.reduce((n, p) => n + p.bytes, 0),
+  };
 }

@@ -21,9 +21,10 @@
  * - an event with no numeric ts (other than metadata) goes to part 00.
  * Every part is written to a temp file and renamed at the end, all or none.
  */
-import { promises as fsp, readdirSync, statSync } from 'node:fs';
+import { promises as fsp, readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { scanFile } from '../io/read.js';
+import { fileSize } from '../io/source.js';
 import { F, type ScanHandler, type ScannedEvent, type TopLevelEntry, type TraceShape } from '../io/scanner.js';
 import { argsOf, fieldEquals, phaseOf, rawField, stringField } from '../io/fields.js';
 import { OutputFile } from '../io/writer.js';
@@ -289,8 +290,7 @@ function partOf(bounds: Float64Array, t: number): number {
  */
 export async function splitTrace(input: string, output: string, spec: SplitSpec, opts: SplitOptions = {}): Promise<SplitResult> {
   if (output === '-') throw new TraceforgeError('E_USAGE', '--split writes one file per part: give an output file name (-o), not stdout');
-  let total = 0;
-  try { total = statSync(input).size; } catch { /* reported by the reader */ }
+  const total = fileSize(input);
   const idx = new SplitIndex(opts.step, spec.by === 'steps');
   const p1 = await scanFile(input, idx, { salvage: opts.salvage ?? false, afterChunk: (_b, c) => opts.onProgress?.(1, c, total) });
   const t0 = Number.isFinite(idx.minTs) ? idx.minTs : 0;
