@@ -313,4 +313,26 @@ describe('scanner: args members recorded while validating (argMembers)', () => {
     assert.deepEqual(r[2], [['a', '{"b": [1, {"c": "}"}]}'], ['d\\"e', '"x,y"'], ['f', '-1.5e3'], ['g', 'null'], ['h', '[]']]);
     assert.equal(r[3], null);
   });
+
+  it('exactly ARG_MEMBERS_MAX members are all recorded; an empty args has none', () => {
+    const full = Object.fromEntries(Array.from({ length: ARG_MEMBERS_MAX }, (_, i) => [`k${i}`, i]));
+    const r = recorded(Buffer.from(`{"traceEvents": [{"ph": "X", "args": ${JSON.stringify(full)}}, {"ph": "X", "args": { }}]}`), 3);
+    assert.equal(r[0]?.length, ARG_MEMBERS_MAX);
+    assert.deepEqual(r[0]?.[ARG_MEMBERS_MAX - 1], [`k${ARG_MEMBERS_MAX - 1}`, String(ARG_MEMBERS_MAX - 1)]);
+    assert.deepEqual(r[1], []);
+  });
+
+  it('a broken args object is rejected with the same message and byte with or without recording', () => {
+    const broken = ['{"a" 1}', '{"a":}', '{,}', '{"a":1,}', '{"a":1 "b":2}', '{"a":1]', '{"a"}', '{"a": NaN}', '{"a": [1,]}', '{"a": 01}', '{1: 2}'];
+    for (const args of broken) {
+      const data = Buffer.from(`{"traceEvents": [{"ph": "X", "args": ${args}, "ts": 1}]}`);
+      const message = (members: boolean): string => {
+        try { scanBuffer(data, { argMembers: members, event() {} }, 'broken.json', 4); } catch (e) { return (e as Error).message; }
+        return 'accepted';
+      };
+      const plain = message(false);
+      assert.match(plain, /^broken\.json: not valid JSON/, args);
+      assert.equal(message(true), plain, args);
+    }
+  });
 });
