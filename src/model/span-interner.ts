@@ -19,7 +19,8 @@ export class SpanInterner {
     return h;
   }
 
-  private matches(id: number, b: Buffer, spans: readonly number[]): boolean {
+  /** True when key `id` is made of exactly the bytes of these spans. */
+  matches(id: number, b: Buffer, spans: readonly number[]): boolean {
     const k = this.keys[id]!;
     if (k.length * 2 !== spans.length) return false;
     for (let p = 0; p < k.length; p++) {
