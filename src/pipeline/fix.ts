@@ -24,7 +24,7 @@ import type { PerfettoSummary } from '../formats/perfetto-write.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { splitTrace, type SplitResult, type SplitSpec } from './split.js';
-import { noteUiLoad, PERFETTO_UI_MEMORY_BYTES, type UiLoadEstimate } from './ui-load.js';
+import { estimateUiLoadFromInputs, noteUiLoad, PERFETTO_UI_MEMORY_BYTES, type UiLoadEstimate } from './ui-load.js';
 import { fileSize } from '../io/source.js';
 
 export interface FixOptions {
@@ -53,6 +53,11 @@ export interface FixOptions {
    * PERFETTO_UI_MEMORY_BYTES; see pipeline/ui-load.ts). Tests set it small.
    */
   uiMemoryBytes?: number;
+  /**
+   * Called before pass 1 when the JSON output, estimated from the input's decompressed size, will
+   * probably not fit the Perfetto UI (estimateUiLoadFromInputs): the user can stop and split.
+   */
+  onUiEstimate?: (estimate: UiLoadEstimate) => void;
 }
 
 export interface FixResult {
@@ -95,6 +100,8 @@ export async function fixTrace(input: string, opts: FixOptions = {}): Promise<Fi
   }
   const src = await rereadable(input);
   try {
+    const before = estimateUiLoadFromInputs([src.path], opts.uiMemoryBytes ?? PERFETTO_UI_MEMORY_BYTES);
+    if (before && !before.fits) opts.onUiEstimate?.(before);
     const index = new TraceIndex(name, { keep: { category: true, tidSpans: true } });
     const p1 = await scanFile(src.path, index, { salvage: opts.salvage ?? false, afterChunk: (_b, c) => opts.onProgress?.(1, c) });
     const plan = planLanes(index);

@@ -26,6 +26,7 @@
  * promise that a smaller file opens (a browser with less memory, or other tabs, lower the limit).
  */
 import type { Diagnostics } from '../model/diagnostics.js';
+import { decompressedSizeHint } from '../io/source.js';
 
 /** Memory the Perfetto UI's in-browser trace processor can use: the 2 GiB wasm heap ("2GB is typical"). */
 export const PERFETTO_UI_MEMORY_BYTES = 2 * 1024 ** 3;
@@ -42,6 +43,8 @@ export interface UiLoadEstimate {
   limitBytes: number;
   /** True when the estimate is within the limit. */
   fits: boolean;
+  /** Made before writing, from the inputs' decompressed sizes (the output is about their sum). */
+  fromInputs?: true;
 }
 
 export function estimateUiLoad(jsonBytes: number, limitBytes = PERFETTO_UI_MEMORY_BYTES): UiLoadEstimate {
@@ -64,4 +67,20 @@ export function noteUiLoad(file: string, jsonBytes: number, diagnostics: Diagnos
     });
   }
   return e;
+}
+
+/**
+ * The estimate before anything is written: an unfiltered `fix` or `merge` writes about the
+ * inputs' decompressed bytes (plus a few metadata events), known without reading the inputs (see
+ * decompressedSizeHint). So a user learns that the output will probably not open before waiting
+ * for it, and can stop and `--split` instead. undefined when a size is not known (stdin).
+ */
+export function estimateUiLoadFromInputs(paths: readonly string[], limitBytes = PERFETTO_UI_MEMORY_BYTES): UiLoadEstimate | undefined {
+  let jsonBytes = 0;
+  for (const p of paths) {
+    const b = decompressedSizeHint(p);
+    if (b === undefined) return undefined;
+    jsonBytes += b;
+  }
+  return { ...estimateUiLoad(jsonBytes, limitBytes), fromInputs: true };
 }

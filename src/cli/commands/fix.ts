@@ -47,11 +47,18 @@ export function partsHint(output: string, s: SplitResult): string {
   return `open a part: traceforge open ${s.parts[0]!.path}   (or: traceforge open ${output} --part NN)`;
 }
 
-/** One line on the Perfetto UI's memory for a JSON output that looks too big for it. */
-export function uiLine(ui: UiLoadEstimate | undefined): string | undefined {
+/**
+ * One line on the Perfetto UI's memory for a JSON output that looks too big for it: after
+ * writing, on the bytes written; before (`fromInputs`), on the inputs' decompressed sizes.
+ */
+export function uiLine(ui: UiLoadEstimate | undefined, output?: string): string | undefined {
   if (!ui || ui.fits) return undefined;
   const gb = (b: number): string => `${(b / 1024 ** 3).toFixed(1)} GB`;
-  return `  warning (perfetto_ui_memory): ${bytes(ui.jsonBytes)} of JSON needs about ${gb(ui.estimatedBytes)} in the Perfetto UI, over the ~${gb(ui.limitBytes)} it has: it will probably not load; try --split steps:N or time:MS, --format perfetto, or trace_processor --httpd`;
+  const what = ui.fromInputs
+    ? `before writing${output !== undefined ? ` ${output}` : ''}: the input(s) hold ${bytes(ui.jsonBytes)} of JSON, so the output needs about ${gb(ui.estimatedBytes)} in the Perfetto UI`
+    : `${bytes(ui.jsonBytes)} of JSON needs about ${gb(ui.estimatedBytes)} in the Perfetto UI`;
+  const stop = ui.fromInputs ? ' (Ctrl-C now to stop)' : '';
+  return `  warning (perfetto_ui_memory): ${what}, over the ~${gb(ui.limitBytes)} it has: it will probably not load${stop}; try --split steps:N or time:MS, --format perfetto, or trace_processor --httpd`;
 }
 
 /** --format (json | perfetto), else by the output's name. */
@@ -89,6 +96,7 @@ export function register(program: Command, run: (fn: () => Promise<CommandOutcom
       const r = await fixTrace(trace, {
         output, format, gzipLevel: level, inPlace: o.inPlace, salvage: o.salvage, ...split,
         onProgress: (pass, c) => bar.update((pass - 1) * size + c, pass === 1 ? 'fix: index' : pass === 2 ? 'fix: write' : 'fix: split'),
+        ...(o.quiet ? {} : { onUiEstimate: (e: UiLoadEstimate) => bar.note(uiLine(e, output)!) }),
       }).finally(() => bar.stop());
       if (o.quiet || output === '-') return;
       const s = r.summary;

@@ -7,6 +7,7 @@ import { progressBar, type Progress } from '../progress.js';
 import { bytes, n, openHint } from '../format.js';
 import type { CommandOutcome } from '../main.js';
 import { cliFormat, cliSplit, partsHint, splitLines, uiLine } from './fix.js';
+import type { UiLoadEstimate } from '../../pipeline/ui-load.js';
 
 interface MergeCliOptions {
   output?: string;
@@ -82,6 +83,7 @@ export function register(program: Command, run: (fn: () => Promise<CommandOutcom
         ...(o.cpuFirst ? { cpuFirst: true } : {}),
         ...split,
         onProgress: (done, total, label) => { bar ??= progressBar(total, label); bar.update(done, label); },
+        ...(o.quiet ? {} : { onUiEstimate: (e: UiLoadEstimate, out: string) => { const line = uiLine(e, out)!; if (bar) bar.note(line); else process.stderr.write(line + '\n'); } }),
       }).finally(() => bar?.stop());
       if (o.quiet) return;
       const log = (line: string): void => void process.stderr.write(line + '\n');
