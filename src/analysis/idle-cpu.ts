@@ -102,7 +102,7 @@ function addTo(out: CpuDuringIdleNs, kind: CpuFrameKind, names: readonly string[
 export function cpuDuringIdle(r: TraceRecords, windows: Map<number, ThreadWindows>, out: CpuDuringIdleNs = new Map()): CpuDuringIdleNs {
   const py = r.python;
   const ops = r.ops;
-  if (py) {
+  if (py && py.count > 0) {
     // Python frames with the CPU ops among them: time inside an op is the op's (framework), not its caller's
     const fn = r.frameNames;
     const fold = fn.map((n) => n.startsWith('<built-in'));
