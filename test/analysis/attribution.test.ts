@@ -305,3 +305,24 @@ test('--library: frames it matches are never the source', async () => {
   assert.deepEqual(r.sources!.map((s) => s.name), ['(no Python frame)']);
   await assert.rejects(statsOf(files, { views: ['source'], library: '(' }), /--library: not a valid regular expression/);
 });
+
+test('innermostContaining: the same span as the containment sweep, for every launch call of real traces', async () => {
+  const { scanFile } = await import('../../src/io/read.js');
+  const { StatsCollector } = await import('../../src/analysis/collect.js');
+  const { containing, innermostContaining } = await import('../../src/analysis/attribution.js');
+  for (const file of [realFixture('h200', 'tp2', '1763900000-TP-0.trace.json.gz'), realFixture('public', 'tracelens', 'b200_eager_trace.json.gz'), realFixture('public', 'hta', 'amd_mi250_rocm6_2.json.gz')]) {
+    const c = new StatsCollector({ categorize: () => 0, communication: 1, ops: true, launches: true });
+    await scanFile(file, c);
+    const r = c.result();
+    const o = r.ops!, l = r.launches!;
+    const rows = Array.from({ length: l.count }, (_, i) => i);
+    const sweep = new Int32Array(l.count).fill(-1);
+    containing(o, l, rows, (q, stack, depth) => { if (depth > 0) sweep[q] = stack[depth - 1]!; });
+    let inside = 0;
+    for (const q of rows) {
+      assert.equal(innermostContaining(o, l, q), sweep[q], `${file}: launch ${q}`);
+      if (sweep[q]! >= 0) inside++;
+    }
+    assert.ok(inside > 0, `${file}: some launch calls are inside an op`);
+  }
+});
