@@ -2,7 +2,7 @@
  * Byte sources: a file path or `-` (stdin), gunzipped when the content starts with the gzip
  * magic bytes (1f 8b) — never decided by the file name.
  */
-import { closeSync, createReadStream, fstatSync, openSync, promises as fsp, readSync, statSync } from 'node:fs';
+import { createReadStream, promises as fsp, statSync } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { TraceforgeError } from '../errors.js';
@@ -17,33 +17,6 @@ export function fileSize(path: string): number {
 
 /** Total size on disk of the files, as fileSize counts them. */
 export const totalFileSize = (paths: readonly string[]): number => paths.reduce((n, p) => n + fileSize(p), 0);
-
-/**
- * The decompressed size of a trace file without reading it: its size for plain text; for gzip,
- * the ISIZE of the trailer (RFC 1952: the input size modulo 2^32, of the last member), raised by
- * multiples of 2^32 until it is at least the compressed size (a trace never compresses to more
- * than it holds). Exact for a single-member gzip under 4 GiB; above, or for a file of several
- * gzip members (`cat a.gz b.gz`), a lower bound. undefined for stdin or an unreadable file.
- */
-export function decompressedSizeHint(path: string): number | undefined {
-  if (path === '-') return undefined;
-  let fd: number | undefined;
-  try {
-    fd = openSync(path, 'r');
-    const size = fstatSync(fd).size;
-    const head = Buffer.alloc(2);
-    if (size < 18 || readSync(fd, head, 0, 2, 0) < 2 || head[0] !== 0x1f || head[1] !== 0x8b) return size;
-    const tail = Buffer.alloc(4);
-    if (readSync(fd, tail, 0, 4, size - 4) < 4) return undefined;
-    let bytes = tail.readUInt32LE(0);
-    while (bytes < size) bytes += 2 ** 32;
-    return bytes;
-  } catch {
-    return undefined;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
 
 export interface SourceInfo {
   /** The name used in messages: the path, or `<stdin>`. */

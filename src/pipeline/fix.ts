@@ -24,7 +24,7 @@ import type { PerfettoSummary } from '../formats/perfetto-write.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { splitTrace, type SplitResult, type SplitSpec } from './split.js';
-import { estimateUiLoadFromInputs, noteUiLoad, PERFETTO_UI_MEMORY_BYTES, type UiLoadEstimate } from './ui-load.js';
+import { estimateUiLoadBeforeWriting, noteUiLoad, PERFETTO_UI_MEMORY_BYTES, type UiLoadEstimate } from './ui-load.js';
 import { fileSize } from '../io/source.js';
 
 export interface FixOptions {
@@ -54,8 +54,8 @@ export interface FixOptions {
    */
   uiMemoryBytes?: number;
   /**
-   * Called before pass 1 when the JSON output, estimated from the input's decompressed size, will
-   * probably not fit the Perfetto UI (estimateUiLoadFromInputs): the user can stop and split.
+   * Called after pass 1, before the output is written, when the JSON output (about the input's
+   * decompressed size) will probably not fit the Perfetto UI: the user can stop and split.
    */
   onUiEstimate?: (estimate: UiLoadEstimate) => void;
 }
@@ -100,14 +100,14 @@ export async function fixTrace(input: string, opts: FixOptions = {}): Promise<Fi
   }
   const src = await rereadable(input);
   try {
-    const before = estimateUiLoadFromInputs([src.path], opts.uiMemoryBytes ?? PERFETTO_UI_MEMORY_BYTES);
-    if (before && !before.fits) opts.onUiEstimate?.(before);
     const index = new TraceIndex(name, { keep: { category: true, tidSpans: true } });
     const p1 = await scanFile(src.path, index, { salvage: opts.salvage ?? false, afterChunk: (_b, c) => opts.onProgress?.(1, c) });
     const plan = planLanes(index);
     // Traces with string timestamps or unsafe flow ids (torch_npu), or salvaged ones, need every
     // event rewritten; all others are copied byte for byte with a few patches.
     const normalize = index.stringTs || index.unsafeFlowIds;
+    const before = estimateUiLoadBeforeWriting(p1.bytes, opts.uiMemoryBytes ?? PERFETTO_UI_MEMORY_BYTES);
+    if (!before.fits) opts.onUiEstimate?.(before);
     const out = await OutputFile.open(output, { gzipLevel: opts.gzipLevel, inputs: [input], inPlace: opts.inPlace });
     try {
       if (normalize || p1.droppedBytes > 0) {

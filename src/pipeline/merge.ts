@@ -28,7 +28,7 @@ import { traceStem } from './names.js';
 import { convertParts, outputFormat, perfettoName, writePerfettoFile, type OutputFormat } from './perfetto.js';
 import { splitTrace, type SplitResult, type SplitSpec } from './split.js';
 import { fileSize, totalFileSize } from '../io/source.js';
-import { estimateUiLoadFromInputs, noteUiLoad, PERFETTO_UI_MEMORY_BYTES, type UiLoadEstimate } from './ui-load.js';
+import { estimateUiLoadBeforeWriting, noteUiLoad, PERFETTO_UI_MEMORY_BYTES, type UiLoadEstimate } from './ui-load.js';
 
 export interface MergeWindow {
   start: number;
@@ -78,8 +78,8 @@ export interface MergeRequest {
   /** Memory the Perfetto UI is assumed to have, for the load estimate of a JSON output (see pipeline/ui-load.ts). */
   uiMemoryBytes?: number;
   /**
-   * Called before pass 1 of a group when its JSON output, estimated from the inputs' decompressed
-   * sizes (no filter: the output holds every input event), will probably not fit the Perfetto UI.
+   * Called after pass 1 of a group, before its output is written, when the JSON output (no filter:
+   * every input event, about the inputs' decompressed sizes) will probably not fit the Perfetto UI.
    */
   onUiEstimate?: (estimate: UiLoadEstimate, output: string) => void;
   /** Progress: bytes of compressed input processed so far, and the total (both passes). */
@@ -319,10 +319,6 @@ async function mergeJobIn(segDir: string, job: Job, output: string, req: MergeRe
   const noneMatch = (): TraceforgeError => new TraceforgeError('E_NOT_FOUND', `--ranks ${compactRanks(req.ranks ?? [])} matches none of the ${job.files.length} ranks found (${compactRanks(headRank.filter((r): r is number => r !== null))})`);
   if (selected.length === 0) throw noneMatch();
   for (const i of dropped) progress(2 * fileSize(job.files[i]!.path), 'merge: index');
-  if (!filtered) {
-    const before = estimateUiLoadFromInputs(selected.map((i) => job.files[i]!.path), req.uiMemoryBytes ?? PERFETTO_UI_MEMORY_BYTES);
-    if (before && !before.fits) req.onUiEstimate?.(before, output);
-  }
 
   const n = selected.length;
   // The first file of an SGLang group is first in the output (files come in rank order): its ids
@@ -481,6 +477,10 @@ async function mergeJobIn(segDir: string, job: Job, output: string, req: MergeRe
     if (ranks.length === 0) throw noneMatch();
     const plan = planMerge(ranks, { cpuFirst: req.cpuFirst ?? false });
     windowNs = windowInNs(req.window, plan);
+    if (!filtered) {
+      const before = estimateUiLoadBeforeWriting(ranks.reduce((n, r) => n + r.scan.bytes, 0), req.uiMemoryBytes ?? PERFETTO_UI_MEMORY_BYTES);
+      if (!before.fits) req.onUiEstimate?.(before, output);
+    }
     const out = await OutputFile.open(output, { gzipLevel: req.gzipLevel, inputs: allInputs });
     const diagnostics = new Diagnostics();
     const merged: MergedRank[] = [];

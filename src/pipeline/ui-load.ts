@@ -26,7 +26,6 @@
  * promise that a smaller file opens (a browser with less memory, or other tabs, lower the limit).
  */
 import type { Diagnostics } from '../model/diagnostics.js';
-import { decompressedSizeHint } from '../io/source.js';
 
 /** Memory the Perfetto UI's in-browser trace processor can use: the 2 GiB wasm heap ("2GB is typical"). */
 export const PERFETTO_UI_MEMORY_BYTES = 2 * 1024 ** 3;
@@ -43,7 +42,7 @@ export interface UiLoadEstimate {
   limitBytes: number;
   /** True when the estimate is within the limit. */
   fits: boolean;
-  /** Made before writing, from the inputs' decompressed sizes (the output is about their sum). */
+  /** Made before writing, from the inputs' decompressed sizes read by pass 1 (the output is about their sum). */
   fromInputs?: true;
 }
 
@@ -70,17 +69,12 @@ export function noteUiLoad(file: string, jsonBytes: number, diagnostics: Diagnos
 }
 
 /**
- * The estimate before anything is written: an unfiltered `fix` or `merge` writes about the
- * inputs' decompressed bytes (plus a few metadata events), known without reading the inputs (see
- * decompressedSizeHint). So a user learns that the output will probably not open before waiting
- * for it, and can stop and `--split` instead. undefined when a size is not known (stdin).
+ * The estimate before the output is written: an unfiltered `fix` or `merge` writes its inputs'
+ * decompressed bytes (plus a few metadata events), known exactly once pass 1 has read them — so a
+ * user learns that the output will probably not open before waiting for it to be written, and
+ * can stop and `--split` instead. (A gzip's ISIZE trailer would tell it before pass 1, but a
+ * truncated file's last four bytes are not one: it warned of 4 GB for a 60 KB rank.)
  */
-export function estimateUiLoadFromInputs(paths: readonly string[], limitBytes = PERFETTO_UI_MEMORY_BYTES): UiLoadEstimate | undefined {
-  let jsonBytes = 0;
-  for (const p of paths) {
-    const b = decompressedSizeHint(p);
-    if (b === undefined) return undefined;
-    jsonBytes += b;
-  }
-  return { ...estimateUiLoad(jsonBytes, limitBytes), fromInputs: true };
+export function estimateUiLoadBeforeWriting(inputJsonBytes: number, limitBytes = PERFETTO_UI_MEMORY_BYTES): UiLoadEstimate {
+  return { ...estimateUiLoad(inputJsonBytes, limitBytes), fromInputs: true };
 }

@@ -12,17 +12,16 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, rm } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { gunzipSync } from 'node:zlib';
 
 import { fixTrace } from '../../src/pipeline/fix.js';
 import { mergeTraces } from '../../src/pipeline/merge.js';
 import { checkTrace } from '../../src/pipeline/check.js';
 import { parseSplit, partPath, MAX_PARTS } from '../../src/pipeline/split.js';
 import { estimateUiLoad, JSON_MEMORY_FACTOR, PERFETTO_UI_MEMORY_BYTES } from '../../src/pipeline/ui-load.js';
-import { decompressedSizeHint } from '../../src/io/source.js';
 import { uiLine } from '../../src/cli/commands/fix.js';
 import { CLI, FS_PER_US, freePort, loadTrace, loadTraceFile, usTextToFs, makeTempDir, readDecompressed, realFixture, runCli, type Ev, type LoadedTrace } from '../helpers.js';
 
@@ -347,24 +346,7 @@ describe('Perfetto UI load estimate', () => {
     assert.equal(m.results[0]!.diagnostics.count('perfetto_ui_memory'), 1);
   });
 
-  it('the decompressed size of an input is known before reading it: gzip ISIZE, plain size, lower bound past 4 GiB', async () => {
-    for (const f of [TINY, SAMPLED, ...readdirSync(TP2).map((x) => path.join(TP2, x))]) {
-      assert.equal(decompressedSizeHint(f), readDecompressed(f).length, f);
-    }
-    const plainJson = path.join(tmp, 'plain-size.json');
-    await writeFile(plainJson, readDecompressed(TINY));
-    assert.equal(decompressedSizeHint(plainJson), statSync(plainJson).size);
-    // a gzip whose ISIZE (mod 2^32) is smaller than the file: the size is raised by 2^32
-    const wrapped = path.join(tmp, 'wrapped-isize.json.gz');
-    const gz = gzipSync(Buffer.from('{"traceEvents": []}'));
-    const padded = Buffer.concat([gz.subarray(0, gz.length - 4), Buffer.alloc(64), Buffer.from([5, 0, 0, 0])]);
-    await writeFile(wrapped, padded);
-    assert.equal(decompressedSizeHint(wrapped), 2 ** 32 + 5);
-    assert.equal(decompressedSizeHint('-'), undefined);
-    assert.equal(decompressedSizeHint(path.join(tmp, 'no-such-file.json.gz')), undefined);
-  });
-
-  it('fix and merge warn before writing when the inputs already hold too much JSON for the UI', async () => {
+  it('fix and merge warn before writing (after pass 1) when the inputs hold too much JSON for the UI', async () => {
     const out = path.join(tmp, 'ui-early.json.gz');
     const json = readDecompressed(TINY).length;
     const seen: { fromInputs?: true; jsonBytes: number; outputExists: boolean }[] = [];
@@ -378,7 +360,7 @@ describe('Perfetto UI load estimate', () => {
     let called = 0;
     await fixTrace(TINY, { output: out, uiMemoryBytes: json * JSON_MEMORY_FACTOR, onUiEstimate: () => called++ });
     assert.equal(called, 0, 'within the limit: not called');
-    // merge: the sum of the ranks' decompressed sizes, before any output exists
+    // merge: the sum of the ranks' decompressed sizes, before the output exists
     const ranks = readdirSync(TP2).map((x) => path.join(TP2, x));
     const total = ranks.reduce((n, f) => n + readDecompressed(f).length, 0);
     const mout = path.join(tmp, 'ui-early-m.trace.json.gz');
