@@ -479,7 +479,7 @@ async function mergeJobIn(segDir: string, job: Job, output: string, req: MergeRe
     windowNs = windowInNs(req.window, plan);
     if (!filtered) {
       const before = estimateUiLoadBeforeWriting(ranks.reduce((n, r) => n + r.scan.bytes, 0), req.uiMemoryBytes ?? PERFETTO_UI_MEMORY_BYTES);
-      if (!before.fits) req.onUiEstimate?.(before, output);
+      if (!before.fits) req.onUiEstimate?.(before, output === '-' ? '<stdout>' : output);
     }
     const out = await OutputFile.open(output, { gzipLevel: req.gzipLevel, inputs: allInputs });
     const diagnostics = new Diagnostics();

@@ -74,8 +74,8 @@ export class OpBuilder {
     spans[2] = ds < 0 ? 0 : ds; spans[3] = ds < 0 ? 0 : de;
     spans[4] = ts < 0 ? 0 : ts; spans[5] = ts < 0 ? 0 : te;
     // Ops come in the same order step after step: the key that followed the previous op's key
-    // last time is checked first, by a compare of its bytes, before hashing (~90% hits on the
-    // bench trace; saves ~40 ms of its 0.2 s of op collection).
+    // last time is checked first, by a compare of its bytes, before hashing (82% hits on the
+    // bench trace, 304 keys for 187k ops; saves ~40 ms of the ~0.2 s that collecting ops costs).
     const guess = this.prevKey >= 0 ? this.nextKey[this.prevKey] ?? -1 : -1;
     const key = guess >= 0 && this.keyIds.matches(guess, b, spans) ? guess : this.keyIds.intern(b, spans);
     if (this.prevKey >= 0) this.nextKey[this.prevKey] = key;
