@@ -145,7 +145,8 @@ export class OutputFile {
       this.flushStage();
       if (len > this.size / 2) { this.push(Buffer.from(src.subarray(from, to))); return; }
     }
-    if (len <= 16) {
+    // a byte loop costs ~3 ns a byte, Buffer.copy ~100-250 ns a call whatever the length
+    if (len <= 40) {
       const stage = this.stage;
       let u = this.used;
       for (let i = from; i < to; i++) stage[u++] = src[i]!;
@@ -153,6 +154,21 @@ export class OutputFile {
       src.copy(this.stage, this.used, from, to);
     }
     this.used += len;
+  }
+
+  /**
+   * Writes the decimal digits of a safe integer — what `write(String(v))` writes, without making
+   * the string (merge's splice writes an offset id per event of every rank after the first).
+   */
+  writeInteger(v: number): void {
+    if (this.size - this.used < 24) this.flushStage();
+    const stage = this.stage;
+    let u = this.used;
+    if (v < 0) { stage[u++] = 0x2d; v = -v; }
+    let digits = 1;
+    for (let t = v; t >= 10; t = Math.floor(t / 10)) digits++;
+    for (let p = u + digits - 1; p >= u; p--) { stage[p] = 0x30 + (v % 10); v = Math.floor(v / 10); }
+    this.used = u + digits;
   }
 
   private flushStage(): void {

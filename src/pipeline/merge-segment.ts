@@ -33,6 +33,27 @@ export interface SegmentResult {
   written: number;
 }
 
+/**
+ * offsetId for an id written as a plain decimal integer of at most 15 characters, read from the
+ * bytes: the id plus `offset`, or NaN when offsetId must handle it (a string id, a longer number,
+ * a sum past 2^53). Equal to `Number(offsetId(text, offset, k))` whenever it is not NaN.
+ */
+export function offsetIdAt(b: Buffer, s: number, e: number, offset: number): number {
+  const n = e - s;
+  if (n === 0 || n > 15) return NaN;
+  let i = s;
+  const negative = b[i] === 0x2d;
+  if (negative) { i++; if (i === e) return NaN; }
+  let v = 0;
+  for (; i < e; i++) {
+    const c = b[i]! - 0x30;
+    if (c < 0 || c > 9) return NaN;
+    v = v * 10 + c;
+  }
+  const sum = (negative ? -v : v) + offset;
+  return Number.isSafeInteger(sum) ? sum : NaN;
+}
+
 export async function writeRankSegment(req: SegmentRequest, progress?: (compressedBytes: number) => void): Promise<SegmentResult> {
   const out = await OutputFile.open(req.path, { segment: true, ...(req.gzipLevel !== undefined ? { gzipLevel: req.gzipLevel } : {}) });
   try {
@@ -73,6 +94,9 @@ export async function spliceRankSegment(req: SegmentRequest, progress?: (compres
     const labelText = pidPlan.map((p) => (p ? JSON.stringify(p.label) : undefined));
     const rw = new MergeRewriter(plan, { tracks: 'all' });
     const renumber = new Map<string, string>();
+    const idOffset = Number(plan.idOffset);
+    // offset ids written as digits straight into the output (see offsetIdAt), else as offsetId's text
+    const offsetDigits = plan.idOffset !== 0n && Number.isSafeInteger(idOffset);
     const replacement = (kind: number, aux: number, chunk: Buffer, from: number, to: number): string | undefined => {
       switch (kind) {
         case PATCH_PID: return pidText[aux];
@@ -120,6 +144,15 @@ export async function spliceRankSegment(req: SegmentRequest, progress?: (compres
           break;
         }
         if (pAt > at) out.writeRange(chunk, at - base, pAt - base);
+        if (!useTid && offsetDigits && (log.kind === PATCH_ARG_ID || (log.kind === PATCH_FLOW_ID && !plan.scan.unsafeFlowIds))) {
+          const v = offsetIdAt(chunk, pAt - base, pAt - base + pLen, idOffset);
+          if (v === v) {
+            out.writeInteger(v);
+            at = pAt + pLen;
+            log.next();
+            continue;
+          }
+        }
         const text = useTid ? sp.tidText[t]! : replacement(log.kind, log.aux, chunk, pAt - base, pAt - base + pLen);
         if (text !== undefined) out.write(text); else out.writeRange(chunk, pAt - base, pAt - base + pLen);
         at = pAt + pLen;

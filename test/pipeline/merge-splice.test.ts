@@ -46,3 +46,26 @@ test('merge: spliced and rewritten ranks are the same events (tp2, 2 ranks)', as
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('offsetIdAt: the number offsetId writes, read from the bytes; NaN where offsetId writes text', async () => {
+  const { offsetIdAt } = await import('../../src/pipeline/merge-segment.js');
+  const { offsetId } = await import('../../src/transforms/merge-rewrite.js');
+  const offsets = [10_000_000_000n, 30_000_000_000n, 9_007_199_254_740_000n];
+  const raws = ['0', '-0', '7', '007', '-5', '123456789012345', '999999999999999', '-99999999999999', '1234567890123456', '"abc"', '1.5', '1e3', '', '-', '12a'];
+  let numeric = 0;
+  for (const o of offsets) {
+    for (const raw of raws) {
+      const b = Buffer.from(`xx${raw}yy`);
+      const v = offsetIdAt(b, 2, 2 + raw.length, Number(o));
+      const text = raw === '' ? '' : offsetId(raw, o, 1);
+      if (v === v) {
+        numeric++;
+        assert.equal(String(v), text, `${raw} + ${o}`);
+      } else {
+        // offsetId keeps the text, prefixes a string id, or takes BigInt past 2^53
+        assert.ok(raw === '' || !/^-?\d{1,15}$/.test(raw) || !Number.isSafeInteger(Number(raw) + Number(o)), `${raw} + ${o}`);
+      }
+    }
+  }
+  assert.ok(numeric >= 16);
+});
