@@ -91,6 +91,8 @@ export async function spliceRankSegment(req: SegmentRequest, progress?: (compres
     const pidPlan = sp.pids.map((raw) => plan.pids.get(raw));
     // replacement texts computed once per pid
     const pidText = pidPlan.map((p) => (p ? String(p.newPid) : undefined));
+    // the pid patch comes once per event: its bytes are copied, not encoded from a string each time
+    const pidBytes = pidText.map((t) => (t !== undefined ? Buffer.from(t, 'latin1') : undefined));
     const labelText = pidPlan.map((p) => (p ? JSON.stringify(p.label) : undefined));
     const rw = new MergeRewriter(plan, { tracks: 'all' });
     const renumber = new Map<string, string>();
@@ -144,6 +146,13 @@ export async function spliceRankSegment(req: SegmentRequest, progress?: (compres
           break;
         }
         if (pAt > at) out.writeRange(chunk, at - base, pAt - base);
+        if (!useTid && log.kind === PATCH_PID) {
+          const pb = pidBytes[log.aux];
+          if (pb) out.writeRange(pb, 0, pb.length); else out.writeRange(chunk, pAt - base, pAt - base + pLen);
+          at = pAt + pLen;
+          log.next();
+          continue;
+        }
         if (!useTid && offsetDigits && (log.kind === PATCH_ARG_ID || (log.kind === PATCH_FLOW_ID && !plan.scan.unsafeFlowIds))) {
           const v = offsetIdAt(chunk, pAt - base, pAt - base + pLen, idOffset);
           if (v === v) {
