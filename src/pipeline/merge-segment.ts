@@ -10,7 +10,7 @@ import { TraceWriter, type Patch } from '../io/trace-writer.js';
 import { MergeRewriter, offsetId, type TrackFilter } from '../transforms/merge-rewrite.js';
 import { readTraceBytes } from '../io/source.js';
 import { PATCH_ARG_ID, PATCH_FLOW_ID, PATCH_PID, PATCH_PROC_NAME, PATCH_PROC_SORT, PATCH_THREAD_SORT, PatchLogReader } from '../io/patch-log.js';
-import type { RankPlan } from '../transforms/merge-plan.js';
+import { ID_STRIDE, type RankPlan } from '../transforms/merge-plan.js';
 import { nameMatcher, type NameFilter } from './rank-index.js';
 
 export interface SegmentRequest {
@@ -31,6 +31,15 @@ export interface SegmentResult {
   kept: number;
   /** Events written (kept + added metadata). */
   written: number;
+}
+
+const ZEROS = Buffer.from('0000000000', 'latin1');
+
+/** True when b[s,e) is one or more decimal digits. */
+function allDigits(b: Buffer, s: number, e: number): boolean {
+  if (e <= s) return false;
+  for (let i = s; i < e; i++) { const c = b[i]!; if (c < 0x30 || c > 0x39) return false; }
+  return true;
 }
 
 /**
@@ -99,6 +108,9 @@ export async function spliceRankSegment(req: SegmentRequest, progress?: (compres
     const idOffset = Number(plan.idOffset);
     // offset ids written as digits straight into the output (see offsetIdAt), else as offsetId's text
     const offsetDigits = plan.idOffset !== 0n && Number.isSafeInteger(idOffset);
+    // offsets are k * 10^10: an id of 1-10 digits becomes k's digits, zeros to 10 digits, its own
+    // digits — bytes copied, no arithmetic (the same text as String(id + offset))
+    const strideDigits = plan.idOffset % ID_STRIDE === 0n ? Buffer.from((plan.idOffset / ID_STRIDE).toString(), 'latin1') : undefined;
     const replacement = (kind: number, aux: number, chunk: Buffer, from: number, to: number): string | undefined => {
       switch (kind) {
         case PATCH_PID: return pidText[aux];
@@ -154,6 +166,14 @@ export async function spliceRankSegment(req: SegmentRequest, progress?: (compres
           continue;
         }
         if (!useTid && offsetDigits && (log.kind === PATCH_ARG_ID || (log.kind === PATCH_FLOW_ID && !plan.scan.unsafeFlowIds))) {
+          if (strideDigits && pLen <= 10 && allDigits(chunk, pAt - base, pAt - base + pLen)) {
+            out.writeRange(strideDigits, 0, strideDigits.length);
+            out.writeRange(ZEROS, 0, 10 - pLen);
+            out.writeRange(chunk, pAt - base, pAt - base + pLen);
+            at = pAt + pLen;
+            log.next();
+            continue;
+          }
           const v = offsetIdAt(chunk, pAt - base, pAt - base + pLen, idOffset);
           if (v === v) {
             out.writeInteger(v);
