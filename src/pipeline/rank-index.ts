@@ -4,7 +4,7 @@
  */
 import { scanFile } from '../io/read.js';
 import { F, type ScannedEvent } from '../io/scanner.js';
-import { fieldEquals, objectMemberSpan, objectMemberSpans, phaseOf, rawField, stringField } from '../io/fields.js';
+import { argSpans, fieldEquals, objectMemberSpan, phaseOf, rawField, stringField } from '../io/fields.js';
 import { PATCH_ARG_ID, PATCH_FLOW_ID, PATCH_PID, PATCH_PROC_NAME, PATCH_PROC_SORT, PATCH_THREAD_SORT, PatchLogWriter } from '../io/patch-log.js';
 import { ByteInterner } from '../model/interner.js';
 import { TraceIndex } from '../formats/trace-index.js';
@@ -120,6 +120,8 @@ export async function indexRank(path: string, name: string, opts: RankIndexOptio
   const recorder = opts.patchLog !== undefined ? new PatchRecorder(opts.patchLog, index, opts.recordIds ?? true) : undefined;
   const handler = match || recorder
     ? {
+      // the recorder reads ids from args members the scanner records while validating them
+      argMembers: recorder?.ids === true,
       topLevel: index.topLevel.bind(index),
       event(ev: ScannedEvent) {
         const before = index.sliceCount;
@@ -216,7 +218,7 @@ class PatchRecorder {
   private readonly spans = new Int32Array(2 * ID_ARG_KEYS.length);
   private readonly recs: number[] = [];
 
-  constructor(readonly path: string, private readonly index: TraceIndex, private readonly ids: boolean) {
+  constructor(readonly path: string, private readonly index: TraceIndex, readonly ids: boolean) {
     this.log = new PatchLogWriter(path);
   }
 
@@ -256,7 +258,7 @@ class PatchRecorder {
         // CPU-side ops and annotations carry an External id but no correlation (Kineto writes it
         // first in args): stop at the first id instead of walking their long shape lists
         const cpuSide = fieldEquals(ev, F.cat, 'cpu_op') || fieldEquals(ev, F.cat, 'user_annotation') || fieldEquals(ev, F.cat, 'gpu_user_annotation') || fieldEquals(ev, F.cat, 'python_function');
-        objectMemberSpans(b, as, ae, ID_ARG_KEYS, this.spans, cpuSide ? 1 : 2);
+        argSpans(ev, ID_ARG_KEYS, this.spans, cpuSide ? 1 : 2);
         for (let k = 0; k < ID_ARG_KEYS.length; k++) {
           if (this.spans[2 * k]! >= 0) this.add(ev, this.spans[2 * k]!, this.spans[2 * k + 1]!, PATCH_ARG_ID, 0);
         }
