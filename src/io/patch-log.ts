@@ -19,8 +19,16 @@ export interface PatchRecord {
   aux: number;
 }
 
+/**
+ * Records are read and written through a DataView over the block: Buffer's writeDoubleLE /
+ * readUInt32LE & co. check their arguments in JS on every call (≈ 70 ns a record, 0.1 s for one
+ * bench rank's 1.4M records in pass 1 and again in pass 2).
+ */
+const viewOf = (b: Buffer): DataView => new DataView(b.buffer, b.byteOffset, b.length);
+
 export class PatchLogWriter {
-  private buf = Buffer.allocUnsafe(BLOCK - (BLOCK % RECORD));
+  private readonly buf = Buffer.allocUnsafe(BLOCK - (BLOCK % RECORD));
+  private readonly view = viewOf(this.buf);
   private used = 0;
   private fd: number;
   count = 0;
@@ -31,12 +39,13 @@ export class PatchLogWriter {
 
   add(at: number, len: number, kind: number, aux: number): void {
     if (this.used + RECORD > this.buf.length) this.flush();
-    const b = this.buf;
-    b.writeDoubleLE(at, this.used);
-    b.writeUInt16LE(Math.min(len, 0xffff), this.used + 8);
-    b.writeUInt8(kind, this.used + 10);
-    b.writeUInt32LE(aux >>> 0, this.used + 11);
-    this.used += RECORD;
+    const v = this.view;
+    const u = this.used;
+    v.setFloat64(u, at, true);
+    v.setUint16(u + 8, Math.min(len, 0xffff), true);
+    v.setUint8(u + 10, kind);
+    v.setUint32(u + 11, aux >>> 0, true);
+    this.used = u + RECORD;
     this.count++;
   }
 
@@ -62,7 +71,8 @@ export class PatchLogReader implements PatchRecord {
   kind = 0;
   aux = 0;
   private readonly fd: number;
-  private buf = Buffer.allocUnsafe(BLOCK - (BLOCK % RECORD));
+  private readonly buf = Buffer.allocUnsafe(BLOCK - (BLOCK % RECORD));
+  private readonly view = viewOf(this.buf);
   private filled = 0;
   private pos = 0;
   private done = false;
@@ -83,12 +93,12 @@ export class PatchLogReader implements PatchRecord {
       if (n === 0) this.done = true;
       if (this.filled < RECORD) { this.done = true; this.at = Infinity; return false; }
     }
-    const b = this.buf;
+    const v = this.view;
     const i = this.pos;
-    this.at = b.readDoubleLE(i);
-    this.len = b.readUInt16LE(i + 8);
-    this.kind = b.readUInt8(i + 10);
-    this.aux = b.readUInt32LE(i + 11);
+    this.at = v.getFloat64(i, true);
+    this.len = v.getUint16(i + 8, true);
+    this.kind = v.getUint8(i + 10);
+    this.aux = v.getUint32(i + 11, true);
     this.pos += RECORD;
     return true;
   }
