@@ -189,6 +189,10 @@ export class OutputFile {
     if (this.failed) throw this.wrapErr(this.failed);
     if (!this.needDrain) return;
     this.needDrain = false;
+    // the stream may have drained since the write that filled it (appendSegment awaits its reads
+    // in between): waiting for a 'drain' that already came would wait forever — merge then ended
+    // with its output never written (seen about once in 40 merges under load)
+    if (!this.head.writableNeedDrain) return;
     await new Promise<void>((res) => this.head.once('drain', res));
   }
 

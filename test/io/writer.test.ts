@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { once } from 'node:events';
+import { Writable } from 'node:stream';
 
 import { OutputFile, isGzipName } from '../../src/io/writer.js';
 import { TraceforgeError } from '../../src/errors.js';
@@ -146,5 +148,22 @@ describe('OutputFile', () => {
       await assert.rejects(OutputFile.open(path.join(dir, 'file', 'x.json')), isCode('E_OUTPUT'));
       assert.deepEqual(readdirSync(dir), ['file']);
     });
+  });
+});
+
+describe('OutputFile.ready after the output drained on its own', () => {
+  it('returns instead of waiting for a drain that already came (merge hung on this once in ~40 runs)', async () => {
+    const written: Buffer[] = [];
+    // a sink that takes one byte before it asks the writer to wait, and finishes each write on the next tick
+    const head = new Writable({ highWaterMark: 1, write(chunk: Buffer, _enc, cb) { written.push(chunk); setImmediate(cb); } });
+    const Ctor = OutputFile as unknown as new (path: string, tmp: string | undefined, head: NodeJS.WritableStream, file: NodeJS.WritableStream, stageBytes?: number) => OutputFile;
+    const out = new Ctor('<test>', undefined, head, head, 1 << 12);
+    out.write(Buffer.alloc(5000, 0x61)); // more than the stage: pushed at once, the sink is full
+    await once(head, 'drain'); // ... and empties before anyone asks
+    assert.equal(head.writableNeedDrain, false);
+    // with the drain already past, ready() must not wait for another one: the event loop has
+    // nothing left that could emit it, so a wait here ends the test with its promise pending
+    await out.ready();
+    assert.equal(Buffer.concat(written).length, 5000);
   });
 });
