@@ -106,30 +106,54 @@ export async function spliceRankSegment(req: SegmentRequest, progress?: (compres
     const rw = new MergeRewriter(plan, { tracks: 'all' });
     const renumber = new Map<string, string>();
     const idOffset = Number(plan.idOffset);
-    // offset ids written as digits straight into the output (see offsetIdAt), else as offsetId's text
+    // offset ids written as digits straight into the output (writeOffsetId), else as offsetId's text
     const offsetDigits = plan.idOffset !== 0n && Number.isSafeInteger(idOffset);
     // offsets are k * 10^10: an id of 1-10 digits becomes k's digits, zeros to 10 digits, its own
     // digits — bytes copied, no arithmetic (the same text as String(id + offset))
     const strideDigits = plan.idOffset % ID_STRIDE === 0n ? Buffer.from((plan.idOffset / ID_STRIDE).toString(), 'latin1') : undefined;
-    const replacement = (kind: number, aux: number, chunk: Buffer, from: number, to: number): string | undefined => {
+    /** An id offset by idOffset written as bytes when it is a plain decimal integer; false leaves it to offsetId. */
+    const writeOffsetId = (chunk: Buffer, from: number, to: number): boolean => {
+      if (!offsetDigits) return false;
+      if (strideDigits && to - from <= 10 && allDigits(chunk, from, to)) {
+        out.writeRange(strideDigits, 0, strideDigits.length);
+        out.writeRange(ZEROS, 0, 10 - (to - from));
+        out.writeRange(chunk, from, to);
+        return true;
+      }
+      const v = offsetIdAt(chunk, from, to, idOffset);
+      if (v !== v) return false;
+      out.writeInteger(v);
+      return true;
+    };
+    /** Writes the logged span chunk[from, to): its replacement, or its own bytes when it has none. */
+    const writePatch = (kind: number, aux: number, chunk: Buffer, from: number, to: number): void => {
+      let text: string | undefined;
       switch (kind) {
-        case PATCH_PID: return pidText[aux];
-        case PATCH_PROC_NAME: return labelText[aux];
-        case PATCH_PROC_SORT: return pidText[aux];
-        case PATCH_THREAD_SORT: { const v = sp.threadSort.get(aux); return v !== undefined ? String(v) : undefined; }
+        case PATCH_PID: {
+          const pb = pidBytes[aux];
+          if (pb) { out.writeRange(pb, 0, pb.length); return; }
+          break;
+        }
+        case PATCH_PROC_NAME: text = labelText[aux]; break;
+        case PATCH_PROC_SORT: text = pidText[aux]; break;
+        case PATCH_THREAD_SORT: { const v = sp.threadSort.get(aux); if (v !== undefined) text = String(v); break; }
         case PATCH_FLOW_ID:
         case PATCH_ARG_ID: {
-          if (plan.idOffset === 0n) return undefined;
-          const o = chunk.toString('latin1', from, to);
+          if (plan.idOffset === 0n) break;
           if (kind === PATCH_FLOW_ID && plan.scan.unsafeFlowIds) {
+            const o = chunk.toString('latin1', from, to);
             let id = renumber.get(o);
-            if (id === undefined) { id = String(Number(plan.idOffset) + renumber.size + 1); renumber.set(o, id); }
-            return id;
+            if (id === undefined) { id = String(idOffset + renumber.size + 1); renumber.set(o, id); }
+            text = id;
+            break;
           }
-          return offsetId(o, plan.idOffset, plan.k);
+          if (writeOffsetId(chunk, from, to)) return;
+          text = offsetId(chunk.toString('latin1', from, to), plan.idOffset, plan.k);
+          break;
         }
-        default: return undefined;
+        default:
       }
+      if (text !== undefined) out.write(text); else out.writeRange(chunk, from, to);
     };
     const start = sp.eventsOpen + 1;
     const stop = sp.eventsClose;
@@ -158,34 +182,8 @@ export async function spliceRankSegment(req: SegmentRequest, progress?: (compres
           break;
         }
         if (pAt > at) out.writeRange(chunk, at - base, pAt - base);
-        if (!useTid && log.kind === PATCH_PID) {
-          const pb = pidBytes[log.aux];
-          if (pb) out.writeRange(pb, 0, pb.length); else out.writeRange(chunk, pAt - base, pAt - base + pLen);
-          at = pAt + pLen;
-          log.next();
-          continue;
-        }
-        if (!useTid && offsetDigits && (log.kind === PATCH_ARG_ID || (log.kind === PATCH_FLOW_ID && !plan.scan.unsafeFlowIds))) {
-          if (strideDigits && pLen <= 10 && allDigits(chunk, pAt - base, pAt - base + pLen)) {
-            out.writeRange(strideDigits, 0, strideDigits.length);
-            out.writeRange(ZEROS, 0, 10 - pLen);
-            out.writeRange(chunk, pAt - base, pAt - base + pLen);
-            at = pAt + pLen;
-            log.next();
-            continue;
-          }
-          const v = offsetIdAt(chunk, pAt - base, pAt - base + pLen, idOffset);
-          if (v === v) {
-            out.writeInteger(v);
-            at = pAt + pLen;
-            log.next();
-            continue;
-          }
-        }
-        const text = useTid ? sp.tidText[t]! : replacement(log.kind, log.aux, chunk, pAt - base, pAt - base + pLen);
-        if (text !== undefined) out.write(text); else out.writeRange(chunk, pAt - base, pAt - base + pLen);
+        if (useTid) { out.write(sp.tidText[t]!); t++; } else { writePatch(log.kind, log.aux, chunk, pAt - base, pAt - base + pLen); log.next(); }
         at = pAt + pLen;
-        if (useTid) t++; else log.next();
       }
       if (carry) { /* the rest of this chunk waits in carry */ } else {
         const copyEnd = Math.min(end, stop);
