@@ -1,6 +1,9 @@
 /** Small text helpers for command output. */
 export const n = (x: number): string => x.toLocaleString('en-US');
 
+/** Milliseconds with up to 3 decimals: `1,234.5 ms`. */
+export const ms = (v: number): string => `${v.toLocaleString('en-US', { maximumFractionDigits: 3 })} ms`;
+
 export function bytes(b: number): string {
   if (b < 1024) return `${b} B`;
   const u = ['KB', 'MB', 'GB', 'TB'];

@@ -6,7 +6,7 @@ import { ascendProfileOf, resolveTracePath } from '../../formats/ascend.js';
 import { formatDiagnostics, type Diagnostics } from '../../model/diagnostics.js';
 import { TraceforgeError } from '../../errors.js';
 import { progressBar } from '../progress.js';
-import { bytes, n, openHint } from '../format.js';
+import { bytes, ms, n, openHint } from '../format.js';
 import type { CommandOutcome } from '../main.js';
 import { outputFormat, type OutputFormat } from '../../pipeline/perfetto.js';
 import { parseSplit, type SplitResult, type SplitSpec } from '../../pipeline/split.js';
@@ -24,7 +24,6 @@ export function cliSplit(split: string | undefined, step: string | undefined): {
   try { return { split: spec, step: new RegExp(step) }; } catch (e) { throw new TraceforgeError('E_USAGE', `--step: not a valid regular expression: ${(e as Error).message}`); }
 }
 
-const ms = (v: number): string => `${v.toLocaleString('en-US', { maximumFractionDigits: 3 })} ms`;
 
 /** The lines that describe the parts of a split output. */
 export function splitLines(s: SplitResult, diagnostics: Diagnostics): string[] {

@@ -16,9 +16,7 @@ import { cliFormat, cliSplit, uiLine } from './fix.js';
 import { isPerfettoName } from '../../pipeline/perfetto.js';
 import { defaultFixOutput } from '../../pipeline/fix.js';
 import { existingParts, splitTrace, type PartInfo } from '../../pipeline/split.js';
-import { n } from '../format.js';
-
-const ms = (v: number): string => `${v.toLocaleString('en-US', { maximumFractionDigits: 3 })} ms`;
+import { ms, n } from '../format.js';
 
 function tryOpenBrowser(url: string): boolean {
   const p = platform();
