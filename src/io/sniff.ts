@@ -14,6 +14,7 @@ import { readTraceBytes } from './source.js';
 
 const SNIFF_BYTES = 4 << 20;
 const CHUNK = 64 << 10;
+const SLICE = 16 << 10;
 
 export async function isTraceJson(path: string): Promise<boolean> {
   // the array form has no key to say it: its first element must be an event (it has "ph"),
@@ -23,10 +24,14 @@ export async function isTraceJson(path: string): Promise<boolean> {
   let n = 0;
   try {
     for await (const chunk of readTraceBytes(path, undefined, CHUNK)) {
-      scanner.push(chunk);
-      n += chunk.length;
-      if (scanner.traceShape === 'array' ? firstHasPh !== undefined : scanner.inTrace) return firstHasPh !== false;
-      if (n >= SNIFF_BYTES) return true;
+      // a decompressed chunk can be 1 MB: fed in slices, the scan stops soon after the answer
+      for (let at = 0; at < chunk.length; at += SLICE) {
+        const slice = chunk.subarray(at, at + SLICE);
+        scanner.push(slice);
+        n += slice.length;
+        if (scanner.traceShape === 'array' ? firstHasPh !== undefined : scanner.inTrace) return firstHasPh !== false;
+        if (n >= SNIFF_BYTES) return true;
+      }
     }
     scanner.finish();
   } catch (e) {

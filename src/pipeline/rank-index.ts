@@ -216,20 +216,28 @@ class PatchRecorder {
   readonly pids: string[] = [];
   private readonly pidKeys = new ByteInterner();
   private readonly spans = new Int32Array(2 * ID_ARG_KEYS.length);
-  private readonly recs: number[] = [];
+  /** This event's records (at, len, kind, aux), reused from event to event. */
+  private recs = new Float64Array(4 * 8);
+  private nrecs = 0;
 
   constructor(readonly path: string, private readonly index: TraceIndex, readonly ids: boolean) {
     this.log = new PatchLogWriter(path);
   }
 
   private add(ev: ScannedEvent, s: number, e: number, kind: number, aux: number): void {
-    this.recs.push(ev.offset + (s - ev.start), e - s, kind, aux);
+    let r = this.recs;
+    const i = 4 * this.nrecs++;
+    if (i + 4 > r.length) { const g = new Float64Array(2 * r.length); g.set(r); this.recs = r = g; }
+    r[i] = ev.offset + (s - ev.start);
+    r[i + 1] = e - s;
+    r[i + 2] = kind;
+    r[i + 3] = aux;
   }
 
   record(ev: ScannedEvent): void {
     const f = ev.f;
     const b = ev.buf;
-    this.recs.length = 0;
+    this.nrecs = 0;
     const ps = f[2 * F.pid]!;
     let pid = -1;
     if (ps >= 0) {
@@ -270,7 +278,7 @@ class PatchRecorder {
   /** Writes this event's records in offset order. */
   private flush(): void {
     const r = this.recs;
-    const n = r.length / 4;
+    const n = this.nrecs;
     if (n > 1) {
       // tiny insertion sort by offset (a handful of records)
       for (let i = 1; i < n; i++) {

@@ -12,6 +12,7 @@ import path from 'node:path';
 
 import { mergeTraces, type MergeRequest } from '../../src/pipeline/merge.js';
 import { TraceforgeError } from '../../src/errors.js';
+import { throttled } from '../../src/pipeline/workers.js';
 import { TP2_0, TP2_1, copyAs, readDecompressed, withTempDir } from '../merge-helpers.js';
 
 /** Four SGLang-named ranks made of the two tp2 ranks (more ranks than cores on a 2-core machine). */
@@ -98,4 +99,34 @@ test('merge pipelined: a rank whose ts turn out to be strings (known only after 
     assert.ok(on.equals(off), 'the decompressed outputs differ');
     assert.ok(early.used <= early.started);
   });
+});
+
+test('merge progress: never goes back, never past the total, and ends at it (workers send it at most every 50 ms, the last value always)', async () => {
+  await withTempDir('progress', async (dir) => {
+    fourRanks(dir);
+    const seen: { done: number; total: number }[] = [];
+    await mergeTraces({ inputs: [dir], output: path.join(dir, 'out.trace.json.gz'), onProgress: (done, total) => seen.push({ done, total }) });
+    assert.ok(seen.length > 4, `${seen.length} progress calls`);
+    const total = seen[0]!.total;
+    for (let i = 1; i < seen.length; i++) {
+      assert.equal(seen[i]!.total, total);
+      assert.ok(seen[i]!.done >= seen[i - 1]!.done, `progress went back at call ${i}`);
+    }
+    assert.ok(seen.at(-1)!.done <= total);
+    assert.ok(seen.at(-1)!.done >= total * 0.99, `ends at ${seen.at(-1)!.done} of ${total}`);
+  });
+});
+
+test('worker progress throttle: at most one message per interval, the value kept in between, the last one flushed', () => {
+  let now = 0;
+  const sent: number[] = [];
+  const t = throttled((n) => sent.push(n), 50, () => now);
+  for (const [at, n] of [[0, 1], [10, 2], [49, 3], [50, 4], [60, 5], [99, 6]] as const) { now = at; t.progress(n); }
+  assert.deepEqual(sent, [1, 4]);
+  t.flush();
+  assert.deepEqual(sent, [1, 4, 6]);
+  t.flush(); // nothing kept: nothing sent twice
+  assert.deepEqual(sent, [1, 4, 6]);
+  now = 200; t.progress(7);
+  assert.deepEqual(sent, [1, 4, 6, 7]);
 });
