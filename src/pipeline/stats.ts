@@ -40,6 +40,7 @@ import { DEFAULT_STEP_PATTERN, stepStats } from '../analysis/steps.js';
 import { detectSteps } from '../analysis/step-detect.js';
 import { deviceSuspects, withoutSuspects } from '../analysis/device-suspects.js';
 import { idleView, launchView, linkRanks, type StepWindow } from '../analysis/idle-view.js';
+import { launchDiagnostics } from '../analysis/launch-diagnostics.js';
 import { rankSummary, type RankSummary } from '../analysis/summary.js';
 import { timelineOf, type RankData, type RankTimeline } from '../analysis/timeline.js';
 import { utilizationOf } from '../analysis/utilization.js';
@@ -449,52 +450,10 @@ export async function statsOf(inputs: readonly string[], opts: StatsOptions = {}
   }
   if (want('idle') || want('launch')) {
     const linked = linkRanks(timed, timelines, timedNpu);
-    let unmatched = 0;
-    let noCorrelation = 0;
-    let npuUnmatched = 0;
-    const npuLinked: string[] = [];
-    let early = 0;
-    for (const x of linked) {
-      if (x.links && x.rank.records.launches) {
-        // an activity before its own launch call: clocks that disagree, named rather than hidden
-        const d = x.rank.records.device;
-        const l = x.rank.records.launches;
-        const of = x.links.launchOf;
-        for (let i = 0; i < of.length; i++) {
-          const k = of[i]!;
-          if (k < 0 || !(d.start[i]! < l.start[k]!)) continue;
-          if (early++ < 3) diagnostics.add('activity_before_launch', { file: x.rank.file, index: -1, name: x.rank.records.names[d.name[i]!], detail: `${x.rank.label ? `${x.rank.label}, ` : ''}starts ${((l.start[k]! - d.start[i]!) / 1000).toFixed(3)} µs before ${x.rank.records.apiNames[l.name[k]!]}` }, 0);
-        }
-      }
-      if (x.npu && x.links) {
-        // torch_npu: every unmatched task is named, with or without a connection_id
-        const v = x.links.via;
-        if (v) npuLinked.push(`${x.rank.label}: ${v.correlation} by connection_id, ${v.hostToDevice} by HostToDevice flow, ${v.taskQueue} by torch_to_npu flow + task queue, ${x.links.unmatched} unmatched`);
-        npuUnmatched += x.links.unmatched;
-        const d = x.rank.records.device;
-        for (const i of x.links.unmatchedExamples) {
-          diagnostics.add('npu_task_unmatched_launch', { file: x.rank.file, index: -1, name: x.rank.records.names[d.name[i]!], detail: `${x.rank.label ? `${x.rank.label}, ` : ''}${d.corr[i] === d.corr[i] ? `connection_id ${d.corr[i]}` : 'no connection_id'}` }, 0);
-        }
-        continue;
-      }
-      if (!x.links || x.links.unmatched === 0) continue;
-      // a correlation id that no call carries is a data problem; no id at all means the trace does not link launches
-      unmatched += x.links.unmatched - x.links.withoutCorrelation;
-      noCorrelation += x.links.withoutCorrelation;
-      const d = x.rank.records.device;
-      for (const i of x.links.unmatchedExamples) {
-        if (d.corr[i] !== d.corr[i]) continue;
-        diagnostics.add('device_activity_unmatched_launch', { file: x.rank.file, index: -1, name: x.rank.records.names[d.name[i]!], detail: `${x.rank.label ? `${x.rank.label}, ` : ''}correlation ${d.corr[i]}` }, 0);
-      }
-    }
-    if (unmatched > 0) diagnostics.add('device_activity_unmatched_launch', undefined, unmatched);
-    if (npuUnmatched > 0) diagnostics.add('npu_task_unmatched_launch', undefined, npuUnmatched);
-    if (early > 0) diagnostics.add('activity_before_launch', undefined, early);
-    if (unmatched > 0 || npuUnmatched > 0 || early > 0) result.diagnostics = diagnostics.list();
-    if (noCorrelation > 0) notes.push(`idle and launch views: ${noCorrelation} device activities carry no correlation id, so their launch calls are unknown (their gaps count as other)`);
-    if (npuLinked.length > 0) notes.push(`idle and launch views: torch_npu device tasks linked to their launch (${npuLinked.join('; ')})`);
-    const npuLabels = linked.filter((x) => !x.links).map((x) => x.rank.label);
-    if (npuLabels.length > 0) notes.push(`idle and launch views: not available for torch_npu rank(s) ${npuLabels.join(', ')} (the trace has no CANN calls and no torch_to_npu / HostToDevice flows to link its device tasks to launches)`);
+    const ld = launchDiagnostics(linked);
+    diagnostics.merge(ld.diagnostics);
+    if (ld.any) result.diagnostics = diagnostics.list();
+    notes.push(...ld.notes);
     if (want('idle')) {
       const windows = (rank: RankData): StepWindow[] => {
         if (!detected.pattern) return [];
