@@ -333,7 +333,8 @@ function buildCase(name: CaseName, opts: Options): Case {
         name,
         description: `merge of ${inputs.length} ranks (${TP2LONG}/${TP2LONG_ID}-TP-*)`,
         inputs,
-        goals: { minSpeedup: 10, maxRssMB: 400 },
+        // issue 16: ≤ 1.3× the floor (the floor is two processes, zcat and gzip, on the same 2 cores)
+        goals: { maxFloorRatio: 1.3, minSpeedup: 10, maxRssMB: 400 },
         tools: [
           { kind: 'traceforge', label: 'traceforge merge', command: { argv: ['node', CLI, 'merge', TP2LONG, '-o', out], output: out } },
           { kind: 'floor', label: 'zcat all | gzip -1', command: { argv: floorPipeline(inputs, gzOutput(name, 'floor')) } },
@@ -504,7 +505,8 @@ function buildCase(name: CaseName, opts: Options): Case {
         name,
         description: `merge of ${BIG8_RANKS} ranks, each TP-0/TP-1 tiled to ≥ ${BIG8_MIN_BYTES / 1e9} GB of JSON (${relative(ROOT, BIG8_DIR)})`,
         inputs,
-        goals: {},
+        // issue 16: ≤ 1.5× the floor, peak RSS unchanged (≤ 400 MB, the merge budget)
+        goals: { maxFloorRatio: 1.5, maxRssMB: 400 },
         tools: [
           { kind: 'traceforge', label: 'traceforge merge', command: { argv: ['node', CLI, 'merge', BIG8_DIR, '-o', out], output: out } },
           { kind: 'floor', label: 'zcat all | gzip -1', command: { argv: floorPipeline(inputs, gzOutput(name, 'floor')) } },
