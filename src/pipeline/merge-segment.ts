@@ -33,15 +33,6 @@ export interface SegmentResult {
   written: number;
 }
 
-const ZEROS = Buffer.from('0000000000', 'latin1');
-
-/** True when b[s,e) is one or more decimal digits. */
-function allDigits(b: Buffer, s: number, e: number): boolean {
-  if (e <= s) return false;
-  for (let i = s; i < e; i++) { const c = b[i]!; if (c < 0x30 || c > 0x39) return false; }
-  return true;
-}
-
 /**
  * offsetId for an id written as a plain decimal integer of at most 15 characters, read from the
  * bytes: the id plus `offset`, or NaN when offsetId must handle it (a string id, a longer number,
@@ -114,11 +105,18 @@ export async function spliceRankSegment(req: SegmentRequest, progress?: (compres
     /** An id offset by idOffset written as bytes when it is a plain decimal integer; false leaves it to offsetId. */
     const writeOffsetId = (chunk: Buffer, from: number, to: number): boolean => {
       if (!offsetDigits) return false;
-      if (strideDigits && to - from <= 10 && allDigits(chunk, from, to)) {
-        out.writeRange(strideDigits, 0, strideDigits.length);
-        out.writeRange(ZEROS, 0, 10 - (to - from));
-        out.writeRange(chunk, from, to);
-        return true;
+      if (strideDigits && to > from && to - from <= 10) {
+        // k's digits, zeros up to 10 digits, the id's digits: one claim of the output, no calls
+        const n = to - from;
+        const buf = out.claim(strideDigits.length + 10);
+        const at = out.claimAt;
+        let u = at;
+        for (let i = 0; i < strideDigits.length; i++) buf[u++] = strideDigits[i]!;
+        for (let i = n; i < 10; i++) buf[u++] = 0x30;
+        let i = from;
+        for (; i < to; i++) { const c = chunk[i]!; if (c < 0x30 || c > 0x39) break; buf[u++] = c; }
+        if (i === to) { out.advance(u - at); return true; }
+        // not all digits (a string id, a sign): nothing was advanced, offsetIdAt / offsetId write it
       }
       const v = offsetIdAt(chunk, from, to, idOffset);
       if (v !== v) return false;

@@ -78,6 +78,46 @@ describe('OutputFile', () => {
     });
   }
 
+  it('writeRange, claim and writeInteger: runs of every length (byte loop, 4-byte moves, copy) from sources taken in turn, at odd offsets, across stage flushes', async () => {
+    await withTempDir('writer', async (dir) => {
+      const target = path.join(dir, 'runs.json');
+      let x = 12345;
+      const rnd = (n: number): number => { x = (Math.imul(x, 1664525) + 1013904223) >>> 0; return x % n; };
+      // three sources, one a view at an odd offset into a larger buffer
+      const big = Buffer.alloc(70_001);
+      for (let i = 0; i < big.length; i++) big[i] = rnd(256);
+      const sources = [big.subarray(3, 40_003), Buffer.from(big.subarray(100, 5_100)), Buffer.from('pid 4242', 'latin1')];
+      const expected: Buffer[] = [];
+      const out = await OutputFile.open(target, { stageBytes: 4096 });
+      for (let k = 0; k < 20_000; k++) {
+        const what = rnd(10);
+        if (what === 0) {
+          const v = rnd(2 ** 31) - 2 ** 30;
+          out.writeInteger(v);
+          expected.push(Buffer.from(String(v), 'latin1'));
+          continue;
+        }
+        if (what === 1) {
+          const n = rnd(20);
+          const buf = out.claim(n);
+          const at = out.claimAt;
+          for (let i = 0; i < n; i++) buf[at + i] = 0x41 + (i % 26);
+          out.advance(n);
+          expected.push(Buffer.from(Array.from({ length: n }, (_, i) => 0x41 + (i % 26))));
+          continue;
+        }
+        const src = sources[rnd(sources.length)]!;
+        const len = rnd(10) === 0 ? rnd(3000) : rnd(200); // around the 16 / 128-byte switches and past them
+        const from = rnd(Math.max(1, src.length - len));
+        const to = Math.min(src.length, from + len);
+        out.writeRange(src, from, to);
+        expected.push(src.subarray(from, to));
+      }
+      await out.commit();
+      assert.ok(readFileSync(target).equals(Buffer.concat(expected)), 'content differs');
+    });
+  });
+
   it('gzipLevel is honoured (level 0 stores, level 9 compresses)', async () => {
     await withTempDir('writer', async (dir) => {
       const data = '{"ph": "X", "ts": 1.000, "dur": 2.000},\n'.repeat(20000);
