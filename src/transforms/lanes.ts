@@ -199,8 +199,10 @@ export function assignLanes(s: SliceArrays, f: FlowArrays, trackCount: number, o
       stacks[lane]!.push(o);
       sliceLane[o] = lane;
       if (lane + 1 > lanes[t]!) lanes[t] = lane + 1;
-      for (const fo of pendingNext) { flowSlice[fo] = o; flowLane[fo] = lane; }
-      pendingNext.length = 0;
+      if (pendingNext.length > 0) { // (emptying an array costs a runtime call: not per slice)
+        for (const fo of pendingNext) { flowSlice[fo] = o; flowLane[fo] = lane; }
+        pendingNext.length = 0;
+      }
     }
   }
   return { sliceLane, flowLane, flowSlice, lanes };
