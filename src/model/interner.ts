@@ -7,6 +7,13 @@ export class ByteInterner {
   private readonly byHash = new Map<number, number[]>();
   private readonly keys: Buffer[] = [];
   private lastId = -1;
+  private prevId = -1;
+
+  /** Makes `id` the last key used (the one before it becomes the previous one). */
+  private use(id: number): number {
+    if (id !== this.lastId) { this.prevId = this.lastId; this.lastId = id; }
+    return id;
+  }
 
   get size(): number { return this.keys.length; }
 
@@ -16,8 +23,10 @@ export class ByteInterner {
   /** Id of the concatenation of b[s1,e1) + 0x01 + b[s2,e2) (e2 = s2 = -1 for one span). */
   intern(b: Uint8Array, s1: number, e1: number, s2 = -1, e2 = -1): number {
     const len = e1 - s1 + (s2 >= 0 ? e2 - s2 + 1 : 0);
-    // fast path: same key as the previous call (consecutive events on one track)
+    // fast paths: the key of the previous call (consecutive events on one track), or the one
+    // before it (events alternating between two tracks: a thread and its stream, flows)
     if (this.lastId >= 0 && this.equals(this.keys[this.lastId]!, len, b, s1, e1, s2, e2)) return this.lastId;
+    if (this.prevId >= 0 && this.equals(this.keys[this.prevId]!, len, b, s1, e1, s2, e2)) return this.use(this.prevId);
     let h = 0x811c9dc5;
     for (let i = s1; i < e1; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
     if (s2 >= 0) {
@@ -26,7 +35,7 @@ export class ByteInterner {
     }
     let bucket = this.byHash.get(h);
     if (bucket) {
-      for (const id of bucket) if (this.equals(this.keys[id]!, len, b, s1, e1, s2, e2)) return (this.lastId = id);
+      for (const id of bucket) if (this.equals(this.keys[id]!, len, b, s1, e1, s2, e2)) return this.use(id);
     } else {
       bucket = [];
       this.byHash.set(h, bucket);
@@ -37,7 +46,7 @@ export class ByteInterner {
     const id = this.keys.length;
     this.keys.push(key);
     bucket.push(id);
-    return (this.lastId = id);
+    return this.use(id);
   }
 
   private equals(k: Buffer, len: number, b: Uint8Array, s1: number, e1: number, s2: number, e2: number): boolean {
