@@ -16,7 +16,7 @@ export interface LaunchDiagnostics {
   notes: string[];
 }
 
-/** Examples kept per diagnostic (the count covers all). */
+/** Examples of activities before their launch kept (the count covers all). */
 const EXAMPLES = 3;
 
 export function launchDiagnostics(linked: readonly LinkedRank[]): LaunchDiagnostics {

@@ -172,9 +172,10 @@ export class OutputFile {
   }
 
   /**
-   * Room for `n` bytes written straight into the stage: returns the stage buffer, whose bytes from
-   * `used` on the caller fills, then calls `advance` with how many it wrote. For hot loops that
-   * would otherwise make several small writes per item (merge's offset ids).
+   * Room for `n` bytes written straight into the stage: returns the stage buffer, which the caller
+   * fills from `claimAt` on, then calls `advance` with how many bytes it wrote (none: nothing is
+   * written). For hot loops that would otherwise make several small writes per item (merge's
+   * offset ids).
    */
   claim(n: number): Buffer {
     if (n > this.size) throw new Error(`claim: ${n} bytes is more than the stage holds`);
