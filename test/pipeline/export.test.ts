@@ -56,6 +56,39 @@ test('export: kernel totals per rank and per name, and op counts, summed by Duck
   });
 });
 
+test('export: the collectives table, summed by DuckDB, gives the comm view\'s pairs — calls, complete instances per rank, worst start skew and who, median skew', async () => {
+  await withTempDir('export-comm', async (dir) => {
+    const c = (await statsOf([TP2], { views: ['comm'] })).comm!.collectives!;
+    assert.ok(c.rows.length >= 2 && c.medianSkewUs !== null, 'tp2 has paired collectives');
+    await exportTraces([TP2], dir);
+    const label = (name: string, desc: string): string => (desc && desc !== name ? `${name || '(unnamed)'} (${desc})` : name || '(unnamed)');
+    // one row per (group, type, dtype, bytes), as the comm view groups them
+    const rows = await sqlQuery(`
+      WITH inst AS (
+        SELECT "group", group_desc, seq, type, dtype, bytes, max(skew_ns) AS skew, arg_max(rank, skew_ns) AS last,
+               count(*) AS members, max(complete) AS complete
+        FROM collectives GROUP BY ALL)
+      SELECT "group", group_desc, type, dtype, bytes, count(*) AS calls, count(*) FILTER (complete = 1) AS complete,
+             max(skew) AS skew_max, arg_max(last, skew) AS last_rank
+      FROM inst GROUP BY ALL`, [dir]);
+    assert.equal(rows.rows.length, c.rows.length);
+    const got = new Map(rows.rows.map((r) => [`${label(String(r[0]), String(r[1] ?? ''))}|${r[2]}|${r[3]}|${r[4] === null ? null : num(r[4])}`, r]));
+    for (const row of c.rows) {
+      const r = got.get(`${row.group}|${row.collective}|${row.dtype}|${row.bytes}`);
+      assert.ok(r, `${row.group} ${row.collective} ${row.bytes}`);
+      assert.equal(num(r[5]), row.calls);
+      assert.equal(num(r[6]), row.complete);
+      assert.equal(Math.round(num(r[7])) / 1000, row.startSkewMaxUs);
+      assert.equal(`TP0${num(r[8])}`, row.startSkewMaxRank);
+    }
+    // per rank: the collectives it took part in, complete ones
+    const perRank = await sqlQuery('SELECT rank, count(*) FILTER (complete = 1) FROM collectives GROUP BY rank ORDER BY rank', [dir]);
+    assert.deepEqual(perRank.rows.map((r) => num(r[1])), c.perRank.map((p) => p.collectives));
+    const med = await sqlQuery('SELECT median(s) FROM (SELECT max(skew_ns) AS s FROM collectives WHERE complete = 1 GROUP BY "group", seq, type)', [dir]);
+    assert.equal(Math.round(num(med.rows[0]![0])) / 1000, c.medianSkewUs);
+  });
+});
+
 test('export: exporting one rank again replaces only its partitions', async () => {
   await withTempDir('export-rerank', async (dir) => {
     await exportTraces([TP2], dir);
