@@ -11,7 +11,7 @@ import { findCrossings, orderByTrack } from '../transforms/lanes.js';
 import { suspectSlices, trackDisplayName } from '../transforms/fix-plan.js';
 import type { Diagnostics } from '../model/diagnostics.js';
 import { rereadable } from './spool.js';
-import { isPerfettoName } from './perfetto.js';
+import { isPerfettoName } from './output-format.js';
 import { perfettoAsJson } from '../formats/perfetto-read.js';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';

@@ -25,8 +25,10 @@ import { readRankHeader, type RankScan } from './rank-index.js';
 import { spliceRankSegment, writeRankSegment, type SegmentRequest, type SegmentResult } from './merge-segment.js';
 import { runInWorker } from './workers.js';
 import { traceStem } from './names.js';
-import { convertParts, outputFormat, perfettoName, writePerfettoFile, type OutputFormat } from './perfetto.js';
-import { splitTrace, type SplitResult, type SplitSpec } from './split.js';
+import { outputFormat, perfettoName, type OutputFormat } from './output-format.js';
+// the Perfetto writer and the splitter are loaded only by the merges that use them (import())
+import type { SplitResult } from './split.js';
+import type { SplitSpec } from './split-spec.js';
 import { fileSize, totalFileSize } from '../io/source.js';
 import { estimateUiLoadBeforeWriting, noteUiLoad, PERFETTO_UI_MEMORY_BYTES, type UiLoadEstimate } from './ui-load.js';
 
@@ -220,6 +222,7 @@ async function mergeToPerfetto(req: MergeRequest): Promise<MergeOutcome> {
       throw new TraceforgeError('E_USAGE', `${inner.results.length} groups of rank files were found; -o must then be a directory`);
     }
     const inputs = inner.results.flatMap((r) => r.ranks.map((k) => k.file));
+    const { convertParts, writePerfettoFile } = await import('./perfetto.js');
     const results: MergeResult[] = [];
     const gzipLevel = req.gzipLevel;
     for (const r of inner.results) {
@@ -267,6 +270,7 @@ async function mergeJob(job: Job, output: string, req: MergeRequest, allInputs: 
     const r = await mergeJobIn(segDir, job, whole, { ...req, uiMemoryBytes: Infinity }, allInputs, progress);
     const jobBytes = totalFileSize(job.files.map((f) => f.path));
     const sent = [0, 0];
+    const { splitTrace } = await import('./split.js');
     const s = await splitTrace(whole, output, req.split, {
       inputs: allInputs, ...(req.gzipLevel !== undefined ? { gzipLevel: req.gzipLevel } : {}),
       ...(req.step ? { step: req.step } : {}), ...(req.uiMemoryBytes !== undefined ? { uiMemoryBytes: req.uiMemoryBytes } : {}),

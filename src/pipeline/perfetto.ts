@@ -4,41 +4,15 @@
  * `fix --format perfetto` runs it on the input; `merge --format perfetto` on the merged JSON.
  */
 import { rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
 import { scanFile } from '../io/read.js';
 import { OutputFile } from '../io/writer.js';
 import { perfettoConverter, type PerfettoSummary } from '../formats/perfetto-write.js';
 import { Diagnostics } from '../model/diagnostics.js';
 import { rereadable } from './spool.js';
-import { traceStem } from './names.js';
 import { existingParts, partPath, partWidth, type SplitResult } from './split.js';
 
-export type OutputFormat = 'json' | 'perfetto';
-
-/** `.pftrace`, `.perfetto-trace`, optionally `.gz`. */
-export function isPerfettoName(path: string): boolean {
-  return /\.(pftrace|perfetto-trace)(\.gz)?$/i.test(path);
-}
-
-/** The format asked for: explicit, else by the output's name, else JSON. */
-export function outputFormat(format: string | undefined, output: string | undefined): OutputFormat {
-  if (format !== undefined) {
-    if (format !== 'json' && format !== 'perfetto') throw new Error(`--format takes json or perfetto, not ${format}`);
-    return format;
-  }
-  return output !== undefined && isPerfettoName(output) ? 'perfetto' : 'json';
-}
-
-/** `dir/x.trace.json.gz` + `fixed` -> `dir/x.trace.fixed.pftrace`. */
-export function perfettoSibling(input: string, suffix: string): string {
-  return join(dirname(input), `${traceStem(input)}.${suffix}.pftrace`);
-}
-
-/** A JSON output name turned into the Perfetto one (`merged-1.trace.json.gz` -> `merged-1.pftrace`). */
-export function perfettoName(jsonName: string): string {
-  if (isPerfettoName(jsonName)) return jsonName;
-  return join(dirname(jsonName), basename(jsonName).replace(/(\.trace)?(\.json)?(\.gz)?$/i, '') + '.pftrace');
-}
+// names and formats of outputs live in output-format.ts (light: the CLI loads them for every command)
+export { isPerfettoName, outputFormat, perfettoName, perfettoSibling, type OutputFormat } from './output-format.js';
 
 export interface PerfettoWriteOptions {
   gzipLevel?: number;

@@ -37,8 +37,10 @@ import { Diagnostics } from '../model/diagnostics.js';
 import { detectSteps, type StepDetection } from '../analysis/step-detect.js';
 import type { Annotation } from '../analysis/records/annotations.js';
 import { noteUiLoad, PERFETTO_UI_MEMORY_BYTES } from './ui-load.js';
+import { describeSplit, type SplitSpec } from './split-spec.js';
 
-export type SplitSpec = { by: 'steps'; steps: number } | { by: 'time'; ms: number };
+// the spec is parsed in split-spec.ts (light: the CLI parses --split before loading this module)
+export { parseSplit, describeSplit, type SplitSpec } from './split-spec.js';
 
 /** At most this many parts: every part is an open output while pass 2 runs. */
 export const MAX_PARTS = 1000;
@@ -47,17 +49,6 @@ export const MAX_PARTS = 1000;
 const STAGE_BUDGET = 64 << 20;
 
 const PH_M = 0x4d, PH_X = 0x58, PH_S = 0x73, PH_T = 0x74, PH_F = 0x66;
-
-/** `steps:N` (N ≥ 1 steps per part) or `time:MS` (MS > 0 milliseconds per part). */
-export function parseSplit(text: string): SplitSpec {
-  const m = /^\s*(steps|time)\s*:\s*(\S+)\s*$/i.exec(text);
-  const v = m ? m[2]! : '';
-  if (m && m[1]!.toLowerCase() === 'steps' && /^\d+$/.test(v) && Number(v) >= 1 && Number.isSafeInteger(Number(v))) return { by: 'steps', steps: Number(v) };
-  if (m && m[1]!.toLowerCase() === 'time' && /^(\d+(\.\d*)?|\.\d+)$/.test(v) && Number(v) > 0 && Number.isFinite(Number(v))) return { by: 'time', ms: Number(v) };
-  throw new TraceforgeError('E_USAGE', `--split takes steps:N (N steps per part, N >= 1) or time:MS (parts of MS milliseconds, MS > 0), not "${text}"`);
-}
-
-export const describeSplit = (s: SplitSpec): string => (s.by === 'steps' ? `steps:${s.steps}` : `time:${s.ms}`);
 
 /** The extension a part keeps: `.trace.json.gz`, `.json.gz`, `.json`, `.pftrace[.gz]`, ... */
 function splitName(path: string): { dir: string; stem: string; ext: string } {

@@ -22,7 +22,7 @@ import { mergeTraces } from '../../src/pipeline/merge.js';
 import { checkTrace } from '../../src/pipeline/check.js';
 import { parseSplit, partPath, MAX_PARTS } from '../../src/pipeline/split.js';
 import { estimateUiLoad, JSON_MEMORY_FACTOR, PERFETTO_UI_MEMORY_BYTES } from '../../src/pipeline/ui-load.js';
-import { uiLine } from '../../src/cli/commands/fix.js';
+import { uiLine } from '../../src/cli/output-options.js';
 import { CLI, FS_PER_US, freePort, loadTrace, loadTraceFile, usTextToFs, makeTempDir, readDecompressed, realFixture, runCli, type Ev, type LoadedTrace } from '../helpers.js';
 
 const TINY = realFixture('h200', 'tiny', 'tiny-eager.trace.json.gz');

@@ -6,7 +6,7 @@ import { TraceforgeError } from '../../errors.js';
 import { progressBar, type Progress } from '../progress.js';
 import { bytes, n, openHint } from '../format.js';
 import type { CommandOutcome } from '../main.js';
-import { cliFormat, cliSplit, partsHint, splitLines, uiLine } from './fix.js';
+import { cliFormat, cliSplit, partsHint, splitLines, uiLine } from '../output-options.js';
 import type { UiLoadEstimate } from '../../pipeline/ui-load.js';
 
 interface MergeCliOptions {
