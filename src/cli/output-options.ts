@@ -23,7 +23,6 @@ export function cliSplit(split: string | undefined, step: string | undefined): {
   try { return { split: spec, step: new RegExp(step) }; } catch (e) { throw new TraceforgeError('E_USAGE', `--step: not a valid regular expression: ${(e as Error).message}`); }
 }
 
-
 /** The lines that describe the parts of a split output. */
 export function splitLines(s: SplitResult, diagnostics: Diagnostics): string[] {
   const lines: string[] = [];
