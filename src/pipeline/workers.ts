@@ -45,7 +45,7 @@ const PROGRESS_MS = 50;
  * `progress(n)` sends n unless something was sent less than `ms` ago (then it is kept);
  * `flush()` sends the value kept, if any — the last value always goes out.
  */
-export function throttled(send: (n: number) => void, ms: number, clock: () => number = Date.now): { progress: (n: number) => void; flush: () => void } {
+export function throttled(send: (n: number) => void, ms: number, clock: () => number = () => performance.now()): { progress: (n: number) => void; flush: () => void } {
   let last = -Infinity;
   let pending: number | undefined;
   return {
