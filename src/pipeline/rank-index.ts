@@ -11,7 +11,7 @@ import { TraceIndex } from '../formats/trace-index.js';
 import { movedTid, movedTidPatches, planLanes, suspectSlices, type FixSummary, type MetaEvent } from '../transforms/fix-plan.js';
 import { assignLanes } from '../transforms/lanes.js';
 import type { DiagnosticEntry } from '../model/diagnostics.js';
-import { GrowableU8 } from '../model/growable.js';
+import { GrowableF64, GrowableU8 } from '../model/growable.js';
 
 export interface RawEntry {
   key: string;
@@ -217,27 +217,24 @@ class PatchRecorder {
   private readonly pidKeys = new ByteInterner();
   private readonly spans = new Int32Array(2 * ID_ARG_KEYS.length);
   /** This event's records (at, len, kind, aux), reused from event to event. */
-  private recs = new Float64Array(4 * 8);
-  private nrecs = 0;
+  private readonly recs = new GrowableF64(4 * 8);
 
   constructor(readonly path: string, private readonly index: TraceIndex, readonly ids: boolean) {
     this.log = new PatchLogWriter(path);
   }
 
   private add(ev: ScannedEvent, s: number, e: number, kind: number, aux: number): void {
-    let r = this.recs;
-    const i = 4 * this.nrecs++;
-    if (i + 4 > r.length) { const g = new Float64Array(2 * r.length); g.set(r); this.recs = r = g; }
-    r[i] = ev.offset + (s - ev.start);
-    r[i + 1] = e - s;
-    r[i + 2] = kind;
-    r[i + 3] = aux;
+    const r = this.recs;
+    r.push(ev.offset + (s - ev.start));
+    r.push(e - s);
+    r.push(kind);
+    r.push(aux);
   }
 
   record(ev: ScannedEvent): void {
     const f = ev.f;
     const b = ev.buf;
-    this.nrecs = 0;
+    this.recs.length = 0;
     const ps = f[2 * F.pid]!;
     let pid = -1;
     if (ps >= 0) {
@@ -277,8 +274,8 @@ class PatchRecorder {
 
   /** Writes this event's records in offset order. */
   private flush(): void {
-    const r = this.recs;
-    const n = this.nrecs;
+    const r = this.recs.data;
+    const n = this.recs.length / 4;
     if (n > 1) {
       // tiny insertion sort by offset (a handful of records)
       for (let i = 1; i < n; i++) {
