@@ -100,17 +100,11 @@ export function orderByTrack(s: SliceArrays, trackCount: number): TrackOrder {
   for (let t = 0; t < trackCount; t++) {
     const a = start[t]!;
     const b = start[t + 1]!;
-    let sorted = true;
-    let fileSorted = true;
     for (let k = a + 1; k < b; k++) {
-      const c = cmp(order[k - 1]!, order[k]!);
-      if (c > 0) {
-        sorted = false;
-        if (ts[order[k - 1]!]! > ts[order[k]!]!) { fileSorted = false; break; }
-      }
+      if (ts[order[k - 1]!]! > ts[order[k]!]!) { unsorted[t] = 1; break; }
     }
-    if (!fileSorted) unsorted[t] = 1;
-    if (!sorted) sortNearlySorted(order, a, b, cmp);
+    // (its first pass finds the runs: a track already in order costs one pass and no sort)
+    sortNearlySorted(order, a, b, cmp);
   }
   return { order, start, unsorted };
 }
